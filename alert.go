@@ -1,0 +1,62 @@
+package tasktrack
+
+import (
+	"context"
+	"time"
+)
+
+// Kinds of alert.
+const (
+	AlertTaskMissed      = "task_missed"
+	AlertUserDeactivated = "user_deactivated"
+)
+
+// Alert tells managers that a deadline was missed or a user deactivated.
+type Alert struct {
+	ID       string
+	Seq      int64 // the order alerts were committed in
+	Kind     string
+	Task     *Task // for task_missed
+	UserID   int64
+	Username string
+
+	CreatedAt              time.Time
+	AcknowledgedAt         *time.Time
+	AcknowledgedBy         *int64
+	AcknowledgedByUsername string
+}
+
+// AlertFilter selects alerts in a list.
+type AlertFilter struct {
+	Kind         string
+	Acknowledged *bool
+	Since        *time.Time
+	Page
+}
+
+// AlertService lists and acknowledges alerts.
+type AlertService interface {
+	FindAlerts(ctx context.Context, f AlertFilter) ([]*Alert, int, error)
+	AcknowledgeAlert(ctx context.Context, id string) (*Alert, error)
+	// AlertSeq returns the position of an alert in the commit order, for
+	// resuming a stream; KindNotFound if there is no such alert.
+	AlertSeq(ctx context.Context, id string) (int64, error)
+	// AlertsAfter returns up to limit alerts committed after seq, oldest
+	// first. It applies no policy: the stream checks the caller once.
+	AlertsAfter(ctx context.Context, seq int64, limit int) ([]*Alert, error)
+	// LastAlertSeq returns the newest alert's position, 0 if none.
+	LastAlertSeq(ctx context.Context) (int64, error)
+}
+
+// SweepResult tells what one sweep did.
+type SweepResult struct {
+	At               time.Time     `json:"at"`
+	TasksMissed      int           `json:"tasks_missed"`
+	UsersDeactivated int           `json:"users_deactivated"`
+	Duration         time.Duration `json:"-"`
+}
+
+// Sweeper enforces deadlines.
+type Sweeper interface {
+	Sweep(ctx context.Context) (SweepResult, error)
+}

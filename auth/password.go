@@ -1,0 +1,157 @@
+// Package auth owns authentication: password hashing, JWT issue and
+// verification, refresh-token rotation, and limits on failed logins.
+package auth
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"tasktrack"
+)
+
+// Argon2Params are the cost parameters of argon2id.
+type Argon2Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// DefaultArgon2 is OWASP's recommended minimum for argon2id: 19 MiB, two
+// passes, one lane.
+var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// Hasher hashes passwords with argon2id and verifies argon2id hashes and
+// Django's pbkdf2_sha256 hashes (which it asks to replace). At most a fixed
+// number of hashes run at once, so that a flood of logins cannot take all
+// memory and CPU from everyone else.
+type Hasher struct {
+	params Argon2Params
+	slots  chan struct{}
+}
+
+// NewHasher returns a hasher with the given cost running at most
+// concurrency hashes at once (0: the number of CPUs).
+func NewHasher(p Argon2Params, concurrency int) *Hasher {
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+}
+
+var _ tasktrack.PasswordHasher = (*Hasher)(nil)
+
+// acquire waits for a hashing slot.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return tasktrack.Errorf(tasktrack.KindUnavailable, "Too many sign-ins at once; try again shortly.")
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of an argon2id hash of password.
+func (h *Hasher) Hash(password string) (string, error) {
+	return h.HashContext(context.Background(), password)
+}
+
+// HashContext is Hash, giving up when ctx ends while waiting for a slot.
+func (h *Hasher) HashContext(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	p := h.params
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify reports whether password matches hash, and whether the hash should
+// be replaced (other parameters or algorithm than the current ones).
+func (h *Hasher) Verify(hash, password string) (ok, rehash bool) {
+	ok, rehash, _ = h.VerifyContext(context.Background(), hash, password)
+	return ok, rehash
+}
+
+// VerifyContext is Verify, giving up when ctx ends while waiting for a slot.
+func (h *Hasher) VerifyContext(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	switch {
+	case strings.HasPrefix(hash, "$argon2id$"):
+		ok, p := verifyArgon2(hash, password)
+		return ok, ok && p != h.params, nil
+	case strings.HasPrefix(hash, "pbkdf2_sha256$"):
+		ok := verifyDjangoPBKDF2(hash, password)
+		return ok, ok, nil
+	}
+	return false, false, nil
+}
+
+func verifyArgon2(hash, password string) (bool, Argon2Params) {
+	var p Argon2Params
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[2] != "v=19" {
+		return false, p
+	}
+	var threads uint32
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil || threads == 0 || threads > 255 || p.Time == 0 || p.Memory > 1<<22 {
+		return false, p
+	}
+	p.Threads = uint8(threads)
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false, p
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, p
+}
+
+// verifyDjangoPBKDF2 checks Django's pbkdf2_sha256$iterations$salt$base64
+// format, at any iteration count, comparing in constant time.
+func verifyDjangoPBKDF2(hash, password string) bool {
+	parts := strings.SplitN(hash, "$", 4)
+	if len(parts) != 4 {
+		return false
+	}
+	iter, err := strconv.Atoi(parts[1])
+	if err != nil || iter <= 0 || iter > 10_000_000 {
+		return false
+	}
+	want, err := base64.StdEncoding.DecodeString(parts[3])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, password, []byte(parts[2]), iter, len(want))
+	if err != nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// IsKnownHash reports whether hash is in a format Verify understands.
+func IsKnownHash(hash string) bool {
+	return strings.HasPrefix(hash, "$argon2id$") || strings.HasPrefix(hash, "pbkdf2_sha256$")
+}

@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"tasktrack"
+)
+
+// Token types.
+const (
+	TypeAccess  = "access"
+	TypeRefresh = "refresh"
+)
+
+// Claims are the claims of both token types.
+type Claims struct {
+	TokenType string `json:"token_type"`
+	UserID    int64  `json:"user_id"`
+	// Version is the user's token version at issue; a token whose version
+	// is behind the user's is dead.
+	Version int64 `json:"ver"`
+	jwt.RegisteredClaims
+}
+
+// Tokens issues and verifies HS256 JWTs.
+type Tokens struct {
+	secret     []byte
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	Now        func() time.Time
+}
+
+// NewTokens returns a token issuer with the given HS256 key.
+func NewTokens(secret []byte, accessTTL, refreshTTL time.Duration) *Tokens {
+	return &Tokens{secret: secret, AccessTTL: accessTTL, RefreshTTL: refreshTTL, Now: time.Now}
+}
+
+func newJTI() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Issue signs a token of the given type for u, returning it and its expiry.
+func (t *Tokens) Issue(u *tasktrack.User, typ string) (string, time.Time, error) {
+	now := t.Now()
+	ttl := t.AccessTTL
+	if typ == TypeRefresh {
+		ttl = t.RefreshTTL
+	}
+	exp := now.Add(ttl)
+	c := Claims{
+		TokenType: typ, UserID: u.ID, Version: u.TokenVersion,
+		RegisteredClaims: jwt.RegisteredClaims{
+			ID: newJTI(), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
+	return s, exp, err
+}
+
+// Verify parses a token, checks its HS256 signature, expiry and type, and
+// returns its claims. Any other algorithm, "none" included, is refused.
+func (t *Tokens) Verify(token, typ string) (*Claims, error) {
+	var c Claims
+	p := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.Now),
+		jwt.WithLeeway(0),
+	)
+	_, err := p.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil })
+	if err != nil {
+		return nil, tasktrack.ErrTokenInvalid
+	}
+	if c.TokenType != typ || c.UserID <= 0 || c.ID == "" {
+		return nil, tasktrack.ErrTokenInvalid
+	}
+	return &c, nil
+}
+
+// HashToken is what is stored of a refresh token.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// ErrBadSecret reports a JWT secret too short to be an HS256 key.
+var ErrBadSecret = errors.New("the JWT secret must be at least 32 bytes")
+
+// NewSecret makes a random HS256 key, hex-encoded (64 characters).
+func NewSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}

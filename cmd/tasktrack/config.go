@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"tasktrack/auth"
+)
+
+// Config is every setting, read from flags and environment variables; a
+// flag wins over its variable.
+type Config struct {
+	Addr            string
+	Database        string
+	JWTSecret       string
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	SweepInterval   time.Duration
+	MissedThreshold int
+	MissedWindow    time.Duration
+	AdminPassword   string
+	DBMaxConns      int
+	SQLiteSync      string
+	LoginLimitAddr  auth.Limit
+	LoginLimitUser  auth.Limit
+	HashConcurrency int
+	TrustedProxies  []netip.Prefix
+	CORSOrigins     []string
+	LogFormat       string
+	LogLevel        string
+	MaxInFlight     int
+	PprofAddr       string
+}
+
+// setting describes one setting: its flag, variable, default and parser.
+type setting struct {
+	flag, env, def, usage string
+	parse                 func(c *Config, v string) error
+	secret                bool
+}
+
+func durationSetting(dst func(*Config) *time.Duration, allowZero bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("not a duration (such as 90s, 5m, 24h)")
+		}
+		if d < 0 || (d == 0 && !allowZero) {
+			return errors.New("must be positive")
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func intSetting(dst func(*Config) *int, minimum int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("not a whole number")
+		}
+		if n < minimum {
+			return fmt.Errorf("must be at least %d", minimum)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func limitSetting(dst func(*Config) *auth.Limit) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		l, err := auth.ParseLimit(v)
+		if err != nil {
+			return err
+		}
+		*dst(c) = l
+		return nil
+	}
+}
+
+func listSetting(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var settings = []setting{
+	{"addr", "TASKTRACK_ADDR", "127.0.0.1:8000", "address to listen on", func(c *Config, v string) error {
+		if _, _, err := splitHostPort(v); err != nil {
+			return err
+		}
+		c.Addr = v
+		return nil
+	}, false},
+	{"database", "TASKTRACK_DATABASE", "tasktrack.db", "SQLite file, or a postgres:// URL", func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("must not be empty")
+		}
+		c.Database = v
+		return nil
+	}, false},
+	{"jwt-secret", "TASKTRACK_JWT_SECRET", "", "HS256 key, at least 32 bytes (default: made on first start and kept in the database)", func(c *Config, v string) error {
+		if v != "" && len(v) < 32 {
+			return errors.New("must be at least 32 bytes")
+		}
+		c.JWTSecret = v
+		return nil
+	}, true},
+	{"access-ttl", "TASKTRACK_ACCESS_TTL", "5m", "lifetime of access tokens", durationSetting(func(c *Config) *time.Duration { return &c.AccessTTL }, false), false},
+	{"refresh-ttl", "TASKTRACK_REFRESH_TTL", "24h", "lifetime of refresh tokens", durationSetting(func(c *Config) *time.Duration { return &c.RefreshTTL }, false), false},
+	{"sweep-interval", "TASKTRACK_SWEEP_INTERVAL", "1m", "time between sweeps (0 turns the in-process sweep off)", durationSetting(func(c *Config) *time.Duration { return &c.SweepInterval }, true), false},
+	{"missed-threshold", "TASKTRACK_MISSED_THRESHOLD", "5", "missed tasks in the window that deactivate a user", intSetting(func(c *Config) *int { return &c.MissedThreshold }, 1), false},
+	{"missed-window", "TASKTRACK_MISSED_WINDOW", "168h", "window in which missed tasks are counted", durationSetting(func(c *Config) *time.Duration { return &c.MissedWindow }, false), false},
+	{"admin-password", "TASKTRACK_ADMIN_PASSWORD", "", "password of the first admin on an empty database (default: random, printed once)", func(c *Config, v string) error {
+		if v != "" && len(v) < 8 {
+			return errors.New("must be at least 8 characters")
+		}
+		c.AdminPassword = v
+		return nil
+	}, true},
+	{"db-max-conns", "TASKTRACK_DB_MAX_CONNS", "0", "connection pool size (0: 20 on PostgreSQL, 2 per CPU for SQLite readers)", intSetting(func(c *Config) *int { return &c.DBMaxConns }, 0), false},
+	{"sqlite-synchronous", "TASKTRACK_SQLITE_SYNCHRONOUS", "normal", "SQLite durability: normal (survives a process crash) or full (also a power loss)", func(c *Config, v string) error {
+		v = strings.ToLower(v)
+		if v != "normal" && v != "full" {
+			return errors.New("must be normal or full")
+		}
+		c.SQLiteSync = v
+		return nil
+	}, false},
+	{"login-limit-addr", "TASKTRACK_LOGIN_LIMIT_ADDR", "20/10m", "failed logins allowed per client address, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimitAddr }), false},
+	{"login-limit-user", "TASKTRACK_LOGIN_LIMIT_USER", "10/10m", "failed logins allowed per username, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimitUser }), false},
+	{"hash-concurrency", "TASKTRACK_HASH_CONCURRENCY", "0", "password hashes computed at once (0: one per CPU)", intSetting(func(c *Config) *int { return &c.HashConcurrency }, 0), false},
+	{"trusted-proxies", "TASKTRACK_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, p := range listSetting(v) {
+			if !strings.Contains(p, "/") {
+				a, err := netip.ParseAddr(p)
+				if err != nil {
+					return fmt.Errorf("%q is not an address or CIDR", p)
+				}
+				p = netip.PrefixFrom(a, a.BitLen()).String()
+			}
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				return fmt.Errorf("%q is not an address or CIDR", p)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx)
+		}
+		return nil
+	}, false},
+	{"cors-origins", "TASKTRACK_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser (empty: CORS off)", func(c *Config, v string) error {
+		c.CORSOrigins = listSetting(v)
+		return nil
+	}, false},
+	{"log-format", "TASKTRACK_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return errors.New("must be text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}, false},
+	{"log-level", "TASKTRACK_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return errors.New("must be debug, info, warn or error")
+	}, false},
+	{"max-in-flight", "TASKTRACK_MAX_IN_FLIGHT", "512", "API requests served at once; more get 503 (0: no limit)", intSetting(func(c *Config) *int { return &c.MaxInFlight }, 0), false},
+	{"pprof-addr", "TASKTRACK_PPROF_ADDR", "", "loopback address for a pprof listener (empty: off)", func(c *Config, v string) error {
+		if v != "" {
+			host, _, err := splitHostPort(v)
+			if err != nil {
+				return err
+			}
+			if a, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !a.IsLoopback()) {
+				return errors.New("must be a loopback address")
+			}
+		}
+		c.PprofAddr = v
+		return nil
+	}, false},
+}
+
+// usageError is a bad setting or command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// parseConfig reads the settings named in names (nil: all) from args and
+// the environment, adding extra flags of the subcommand to fs.
+func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	values := map[string]*string{}
+	for _, s := range settings {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		values[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return nil, usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	c := &Config{}
+	for _, s := range settings {
+		if err := s.parse(c, *values[s.flag]); err != nil {
+			shown := *values[s.flag]
+			if s.secret {
+				shown = "(hidden)"
+			}
+			return nil, usageErrorf("bad setting --%s ($%s) = %q: %v", s.flag, s.env, shown, err)
+		}
+	}
+	return c, nil
+}
+
+func splitHostPort(v string) (string, int, error) {
+	i := strings.LastIndexByte(v, ':')
+	if i < 0 {
+		return "", 0, errors.New("want host:port")
+	}
+	port, err := strconv.Atoi(v[i+1:])
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, errors.New("want host:port with a port from 0 to 65535")
+	}
+	return strings.Trim(v[:i], "[]"), port, nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync"
+	"time"
+
+	"tasktrack/auth"
+	"tasktrack/httpapi"
+	"tasktrack/sqlstore"
+	"tasktrack/web"
+)
+
+// serve migrates, bootstraps, serves and sweeps until ctx ends.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	c, err := parseConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(c, stderr)
+	db, err := openStore(ctx, c, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	secret := c.JWTSecret
+	if secret == "" {
+		if secret, err = db.Setting(ctx, "jwt_secret", auth.NewSecret); err != nil {
+			return fmt.Errorf("jwt secret: %w", err)
+		}
+	}
+	hasher := auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency)
+	db.Hasher = hasher
+	if err := bootstrapAdmin(ctx, db, hasher, c.AdminPassword, stderr); err != nil {
+		return err
+	}
+	tokens := auth.NewTokens([]byte(secret), c.AccessTTL, c.RefreshTTL)
+	limiter := auth.NewLoginLimiter(c.LoginLimitAddr, c.LoginLimitUser)
+	authSvc, err := auth.NewService(db, hasher, tokens, limiter, logger)
+	if err != nil {
+		return err
+	}
+	metrics := newMetrics(db)
+	authSvc.OnLoginFailure = metrics.loginFailure
+
+	poll := time.Second
+	if sqlstore.IsPostgres(c.Database) {
+		poll = 5 * time.Second
+	}
+	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
+	api := &httpapi.Server{
+		Users: db, Tasks: db, Alerts: db, Audit: db, Auth: authSvc, Hub: hub,
+		Ready: db.Ping, Metrics: metrics.handler(), Web: web.Handler(), Logger: logger,
+		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, Observe: metrics.observe,
+		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
+	}
+	metrics.watchInFlight(api)
+	handler := api.Handler()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return usageErrorf("bad setting --addr ($TASKTRACK_ADDR): %v", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second, // the event stream extends its own
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(bg) })
+	wg.Go(func() { db.Listen(bg) })
+	if c.SweepInterval > 0 {
+		wg.Go(func() { sweepLoop(bg, db, c.SweepInterval, metrics, logger) })
+	}
+	if c.PprofAddr != "" {
+		wg.Go(func() { servePprof(bg, c.PprofAddr, logger) })
+	}
+
+	logger.Info("serving", "addr", ln.Addr().String(), "database", db.Engine(), "sweep_interval", c.SweepInterval)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		// Event streams never finish by themselves: end them first.
+		stopBg()
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopBg()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// bootstrapAdmin creates the admin "admin" on an empty database, printing
+// a random password once if none was given.
+func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, password string, stderr io.Writer) error {
+	random := password == ""
+	if random {
+		password = randomPassword()
+	}
+	hash, err := hasher.Hash(password)
+	if err != nil {
+		return err
+	}
+	created, err := db.BootstrapAdmin(ctx, hash)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if created && random {
+		fmt.Fprintf(stderr, "created the first admin: username admin, password %s (shown once; change it)\n", password)
+	}
+	return nil
+}
+
+// sweepLoop sweeps at start and then every interval.
+func sweepLoop(ctx context.Context, db *sqlstore.DB, every time.Duration, m *metrics, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		res, err := db.Sweep(ctx)
+		m.sweep(res, err)
+		if err != nil && ctx.Err() == nil {
+			logger.Error("sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	logger.Info("pprof listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("pprof", "err", err)
+	}
+}

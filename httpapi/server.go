@@ -1,0 +1,434 @@
+// Package httpapi serves the tasktrack API over HTTP: the routes (all in
+// this file), the middleware, JSON decoding and encoding, the one map from
+// error kinds to status codes, and the alert event stream. Handlers decode,
+// call one service method and encode; who may do what is decided by the
+// services.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"tasktrack"
+	"tasktrack/auth"
+)
+
+// Server is the HTTP API.
+type Server struct {
+	Users  tasktrack.UserService
+	Tasks  tasktrack.TaskService
+	Alerts tasktrack.AlertService
+	Audit  tasktrack.AuditService
+	Auth   *auth.Service
+	Hub    *AlertHub
+	// Ready checks that the database answers.
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics; nil answers 404.
+	Metrics http.Handler
+	// Web serves the browser UI at every path outside the API.
+	Web    http.Handler
+	Logger *slog.Logger
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the origins allowed to call the API from a browser;
+	// empty turns CORS off.
+	CORSOrigins []string
+	// Observe is called after each API request with its route pattern and
+	// status, for metrics; nil for none.
+	Observe func(route string, r *http.Request, status int, seconds float64)
+	// MaxInFlight bounds the requests served at once (event streams
+	// aside); more are answered 503 at once. 0 means no bound.
+	MaxInFlight int
+	// OnOverload is called for each request refused by MaxInFlight.
+	OnOverload func()
+
+	handler  http.Handler
+	inFlight atomic.Int64
+}
+
+// InFlight returns the number of requests being served.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// handlerFunc is a handler with one error path.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method string
+	path   string
+	h      handlerFunc
+	// public routes need no token.
+	public bool
+}
+
+// routes is the whole API.
+func (s *Server) routes() []route {
+	return []route{
+		{"POST", "/api/token/", s.handleLogin, true},
+		{"POST", "/api/token/refresh/", s.handleRefresh, true},
+		{"POST", "/api/token/logout/", s.handleLogout, true},
+
+		{"GET", "/api/user/me/", s.handleMe, false},
+		{"POST", "/api/user/me/password/", s.handleChangeOwnPassword, false},
+		{"GET", "/api/user/roles/", s.handleRoles, false},
+		{"GET", "/api/user/users/", s.handleListUsers, false},
+		{"POST", "/api/user/users/", s.handleCreateUser, false},
+		{"GET", "/api/user/users/{id}/", s.handleGetUser, false},
+		{"PUT", "/api/user/users/{id}/", s.handleUpdateUser, false},
+		{"PATCH", "/api/user/users/{id}/", s.handleUpdateUser, false},
+		{"DELETE", "/api/user/users/{id}/", s.handleDeleteUser, false},
+		{"POST", "/api/user/users/{id}/reactivate/", s.handleReactivate, false},
+		{"POST", "/api/user/users/{id}/deactivate/", s.handleDeactivate, false},
+		{"POST", "/api/user/users/{id}/password/", s.handleSetPassword, false},
+
+		{"GET", "/api/task/tasks/", s.handleListTasks, false},
+		{"POST", "/api/task/tasks/", s.handleCreateTask, false},
+		{"GET", "/api/task/tasks/missed/", s.handleListMissed, false},
+		{"GET", "/api/task/tasks/{id}/", s.handleGetTask, false},
+		{"PUT", "/api/task/tasks/{id}/", s.handleUpdateTask, false},
+		{"PATCH", "/api/task/tasks/{id}/", s.handleUpdateTask, false},
+		{"DELETE", "/api/task/tasks/{id}/", s.handleDeleteTask, false},
+		{"PATCH", "/api/task/tasks/{id}/update_status/", s.handleUpdateStatus, false},
+
+		{"GET", "/api/alerts/", s.handleListAlerts, false},
+		{"POST", "/api/alerts/{id}/acknowledge/", s.handleAcknowledge, false},
+		{"GET", "/api/alerts/stream/", s.handleStream, false},
+
+		{"GET", "/api/audit/", s.handleListAudit, false},
+
+		{"GET", "/healthz", s.handleHealth, true},
+		{"GET", "/readyz", s.handleReady, true},
+		{"GET", "/metrics", s.handleMetrics, true},
+		{"GET", "/api/schema/", s.handleSchema, true},
+	}
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler {
+	if s.handler == nil {
+		s.handler = s.build()
+	}
+	return s.handler
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.Handler().ServeHTTP(w, r) }
+
+// build registers each path once, with and without its trailing slash,
+// and dispatches on the method itself, answering 405 with Allow.
+func (s *Server) build() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	byPath := map[string]map[string]route{}
+	var paths []string
+	for _, rt := range s.routes() {
+		if byPath[rt.path] == nil {
+			byPath[rt.path] = map[string]route{}
+			paths = append(paths, rt.path)
+		}
+		byPath[rt.path][rt.method] = rt
+	}
+	mux := http.NewServeMux()
+	for _, p := range paths {
+		h := s.endpoint(p, byPath[p])
+		if strings.HasSuffix(p, "/") {
+			mux.Handle(p+"{$}", h)
+			mux.Handle(strings.TrimSuffix(p, "/"), h)
+		} else {
+			mux.Handle(p, h)
+			mux.Handle(p+"/{$}", h)
+		}
+	}
+	docs := docsHandler()
+	mux.Handle("/api/docs", docs)
+	mux.Handle("/api/docs/", docs)
+	mux.Handle("/api/", s.wrap("", func(w http.ResponseWriter, r *http.Request) error {
+		return tasktrack.ErrNotFound
+	}))
+	if s.Web != nil {
+		mux.Handle("/", s.Web)
+	} else {
+		mux.Handle("/", s.wrap("", func(w http.ResponseWriter, r *http.Request) error { return tasktrack.ErrNotFound }))
+	}
+	return s.middleware(mux)
+}
+
+func (s *Server) endpoint(path string, methods map[string]route) http.Handler {
+	allowed := make([]string, 0, len(methods)+1)
+	for m := range methods {
+		allowed = append(allowed, m)
+	}
+	if _, ok := methods["GET"]; ok {
+		allowed = append(allowed, "HEAD")
+	}
+	sort.Strings(allowed)
+	allow := strings.Join(append(allowed, "OPTIONS"), ", ")
+	handlers := map[string]http.Handler{}
+	for m, rt := range methods {
+		h := rt.h
+		if !rt.public {
+			h = s.authenticated(h)
+		}
+		handlers[m] = s.wrap(path, h)
+	}
+	if h, ok := handlers["GET"]; ok {
+		handlers["HEAD"] = h
+	}
+	notAllowed := s.wrap(path, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": `Method "` + r.Method + `" not allowed.`})
+		return nil
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := handlers[r.Method]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		notAllowed.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap turns a handlerFunc into a handler: errors are answered in one
+// place, and the route is observed for metrics.
+func (s *Server) wrap(pattern string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := r.Context().Value(requestIDKey{}).(*requestInfo); ok && pattern != "" {
+			info.route = pattern
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticated requires a valid access token and puts its user in the
+// context.
+func (s *Server) authenticated(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := bearerToken(r)
+		if !ok {
+			return tasktrack.ErrNotAuthenticated
+		}
+		u, err := s.Auth.Authenticate(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(tasktrack.NewContextWithActor(r.Context(), u)))
+	}
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+type requestIDKey struct{}
+
+// requestInfo travels with a request for its log lines and metrics.
+type requestInfo struct {
+	id    string
+	route string
+}
+
+func requestIDFrom(ctx context.Context) string {
+	if info, ok := ctx.Value(requestIDKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// validRequestID accepts a caller's id if it is short printable ASCII.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// middleware wraps every request: request id, security headers, CORS,
+// recovery, body limit, log and metrics.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		info := &requestInfo{id: id, route: "other"}
+		ctx := context.WithValue(r.Context(), requestIDKey{}, info)
+		r = r.WithContext(ctx)
+		h := w.Header()
+		h.Set("X-Request-ID", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		if s.cors(w, r) {
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		if s.MaxInFlight > 0 && n > int64(s.MaxInFlight) && !strings.HasPrefix(r.URL.Path, "/api/alerts/stream") {
+			if s.OnOverload != nil {
+				s.OnOverload()
+			}
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": tasktrack.ErrUnavailable.Message})
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.ErrorContext(ctx, "panic", "panic", v, "stack", string(debug.Stack()), "request_id", id)
+				if sw.status == 0 {
+					writeJSON(sw, http.StatusInternalServerError, map[string]string{"detail": "Internal error."})
+				}
+			}
+			elapsed := time.Since(start)
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			if s.Observe != nil {
+				s.Observe(info.route, r, status, elapsed.Seconds())
+			}
+			level := slog.LevelDebug
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			s.Logger.Log(ctx, level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
+				"duration", elapsed, "request_id", id)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// contentSecurityPolicy allows nothing from outside the binary, and no
+// inline script.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// cors answers CORS for the allowed origins; it reports whether the request
+// was a preflight it answered.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(s.CORSOrigins) == 0 {
+		return false
+	}
+	allowed := false
+	for _, o := range s.CORSOrigins {
+		if o == "*" || o == origin {
+			allowed = true
+		}
+	}
+	if !allowed {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "X-Total-Count, Link, X-Request-ID, Retry-After")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, Last-Event-ID")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
+}
+
+// clientAddr is the caller's address: the connection's peer, or, when the
+// peer is a trusted proxy, the nearest untrusted address in
+// X-Forwarded-For.
+func (s *Server) clientAddr(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	addr := peer.Addr().Unmap()
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		addr = a
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"tasktrack"
+)
+
+// AlertHub tells every open event stream of this process when new alerts
+// may have been committed, by this process or any other: it wakes on the
+// store's signal (local commits, and LISTEN/NOTIFY on PostgreSQL) and, as
+// a fallback that also catches up after a lost connection, polls the
+// newest alert's position.
+type AlertHub struct {
+	alerts tasktrack.AlertService
+	wake   <-chan struct{}
+	poll   time.Duration
+	logger interface {
+		Warn(msg string, args ...any)
+	}
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+}
+
+// NewAlertHub returns a hub; Run must be called for it to work.
+func NewAlertHub(alerts tasktrack.AlertService, wake <-chan struct{}, poll time.Duration, logger interface{ Warn(string, ...any) }) *AlertHub {
+	return &AlertHub{alerts: alerts, wake: wake, poll: poll, logger: logger, changed: make(chan struct{})}
+}
+
+// Changed returns a channel closed at the next change.
+func (h *AlertHub) Changed() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.changed
+}
+
+func (h *AlertHub) broadcast() {
+	h.mu.Lock()
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+}
+
+// Run watches for new alerts until ctx ends.
+func (h *AlertHub) Run(ctx context.Context) {
+	t := time.NewTicker(h.poll)
+	defer t.Stop()
+	last, _ := h.alerts.LastAlertSeq(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.wake:
+			h.broadcast()
+		case <-t.C:
+			seq, err := h.alerts.LastAlertSeq(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					h.logger.Warn("alert poll failed", "err", err)
+				}
+				continue
+			}
+			if seq != last {
+				last = seq
+				h.broadcast()
+			}
+		}
+	}
+}
+
+// HeartbeatInterval is how often an idle stream sends a comment line.
+var HeartbeatInterval = 15 * time.Second
+
+// handleStream sends each new alert as a Server-Sent Event. Last-Event-ID
+// resumes after the alert it names. At each heartbeat the caller's token is
+// checked again, so a deactivated user's stream ends.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListAlerts); err != nil {
+		return err
+	}
+	var cursor int64
+	var err error
+	if last := r.Header.Get("Last-Event-ID"); last != "" {
+		cursor, err = s.Alerts.AlertSeq(ctx, last)
+	}
+	if cursor == 0 || err != nil {
+		if cursor, err = s.Alerts.LastAlertSeq(ctx); err != nil {
+			return err
+		}
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	write := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !write([]byte(": connected\nretry: 3000\n\n")) {
+		return nil
+	}
+	token, _ := bearerToken(r)
+	heartbeat := time.NewTicker(HeartbeatInterval)
+	defer heartbeat.Stop()
+	for {
+		changed := s.Hub.Changed()
+		alerts, err := s.Alerts.AlertsAfter(ctx, cursor, 100)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.Logger.WarnContext(ctx, "alert stream query failed", "err", err)
+			alerts = nil
+		}
+		for _, a := range alerts {
+			data, _ := json.Marshal(toAlertJSON(a))
+			msg := make([]byte, 0, len(data)+64)
+			msg = append(msg, "event: alert\nid: "...)
+			msg = append(msg, a.ID...)
+			msg = append(msg, "\ndata: "...)
+			msg = append(msg, data...)
+			msg = append(msg, "\n\n"...)
+			if !write(msg) {
+				return nil
+			}
+			cursor = a.Seq
+		}
+		if len(alerts) == 100 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-heartbeat.C:
+			if _, err := s.Auth.Authenticate(ctx, token); err != nil {
+				return nil
+			}
+			if !write([]byte(": heartbeat\n\n")) {
+				return nil
+			}
+		}
+	}
+}

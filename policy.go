@@ -1,0 +1,100 @@
+package tasktrack
+
+// Action names something a person may try to do; the policy decides.
+type Action string
+
+// The actions of the permission table.
+const (
+	CanListUsers        Action = "users.list"
+	CanCreateUser       Action = "users.create"
+	CanReadUser         Action = "users.read"
+	CanUpdateUser       Action = "users.update"
+	CanDeleteUser       Action = "users.delete"
+	CanReactivateUser   Action = "users.reactivate"
+	CanDeactivateUser   Action = "users.deactivate"
+	CanSetUserPassword  Action = "users.set_password"
+	CanListAllTasks     Action = "tasks.list_all"
+	CanCreateTask       Action = "tasks.create"
+	CanUpdateTask       Action = "tasks.update"
+	CanDeleteTask       Action = "tasks.delete"
+	CanSeeAnyTask       Action = "tasks.read_any"
+	CanUpdateAnyStatus  Action = "tasks.status_any"
+	CanListMissed       Action = "tasks.list_missed"
+	CanListAlerts       Action = "alerts.list"
+	CanAcknowledgeAlert Action = "alerts.acknowledge"
+	CanReadAudit        Action = "audit.list"
+)
+
+// grants lists the roles allowed each action. It is the permission table
+// of the API contract; policy_test.go checks it row by row.
+var grants = map[Action][]Role{
+	CanListUsers:        {RoleAdmin, RoleManager},
+	CanCreateUser:       {RoleAdmin},
+	CanReadUser:         {RoleAdmin, RoleManager},
+	CanUpdateUser:       {RoleAdmin},
+	CanDeleteUser:       {RoleAdmin},
+	CanReactivateUser:   {RoleAdmin, RoleManager},
+	CanDeactivateUser:   {RoleAdmin},
+	CanSetUserPassword:  {RoleAdmin},
+	CanListAllTasks:     {RoleAdmin, RoleManager},
+	CanCreateTask:       {RoleAdmin, RoleManager},
+	CanUpdateTask:       {RoleAdmin, RoleManager},
+	CanDeleteTask:       {RoleAdmin, RoleManager},
+	CanSeeAnyTask:       {RoleAdmin, RoleManager},
+	CanUpdateAnyStatus:  {RoleAdmin, RoleManager},
+	CanListMissed:       {RoleAdmin, RoleManager},
+	CanListAlerts:       {RoleAdmin, RoleManager},
+	CanAcknowledgeAlert: {RoleAdmin, RoleManager},
+	CanReadAudit:        {RoleAdmin},
+}
+
+// Allowed reports whether actor may do action. A nil actor is the system,
+// which may do everything.
+func Allowed(actor *User, action Action) bool {
+	if actor == nil {
+		return true
+	}
+	if !actor.IsActive {
+		return false
+	}
+	for _, r := range grants[action] {
+		if r.ID == actor.Role.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// Authorize returns ErrForbidden unless actor may do action.
+func Authorize(actor *User, action Action) error {
+	if Allowed(actor, action) {
+		return nil
+	}
+	return ErrForbidden
+}
+
+// CanSeeTask reports whether actor may see task t: managers and admins see
+// every task, a user only their own. A task the actor may not see is
+// answered as absent, never as forbidden.
+func CanSeeTask(actor *User, t *Task) bool {
+	return Allowed(actor, CanSeeAnyTask) || actor.ID == t.AssignedTo
+}
+
+// AuthorizeStatusChange decides whether actor may move task t to a new
+// status at time now: admins and managers may; the assignee may while
+// the task is open and its deadline has not passed.
+func AuthorizeStatusChange(actor *User, t *Task, deadlinePassed bool) error {
+	if !CanSeeTask(actor, t) {
+		return ErrNotFound
+	}
+	if Allowed(actor, CanUpdateAnyStatus) {
+		return nil
+	}
+	if t.Status == StatusMissed {
+		return Errorf(KindConflict, "This task was missed; its status can no longer be changed.")
+	}
+	if deadlinePassed {
+		return Errorf(KindConflict, "The deadline of this task has passed; its status can no longer be changed.")
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"tasktrack"
+)
+
+var _ tasktrack.AlertService = (*DB)(nil)
+
+// The alert columns, with the task (if any) and its assignee's name.
+const alertColumns = `al.seq, al.id, al.kind, al.user_id, al.username, al.created_at, al.acknowledged_at,
+	al.acknowledged_by, al.acknowledged_by_username,
+	t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
+	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at`
+
+const alertFrom = ` FROM alerts al LEFT JOIN tasks t ON t.id = al.task_id LEFT JOIN users a ON a.id = t.assigned_to`
+
+func scanAlert(s scanner) (*tasktrack.Alert, error) {
+	var (
+		al                                   tasktrack.Alert
+		created                              int64
+		ackAt, ackBy                         sql.NullInt64
+		ackName                              sql.NullString
+		tID, tTitle, tDesc, tStatus, tAssign sql.NullString
+		tDeadline, tAssignee, tCreatedBy     sql.NullInt64
+		tCreated, tUpdated, tDone, tMissed   sql.NullInt64
+	)
+	err := s.Scan(&al.Seq, &al.ID, &al.Kind, &al.UserID, &al.Username, &created, &ackAt, &ackBy, &ackName,
+		&tID, &tTitle, &tDesc, &tDeadline, &tStatus, &tAssignee, &tAssign, &tCreatedBy, &tCreated, &tUpdated, &tDone, &tMissed)
+	if err != nil {
+		return nil, err
+	}
+	al.CreatedAt, al.AcknowledgedAt, al.AcknowledgedBy, al.AcknowledgedByUsername = fromMicros(created), timePtr(ackAt), int64Ptr(ackBy), ackName.String
+	if tID.Valid {
+		al.Task = &tasktrack.Task{
+			ID: tID.String, Title: tTitle.String, Description: tDesc.String, Deadline: fromMicros(tDeadline.Int64),
+			Status: tasktrack.Status(tStatus.String), AssignedTo: tAssignee.Int64, AssignedToUsername: tAssign.String,
+			CreatedBy: int64Ptr(tCreatedBy), CreatedAt: fromMicros(tCreated.Int64), UpdatedAt: fromMicros(tUpdated.Int64),
+			CompletedAt: timePtr(tDone), MissedAt: timePtr(tMissed),
+		}
+	}
+	return &al, nil
+}
+
+func (db *DB) scanAlerts(rows *sql.Rows) ([]*tasktrack.Alert, error) {
+	defer rows.Close()
+	out := []*tasktrack.Alert{}
+	for rows.Next() {
+		al, err := scanAlert(rows)
+		if err != nil {
+			return nil, db.mapErr(err)
+		}
+		out = append(out, al)
+	}
+	return out, db.mapErr(rows.Err())
+}
+
+// FindAlerts lists alerts, newest first.
+func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) ([]*tasktrack.Alert, int, error) {
+	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListAlerts); err != nil {
+		return nil, 0, err
+	}
+	var w where
+	if f.Kind != "" {
+		w.add("al.kind = ?", f.Kind)
+	}
+	if f.Acknowledged != nil {
+		if *f.Acknowledged {
+			w.add("al.acknowledged_at IS NOT NULL")
+		} else {
+			w.add("al.acknowledged_at IS NULL")
+		}
+	}
+	if f.Since != nil {
+		w.add("al.created_at >= ?", micros(*f.Since))
+	}
+	var total int
+	if err := db.queryRow(ctx, "SELECT count(*) FROM alerts al"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, db.mapErr(err)
+	}
+	limit, offset := pageArgs(f.Page)
+	rows, err := db.query(ctx, "SELECT "+alertColumns+alertFrom+w.String()+" ORDER BY al.seq DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := db.scanAlerts(rows)
+	return out, total, err
+}
+
+func validAlertID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
+}
+
+// AcknowledgeAlert marks an alert seen; a second acknowledgement keeps the
+// first.
+func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanAcknowledgeAlert); err != nil {
+		return nil, err
+	}
+	if !validAlertID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	id = strings.ToLower(id)
+	var al *tasktrack.Alert
+	err := db.update(ctx, func(tx *Tx) error {
+		var byID, byName any
+		if actor != nil {
+			byID, byName = actor.ID, actor.Username
+		}
+		res, err := tx.exec(ctx, `UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, acknowledged_by_username = ?
+			WHERE id = ? AND acknowledged_at IS NULL`, micros(tx.now), byID, byName, id)
+		if err != nil {
+			return err
+		}
+		al, err = scanAlert(tx.queryRow(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.id = ?", id))
+		if err == sql.ErrNoRows {
+			return tasktrack.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return tx.audit(ctx, actor, "alert.acknowledge", "alert", id, map[string]any{"kind": al.Kind})
+	})
+	return al, err
+}
+
+// AlertSeq returns the commit position of the alert id.
+func (db *DB) AlertSeq(ctx context.Context, id string) (int64, error) {
+	if !validAlertID(id) {
+		return 0, tasktrack.ErrNotFound
+	}
+	var seq int64
+	err := db.queryRow(ctx, "SELECT seq FROM alerts WHERE id = ?", strings.ToLower(id)).Scan(&seq)
+	return seq, db.mapErr(err)
+}
+
+// AlertsAfter returns alerts committed after seq, oldest first. Alerts are
+// only created by the sweep, which is serialized across processes, so the
+// order of seq is the order of commits and no alert can appear behind a
+// position a reader has passed.
+func (db *DB) AlertsAfter(ctx context.Context, seq int64, limit int) ([]*tasktrack.Alert, error) {
+	rows, err := db.query(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.seq > ? ORDER BY al.seq LIMIT ?", seq, limit)
+	if err != nil {
+		return nil, err
+	}
+	return db.scanAlerts(rows)
+}
+
+// LastAlertSeq returns the newest alert's position.
+func (db *DB) LastAlertSeq(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	err := db.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
+	return seq.Int64, db.mapErr(err)
+}

@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+
+	"tasktrack"
+)
+
+var _ tasktrack.AuditService = (*DB)(nil)
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// audit writes one audit entry in the transaction of the change it records.
+// A nil actor is the system.
+func (tx *Tx) audit(ctx context.Context, actor *tasktrack.User, action, targetType, targetID string, details any) error {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	var id, name any
+	if actor != nil {
+		id, name = actor.ID, actor.Username
+	}
+	_, err = tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, micros(tx.now), id, name, action, targetType, targetID, string(b))
+	return err
+}
+
+// FindAuditEntries lists the audit log, newest first.
+func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) ([]*tasktrack.AuditEntry, int, error) {
+	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
+		return nil, 0, err
+	}
+	var w where
+	if f.Action != "" {
+		w.add("action = ?", f.Action)
+	}
+	if f.ActorID != nil {
+		w.add("actor_id = ?", *f.ActorID)
+	}
+	if f.TargetID != "" {
+		w.add("target_id = ?", f.TargetID)
+	}
+	var total int
+	if err := db.queryRow(ctx, "SELECT count(*) FROM audit_log"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, db.mapErr(err)
+	}
+	limit, offset := pageArgs(f.Page)
+	rows, err := db.query(ctx, `SELECT id, at, actor_id, actor_username, action, target_type, target_id, details
+		FROM audit_log`+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*tasktrack.AuditEntry
+	for rows.Next() {
+		var (
+			e       tasktrack.AuditEntry
+			at      int64
+			actor   sql.NullInt64
+			name    sql.NullString
+			details string
+		)
+		if err := rows.Scan(&e.ID, &at, &actor, &name, &e.Action, &e.TargetType, &e.TargetID, &details); err != nil {
+			return nil, 0, db.mapErr(err)
+		}
+		e.At, e.ActorID, e.ActorUsername, e.Details = fromMicros(at), int64Ptr(actor), name.String, json.RawMessage(details)
+		out = append(out, &e)
+	}
+	return out, total, db.mapErr(rows.Err())
+}

@@ -1,0 +1,113 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"tasktrack"
+)
+
+// BulkUser is a user row for a bulk load.
+type BulkUser struct {
+	Username     string
+	PasswordHash string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         tasktrack.Role
+}
+
+// BulkTask is a task row for a bulk load.
+type BulkTask struct {
+	Title       string
+	Description string
+	Deadline    time.Time
+	Status      tasktrack.Status
+	AssignedTo  int64
+	CreatedBy   int64
+	CreatedAt   time.Time
+}
+
+// InsertUsers creates users in one transaction and returns their ids. The
+// rules of CreateUser hold: it validates each row the same way.
+func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error) {
+	for _, u := range users {
+		errs := tasktrack.FieldErrors{}
+		tasktrack.ValidateUsername(errs, u.Username)
+		tasktrack.ValidateEmail(errs, u.Email)
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]int64, 0, len(users))
+	err := db.update(ctx, func(tx *Tx) error {
+		for _, u := range users {
+			var id int64
+			if err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, email, first_name, last_name, role_id, is_active, date_joined)
+				VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, ?) RETURNING id`,
+				u.Username, usernameKey(u.Username), u.PasswordHash, u.Email, u.FirstName, u.LastName, u.Role.ID, micros(tx.now)).Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return tx.audit(ctx, nil, "bulk.users", "user", "", map[string]any{"count": len(users)})
+	})
+	return ids, err
+}
+
+// bulkBatch is the number of rows per INSERT statement.
+const bulkBatch = 400
+
+// InsertTasks creates tasks in batches of multi-row INSERTs, one
+// transaction per chunk of rows, calling progress after each chunk. Each
+// row is checked by the domain's validators; deadlines may be in the past
+// (that is what the sweep is for).
+func (db *DB) InsertTasks(ctx context.Context, tasks []BulkTask, progress func(done int)) error {
+	for i := range tasks {
+		errs := tasktrack.FieldErrors{}
+		tasks[i].Title = tasktrack.NormalizeTitle(errs, tasks[i].Title)
+		tasktrack.ValidateDescription(errs, tasks[i].Description)
+		if !tasks[i].Status.Valid() {
+			errs.Add("status", "not a valid status")
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+	}
+	const chunk = 50_000
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	for start := 0; start < len(tasks); start += chunk {
+		part := tasks[start:min(start+chunk, len(tasks))]
+		err := db.update(ctx, func(tx *Tx) error {
+			for b := 0; b < len(part); b += bulkBatch {
+				rows := part[b:min(b+bulkBatch, len(part))]
+				q := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
+					strings.TrimSuffix(strings.Repeat(row+", ", len(rows)), ", ")
+				args := make([]any, 0, 10*len(rows))
+				for _, t := range rows {
+					var completed any
+					if t.Status == tasktrack.StatusCompleted {
+						completed = micros(t.CreatedAt.Add(t.Deadline.Sub(t.CreatedAt) / 2))
+					}
+					ca := micros(t.CreatedAt)
+					args = append(args, uuidV7At(t.CreatedAt.UnixMilli()).String(), t.Title, t.Description, micros(t.Deadline),
+						string(t.Status), t.AssignedTo, t.CreatedBy, ca, ca, completed)
+				}
+				if _, err := tx.exec(ctx, q, args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(start + len(part))
+		}
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		return tx.audit(ctx, nil, "bulk.tasks", "task", "", map[string]any{"count": len(tasks)})
+	})
+}

@@ -1,0 +1,259 @@
+// Package sqlstore implements the tasktrack services over database/sql, on
+// an embedded SQLite file or on PostgreSQL. Each use case is one
+// transaction that loads what it needs, asks the policy, writes the change
+// and its audit entry. What the two engines do differently lives in
+// dialect.go; everything else is shared.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tasktrack"
+)
+
+// DB is the store: every service of the domain, over one database.
+type DB struct {
+	dialect dialect
+	// writer takes every write transaction; on SQLite it is a single
+	// connection that begins transactions as IMMEDIATE.
+	writer *sql.DB
+	// reader serves reads; on PostgreSQL it is the same pool as writer.
+	reader *sql.DB
+
+	// Now is the clock; tests move it.
+	Now func() time.Time
+	// Hasher hashes new passwords.
+	Hasher tasktrack.PasswordHasher
+	// MissedThreshold and MissedWindow decide when the sweep deactivates
+	// a user.
+	MissedThreshold int
+	MissedWindow    time.Duration
+	Logger          *slog.Logger
+
+	// alertsChanged is signalled after a local commit created alerts.
+	alertsChanged chan struct{}
+	// pgConfig is kept to open the LISTEN connection on PostgreSQL.
+	pgConfig *pgx.ConnConfig
+}
+
+// Options tune how a database is opened.
+type Options struct {
+	// MaxConns bounds the connection pool (PostgreSQL) or the reader pool
+	// (SQLite). 0 picks a default.
+	MaxConns int
+	// Synchronous is SQLite's synchronous pragma: "normal" (the default)
+	// or "full".
+	Synchronous string
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL
+// selects PostgreSQL, anything else is a SQLite file path. It does not
+// migrate.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	db := &DB{
+		Now:             time.Now,
+		MissedThreshold: 5,
+		MissedWindow:    7 * 24 * time.Hour,
+		Logger:          slog.New(slog.DiscardHandler),
+		alertsChanged:   make(chan struct{}, 1),
+	}
+	var err error
+	if IsPostgres(dsn) {
+		err = db.openPostgres(ctx, dsn, opt)
+	} else {
+		err = db.openSQLite(ctx, dsn, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.dialect.name() }
+
+// Close closes the database.
+func (db *DB) Close() error {
+	err := db.writer.Close()
+	if db.reader != db.writer {
+		err = errors.Join(err, db.reader.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.reader.PingContext(ctx); err != nil {
+		return db.mapErr(err)
+	}
+	var one int
+	if err := db.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return db.mapErr(err)
+	}
+	return nil
+}
+
+// Stats reports the connection pools' statistics, for metrics.
+func (db *DB) Stats() (writer, reader sql.DBStats) {
+	return db.writer.Stats(), db.reader.Stats()
+}
+
+// Tx is a write transaction with the time it acts at.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+// update runs fn in a write transaction and commits it if fn returns nil.
+func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return db.mapErr(err)
+	}
+	tx := &Tx{tx: sqlTx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+			err = db.mapErr(err)
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}
+
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := db.reader.QueryContext(ctx, db.dialect.rebind(q), args...)
+	return rows, db.mapErr(err)
+}
+
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.reader.QueryRowContext(ctx, db.dialect.rebind(q), args...)
+}
+
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// mapErr turns driver errors into domain errors: constraint violations
+// become conflicts, a database that does not answer becomes unavailable.
+func (db *DB) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *tasktrack.Error
+	switch {
+	case errors.As(err, &te):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, sql.ErrNoRows):
+		return tasktrack.ErrNotFound
+	case db.dialect.isUniqueViolation(err):
+		return &tasktrack.Error{Kind: tasktrack.KindConflict, Message: "This conflicts with an existing record.", Err: err}
+	case db.dialect.isForeignKeyViolation(err):
+		return &tasktrack.Error{Kind: tasktrack.KindConflict, Message: "This is still referenced by other records.", Err: err}
+	case db.dialect.isUnavailable(err):
+		return &tasktrack.Error{Kind: tasktrack.KindUnavailable, Message: tasktrack.ErrUnavailable.Message, Err: err}
+	}
+	return fmt.Errorf("sqlstore: %w", err)
+}
+
+// Times are stored as Unix microseconds in both engines: one SQL text for
+// both, and integers scan far cheaper than date text on SQLite.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+func int64Ptr(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Int64
+	return &v
+}
+
+func nullInt(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// likePattern makes a case-insensitive LIKE pattern that matches s anywhere.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(s)) + "%"
+}
+
+// where builds a WHERE clause from conditions joined by AND.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+func pageArgs(p tasktrack.Page) (limit, offset int) {
+	limit, offset = p.Limit, p.Offset
+	if limit <= 0 {
+		limit = tasktrack.DefaultLimit
+	}
+	if limit > tasktrack.MaxLimit {
+		limit = tasktrack.MaxLimit
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	return limit, offset
+}

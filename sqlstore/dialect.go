@@ -1,0 +1,268 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is the seam between the engines: placeholders, locks, constraint
+// error codes and notifications. Everything else is one SQL text.
+type dialect interface {
+	name() string
+	// rebind turns the ? placeholders the store writes into the engine's.
+	rebind(q string) string
+	// lock serializes transactions that take the same key: an advisory
+	// transaction lock on PostgreSQL; on SQLite the single writer already
+	// serializes every write, so it does nothing.
+	lock(ctx context.Context, tx *Tx, key int64) error
+	// forUpdate is appended to a SELECT whose rows the transaction will
+	// change.
+	forUpdate() string
+	// notify wakes the alert streams of every process after commit.
+	notify(ctx context.Context, tx *Tx, channel string) error
+	isUniqueViolation(err error) bool
+	isForeignKeyViolation(err error) bool
+	isUnavailable(err error) bool
+}
+
+// Lock keys for the advisory locks on PostgreSQL.
+const (
+	lockMigrate int64 = 0x7461736b_0001
+	lockSweep   int64 = 0x7461736b_0002
+	lockUsers   int64 = 0x7461736b_0003
+)
+
+// The notification channel for new alerts.
+const alertsChannel = "tasktrack_alerts"
+
+// ---- SQLite ----
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string                                       { return "sqlite" }
+func (sqliteDialect) rebind(q string) string                             { return q }
+func (sqliteDialect) lock(context.Context, *Tx, int64) error             { return nil }
+func (sqliteDialect) forUpdate() string                                  { return "" }
+func (sqliteDialect) notify(context.Context, *Tx, string) error          { return nil }
+func (sqliteDialect) isUniqueViolation(err error) bool                   { return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) }
+func (sqliteDialect) isForeignKeyViolation(err error) bool               { return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) }
+func (sqliteDialect) isUnavailable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
+		return true
+	}
+	return false
+}
+
+func sqliteCode(err error, codes ...int) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, c := range codes {
+		if e.Code() == c {
+			return true
+		}
+	}
+	return false
+}
+
+func init() {
+	// tt_uuid7(ms) makes a version 7 UUID for the given Unix milliseconds,
+	// so that set-based INSERT ... SELECT statements can make ids.
+	sqlite.MustRegisterScalarFunction("tt_uuid7", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		ms, ok := args[0].(int64)
+		if !ok {
+			return nil, fmt.Errorf("tt_uuid7: want an integer, got %T", args[0])
+		}
+		return uuidV7At(ms).String(), nil
+	})
+}
+
+// uuidV7At returns a fresh version 7 UUID whose time part is ms.
+func uuidV7At(ms int64) uuid.UUID {
+	u := uuid.Must(uuid.NewV7())
+	for i := 0; i < 6; i++ {
+		u[5-i] = byte(ms >> (8 * i))
+	}
+	return u
+}
+
+// sqliteDSN builds the DSN of a SQLite file: the pragmas are in the DSN so
+// that every pooled connection has them.
+func sqliteDSN(path string, writer bool, synchronous string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
+	q.Add("_pragma", "temp_store(memory)")
+	q.Add("_pragma", "cache_size(-16000)")
+	if writer {
+		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
+	path = strings.TrimPrefix(path, "sqlite://")
+	path = strings.TrimPrefix(path, "file:")
+	if path == "" {
+		return errors.New("empty SQLite path")
+	}
+	sync := strings.ToLower(opt.Synchronous)
+	if sync == "" {
+		sync = "normal"
+	}
+	if sync != "normal" && sync != "full" {
+		return fmt.Errorf("SQLite synchronous must be normal or full, not %q", opt.Synchronous)
+	}
+	w, err := sql.Open("sqlite", sqliteDSN(path, true, sync))
+	if err != nil {
+		return err
+	}
+	// One writer: SQLite allows one at a time anyway, and a single
+	// connection that begins IMMEDIATE never fails to upgrade a lock.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return err
+	}
+	// Make sure the file is a database we can write (and create it).
+	if _, err := w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"); err != nil {
+		w.Close()
+		return err
+	}
+	r, err := sql.Open("sqlite", sqliteDSN(path, false, sync))
+	if err != nil {
+		w.Close()
+		return err
+	}
+	n := opt.MaxConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	db.dialect, db.writer, db.reader = sqliteDialect{}, w, r
+	return nil
+}
+
+// ---- PostgreSQL ----
+
+type postgresDialect struct {
+	rebound *sync.Map // query text -> rebound text
+}
+
+func (postgresDialect) name() string { return "postgres" }
+
+func (d postgresDialect) rebind(q string) string {
+	if v, ok := d.rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	s := b.String()
+	d.rebound.Store(q, s)
+	return s
+}
+
+func (postgresDialect) lock(ctx context.Context, tx *Tx, key int64) error {
+	_, err := tx.tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", key)
+	return err
+}
+
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+
+func (postgresDialect) notify(ctx context.Context, tx *Tx, channel string) error {
+	_, err := tx.tx.ExecContext(ctx, "SELECT pg_notify($1, '')", channel)
+	return err
+}
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func (postgresDialect) isUniqueViolation(err error) bool     { return pgCode(err) == "23505" }
+func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
+
+func (postgresDialect) isUnavailable(err error) bool {
+	code := pgCode(err)
+	if code == "" {
+		// Not an answer from the server: the connection failed.
+		return !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, sql.ErrTxDone)
+	}
+	switch {
+	case strings.HasPrefix(code, "08"), // connection exception
+		strings.HasPrefix(code, "53"), // insufficient resources
+		strings.HasPrefix(code, "57P"), // operator intervention (shutdown, terminate)
+		code == "40001", code == "40P01":
+		return true
+	}
+	return false
+}
+
+func (db *DB) openPostgres(ctx context.Context, dsn string, opt Options) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > 5*time.Second {
+		cfg.ConnectTimeout = 3 * time.Second
+	}
+	p := stdlib.OpenDB(*cfg)
+	n := opt.MaxConns
+	if n <= 0 {
+		n = 20
+	}
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return err
+	}
+	db.dialect, db.writer, db.reader = postgresDialect{rebound: &sync.Map{}}, p, p
+	db.pgConfig = cfg
+	return nil
+}

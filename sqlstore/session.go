@@ -1,0 +1,143 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"tasktrack"
+)
+
+var _ tasktrack.SessionStore = (*DB)(nil)
+
+// RecordLogin writes the audit entry of a login attempt. u is nil when the
+// username is unknown.
+func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) error {
+	return db.update(ctx, func(tx *Tx) error {
+		action, target := tasktrack.ActionLoginFailed, ""
+		if ok {
+			action = tasktrack.ActionLogin
+		}
+		details := map[string]any{"username": username, "address": addr}
+		if u != nil {
+			target = itoa(u.ID)
+		}
+		actor := u
+		if !ok {
+			actor = nil
+		}
+		return tx.audit(ctx, actor, action, "user", target, details)
+	})
+}
+
+// SaveRefreshToken stores a newly issued refresh token.
+func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) error {
+	return db.update(ctx, func(tx *Tx) error {
+		return tx.saveRefresh(ctx, t)
+	})
+}
+
+func (tx *Tx) saveRefresh(ctx context.Context, t tasktrack.RefreshToken) error {
+	_, err := tx.exec(ctx, `INSERT INTO refresh_tokens (token_hash, family_id, user_id, token_version, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.FamilyID, t.UserID, t.TokenVersion, micros(tx.now), micros(t.ExpiresAt))
+	return err
+}
+
+// RotateRefreshToken spends the refresh token with hash oldHash and stores
+// next in its place, in the same family. It answers ErrRefreshReused (after
+// revoking the family) when the token was already spent or revoked, and an
+// unauthenticated error when it is unknown, expired, or its user may no
+// longer sign in. It returns the user.
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (*tasktrack.User, error) {
+	var (
+		u      *tasktrack.User
+		reused bool
+	)
+	err := db.update(ctx, func(tx *Tx) error {
+		var (
+			family           string
+			userID, ver, exp int64
+			used, revoked    sql.NullInt64
+		)
+		err := tx.queryRow(ctx, `SELECT family_id, user_id, token_version, expires_at, used_at, revoked_at
+			FROM refresh_tokens WHERE token_hash = ?`+tx.db.dialect.forUpdate(), oldHash).Scan(&family, &userID, &ver, &exp, &used, &revoked)
+		if err == sql.ErrNoRows {
+			return errTokenInvalid
+		}
+		if err != nil {
+			return err
+		}
+		if used.Valid || revoked.Valid {
+			// Reuse: revoke the whole family, and keep that revocation.
+			reused = true
+			_, err := tx.exec(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", micros(tx.now), family)
+			return err
+		}
+		if exp <= micros(tx.now) {
+			return errTokenInvalid
+		}
+		if u, err = tx.findUser(ctx, userID); err != nil {
+			if errors.Is(err, tasktrack.ErrNotFound) {
+				return errTokenInvalid
+			}
+			return err
+		}
+		if !u.IsActive || u.TokenVersion != ver {
+			return errTokenInvalid
+		}
+		if _, err := tx.exec(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", micros(tx.now), oldHash); err != nil {
+			return err
+		}
+		next.FamilyID, next.UserID, next.TokenVersion = family, userID, u.TokenVersion
+		// Spent tokens of this user past their expiry are no longer needed.
+		if _, err := tx.exec(ctx, "DELETE FROM refresh_tokens WHERE user_id = ? AND expires_at < ?", userID, micros(tx.now)); err != nil {
+			return err
+		}
+		return tx.saveRefresh(ctx, next)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused {
+		return nil, tasktrack.ErrRefreshReused
+	}
+	return u, nil
+}
+
+// RevokeRefreshFamily revokes the refresh token with hash h and its whole
+// rotation family (logout).
+func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) error {
+	return db.update(ctx, func(tx *Tx) error {
+		var (
+			family string
+			exp    int64
+		)
+		err := tx.queryRow(ctx, "SELECT family_id, expires_at FROM refresh_tokens WHERE token_hash = ?", h).Scan(&family, &exp)
+		if err == sql.ErrNoRows {
+			return errTokenInvalid
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", micros(tx.now), family)
+		return err
+	})
+}
+
+// UpgradePasswordHash replaces a user's password hash after a successful
+// login with an outdated one, unless it changed meanwhile. The token
+// version stays: it is the same password.
+func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
+	return db.update(ctx, func(tx *Tx) error {
+		r, err := tx.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", newHash, id, oldHash)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil
+		}
+		return tx.audit(ctx, nil, tasktrack.ActionPasswordUpgraded, "user", itoa(id), map[string]any{})
+	})
+}
+
+var errTokenInvalid = tasktrack.ErrTokenInvalid

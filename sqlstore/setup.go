@@ -1,0 +1,65 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"tasktrack"
+)
+
+// Setting returns the value of a setting kept in the database; when it is
+// not set yet, it stores the value made by create. Replicas that start at
+// once all get the value the first one stored.
+func (db *DB) Setting(ctx context.Context, key string, create func() (string, error)) (string, error) {
+	var v string
+	err := db.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if err != sql.ErrNoRows {
+		return "", db.mapErr(err)
+	}
+	nv, err := create()
+	if err != nil {
+		return "", err
+	}
+	err = db.update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, nv); err != nil {
+			return err
+		}
+		return tx.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	})
+	return v, err
+}
+
+// BootstrapAdmin creates the first admin, named admin, with the given
+// password hash if the database has no users yet. It reports whether it
+// did; replicas that start at once create it once.
+func (db *DB) BootstrapAdmin(ctx context.Context, hash string) (bool, error) {
+	created := false
+	err := db.update(ctx, func(tx *Tx) error {
+		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.queryRow(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		var id int64
+		err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, role_id, is_active, date_joined)
+			VALUES ('admin', 'admin', ?, ?, TRUE, ?) ON CONFLICT (username_key) DO NOTHING RETURNING id`,
+			hash, tasktrack.RoleAdmin.ID, micros(tx.now)).Scan(&id)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		return tx.audit(ctx, nil, tasktrack.ActionUserCreate, "user", itoa(id), map[string]any{"username": "admin", "role": "admin", "bootstrap": true})
+	})
+	return created, err
+}

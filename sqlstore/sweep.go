@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"tasktrack"
+)
+
+var _ tasktrack.Sweeper = (*DB)(nil)
+
+// Sweep enforces deadlines at the current time, in one transaction of
+// set-based statements whose cost grows with what changes, not with the
+// table:
+//
+//  1. open tasks whose deadline has passed become missed, each with one
+//     task_missed alert and one audit entry;
+//  2. active non-admin users with at least MissedThreshold missed tasks
+//     whose deadlines fall in the window (and after their last
+//     reactivation) are deactivated, each with one user_deactivated alert
+//     and one audit entry by the system.
+//
+// Every statement only touches rows not yet changed, so a second sweep, or
+// one racing in another process, changes nothing twice; on PostgreSQL an
+// advisory lock also makes concurrent sweeps take turns.
+func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
+	start := time.Now()
+	var res tasktrack.SweepResult
+	err := db.update(ctx, func(tx *Tx) error {
+		if err := db.dialect.lock(ctx, tx, lockSweep); err != nil {
+			return err
+		}
+		// The lock may have waited for another sweep: act at the time it
+		// was taken.
+		tx.now = db.now()
+		now := micros(tx.now)
+		res = tasktrack.SweepResult{At: tx.now}
+		r, err := tx.exec(ctx, `UPDATE tasks SET status = 'missed', missed_at = ?, updated_at = ?
+			WHERE status IN ('pending', 'in_progress') AND deadline < ?`, now, now, now)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return err
+		}
+		res.TasksMissed = int(n)
+		if n > 0 {
+			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
+				SELECT tt_uuid7(?), 'task_missed', t.id, t.assigned_to, u.username, t.missed_at
+				FROM tasks t JOIN users u ON u.id = t.assigned_to
+				WHERE t.status = 'missed' AND t.missed_at = ?
+				ORDER BY t.deadline, t.id
+				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), now); err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
+				SELECT ?, NULL, NULL, 'task.missed', 'task', CAST(t.id AS TEXT), '{"to":"missed"}'
+				FROM tasks t WHERE t.status = 'missed' AND t.missed_at = ?`, now, now); err != nil {
+				return err
+			}
+		}
+		// Deactivate users with too many misses in the window, counting
+		// only misses whose deadline is after their last reactivation.
+		r, err = tx.exec(ctx, `UPDATE users SET is_active = FALSE, deactivated_at = ?, deactivation_reason = 'missed_deadlines',
+				token_version = token_version + 1
+			WHERE is_active AND role_id <> 1 AND id IN (
+				SELECT t.assigned_to FROM tasks t JOIN users u ON u.id = t.assigned_to
+				WHERE t.status = 'missed' AND t.deadline >= ? AND t.deadline <= ?
+				  AND t.deadline > COALESCE(u.reactivated_at, -9223372036854775807)
+				GROUP BY t.assigned_to HAVING count(*) >= ?)`,
+			now, now-db.MissedWindow.Microseconds(), now, db.MissedThreshold)
+		if err != nil {
+			return err
+		}
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		res.UsersDeactivated = int(n)
+		if n > 0 {
+			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
+				SELECT tt_uuid7(?), 'user_deactivated', NULL, id, username, deactivated_at
+				FROM users WHERE NOT is_active AND deactivated_at = ? AND deactivation_reason = 'missed_deadlines'
+				ORDER BY id
+				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), now); err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
+				SELECT ?, NULL, NULL, 'user.deactivate', 'user', CAST(id AS TEXT), '{"reason":"missed_deadlines"}'
+				FROM users WHERE NOT is_active AND deactivated_at = ? AND deactivation_reason = 'missed_deadlines'`, now, now); err != nil {
+				return err
+			}
+		}
+		if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
+			return db.dialect.notify(ctx, tx, alertsChannel)
+		}
+		return nil
+	})
+	res.Duration = time.Since(start)
+	if err != nil {
+		db.Logger.Error("sweep failed", "err", err, "duration", res.Duration)
+		return res, err
+	}
+	db.Logger.Info("sweep", "tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated, "duration", res.Duration)
+	if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
+		db.signalAlerts()
+	}
+	return res, nil
+}
+
+// AlertsChanged is signalled after this process committed new alerts.
+func (db *DB) AlertsChanged() <-chan struct{} { return db.alertsChanged }

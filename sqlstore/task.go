@@ -1,0 +1,372 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"tasktrack"
+)
+
+var _ tasktrack.TaskService = (*DB)(nil)
+
+const taskColumns = `t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
+	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at`
+
+const taskFrom = " FROM tasks t JOIN users a ON a.id = t.assigned_to"
+
+func scanTask(s scanner) (*tasktrack.Task, error) {
+	var (
+		t                            tasktrack.Task
+		deadline, created, updated   int64
+		createdBy, completed, missed sql.NullInt64
+		status                       string
+	)
+	err := s.Scan(&t.ID, &t.Title, &t.Description, &deadline, &status, &t.AssignedTo, &t.AssignedToUsername,
+		&createdBy, &created, &updated, &completed, &missed)
+	if err != nil {
+		return nil, err
+	}
+	t.Status = tasktrack.Status(status)
+	t.Deadline, t.CreatedAt, t.UpdatedAt = fromMicros(deadline), fromMicros(created), fromMicros(updated)
+	t.CreatedBy, t.CompletedAt, t.MissedAt = int64Ptr(createdBy), timePtr(completed), timePtr(missed)
+	return &t, nil
+}
+
+// validTaskID reports whether id can name a task; anything else is absent.
+func validTaskID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
+}
+
+func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) {
+	if !validTaskID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	q := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
+	if f := tx.db.dialect.forUpdate(); f != "" {
+		q += " FOR UPDATE OF t"
+	}
+	t, err := scanTask(tx.queryRow(ctx, q, strings.ToLower(id)))
+	if err == sql.ErrNoRows {
+		return nil, tasktrack.ErrNotFound
+	}
+	return t, err
+}
+
+// FindTaskByID returns a task the caller may see.
+func (db *DB) FindTaskByID(ctx context.Context, id string) (*tasktrack.Task, error) {
+	if !validTaskID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	t, err := scanTask(db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	if !tasktrack.CanSeeTask(tasktrack.ActorFromContext(ctx), t) {
+		return nil, tasktrack.ErrNotFound
+	}
+	return t, nil
+}
+
+var taskOrderBy = map[string]string{
+	"deadline":    "t.deadline, t.id",
+	"-deadline":   "t.deadline DESC, t.id DESC",
+	"created_at":  "t.created_at, t.id",
+	"-created_at": "t.created_at DESC, t.id DESC",
+	"title":       "t.title, t.id",
+	"-title":      "t.title DESC, t.id DESC",
+}
+
+// FindTasks lists the tasks the caller may see: all of them for managers
+// and admins, their own for users.
+func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktrack.Task, int, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if f.MissedOnly {
+		if err := tasktrack.Authorize(actor, tasktrack.CanListMissed); err != nil {
+			return nil, 0, err
+		}
+	}
+	var w where
+	if !tasktrack.Allowed(actor, tasktrack.CanListAllTasks) {
+		w.add("t.assigned_to = ?", actor.ID)
+	}
+	if f.MissedOnly {
+		w.add("t.status = 'missed'")
+	}
+	if len(f.Statuses) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")
+		for _, s := range f.Statuses {
+			w.args = append(w.args, string(s))
+		}
+		w.conds = append(w.conds, "t.status IN ("+ph+")")
+	}
+	if f.AssignedTo != nil {
+		w.add("t.assigned_to = ?", *f.AssignedTo)
+	}
+	if f.DeadlineBefore != nil {
+		w.add("t.deadline < ?", micros(*f.DeadlineBefore))
+	}
+	if f.DeadlineAfter != nil {
+		w.add("t.deadline > ?", micros(*f.DeadlineAfter))
+	}
+	if f.Search != "" {
+		p := likePattern(f.Search)
+		w.add(`(lower(t.title) LIKE ? ESCAPE '\' OR lower(t.description) LIKE ? ESCAPE '\')`, p, p)
+	}
+	order := taskOrderBy[f.Ordering]
+	if order == "" {
+		order = taskOrderBy["deadline"]
+	}
+	if f.MissedOnly {
+		order = "t.missed_at DESC, t.id DESC"
+	}
+	var total int
+	if err := db.queryRow(ctx, "SELECT count(*) FROM tasks t"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, db.mapErr(err)
+	}
+	limit, offset := pageArgs(f.Page)
+	tasks := []*tasktrack.Task{}
+	if total == 0 || offset >= total {
+		return tasks, total, nil
+	}
+	rows, err := db.query(ctx, "SELECT "+taskColumns+taskFrom+w.String()+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, 0, db.mapErr(err)
+		}
+		tasks = append(tasks, t)
+	}
+	return tasks, total, db.mapErr(rows.Err())
+}
+
+// checkAssignee checks that id names an active user.
+func (tx *Tx) checkAssignee(ctx context.Context, id int64) (string, error) {
+	var (
+		name   string
+		active bool
+	)
+	err := tx.queryRow(ctx, "SELECT username, is_active FROM users WHERE id = ?", id).Scan(&name, &active)
+	if err == sql.ErrNoRows {
+		return "", tasktrack.Invalid("assigned_to", `Invalid pk "`+itoa(id)+`" - object does not exist.`)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !active {
+		return "", tasktrack.Invalid("assigned_to", "This user is not active.")
+	}
+	return name, nil
+}
+
+// CreateTask creates a pending task.
+func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanCreateTask); err != nil {
+		return nil, err
+	}
+	errs := tasktrack.FieldErrors{}
+	in.Title = tasktrack.NormalizeTitle(errs, in.Title)
+	tasktrack.ValidateDescription(errs, in.Description)
+	tasktrack.ValidateDeadline(errs, in.Deadline, db.now())
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	var t *tasktrack.Task
+	err := db.update(ctx, func(tx *Tx) error {
+		name, err := tx.checkAssignee(ctx, in.AssignedTo)
+		if err != nil {
+			return err
+		}
+		t = &tasktrack.Task{
+			ID: uuidV7At(tx.now.UnixMilli()).String(), Title: in.Title, Description: in.Description,
+			Deadline: in.Deadline.UTC().Truncate(time.Microsecond), Status: tasktrack.StatusPending,
+			AssignedTo: in.AssignedTo, AssignedToUsername: name, CreatedBy: actorID(actor),
+			CreatedAt: tx.now, UpdatedAt: tx.now,
+		}
+		_, err = tx.exec(ctx, `INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Title, t.Description, micros(t.Deadline), string(t.Status), t.AssignedTo, nullInt(t.CreatedBy), micros(tx.now), micros(tx.now))
+		if err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
+			"title": t.Title, "assigned_to": t.AssignedTo, "deadline": t.Deadline})
+	})
+	return t, err
+}
+
+func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
+	_, err := tx.exec(ctx, `UPDATE tasks SET title = ?, description = ?, deadline = ?, status = ?, assigned_to = ?,
+		updated_at = ?, completed_at = ?, missed_at = ? WHERE id = ?`,
+		t.Title, t.Description, micros(t.Deadline), string(t.Status), t.AssignedTo,
+		micros(t.UpdatedAt), nullMicros(t.CompletedAt), nullMicros(t.MissedAt), t.ID)
+	return err
+}
+
+// setStatus moves t to status s, keeping completed_at right.
+func setStatus(t *tasktrack.Task, s tasktrack.Status, now time.Time) {
+	if s == tasktrack.StatusCompleted && t.Status != tasktrack.StatusCompleted {
+		t.CompletedAt = &now
+	}
+	if s != tasktrack.StatusCompleted {
+		t.CompletedAt = nil
+	}
+	if s != tasktrack.StatusMissed {
+		t.MissedAt = nil
+	}
+	t.Status = s
+}
+
+// UpdateTask changes a task's fields (admins and managers).
+func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (*tasktrack.Task, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateTask); err != nil {
+		return nil, err
+	}
+	errs := tasktrack.FieldErrors{}
+	if in.Title != nil {
+		t := tasktrack.NormalizeTitle(errs, *in.Title)
+		in.Title = &t
+	}
+	if in.Description != nil {
+		tasktrack.ValidateDescription(errs, *in.Description)
+	}
+	if in.Status != nil {
+		tasktrack.ValidateSettableStatus(errs, *in.Status)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	var t *tasktrack.Task
+	err := db.update(ctx, func(tx *Tx) error {
+		old, err := tx.findTask(ctx, id)
+		if err != nil {
+			return err
+		}
+		nt := *old
+		changed := map[string]any{}
+		if in.Title != nil && *in.Title != old.Title {
+			nt.Title, changed["title"] = *in.Title, *in.Title
+		}
+		if in.Description != nil && *in.Description != old.Description {
+			nt.Description, changed["description"] = *in.Description, *in.Description
+		}
+		reopen := false
+		if in.Deadline != nil {
+			d := in.Deadline.UTC().Truncate(time.Microsecond)
+			if !d.Equal(old.Deadline) {
+				tasktrack.ValidateDeadline(errs, d, tx.now)
+				nt.Deadline, changed["deadline"] = d, d
+				reopen = old.Status == tasktrack.StatusMissed && d.After(tx.now)
+			}
+		}
+		if in.AssignedTo != nil && *in.AssignedTo != old.AssignedTo {
+			name, err := tx.checkAssignee(ctx, *in.AssignedTo)
+			if err != nil {
+				return err
+			}
+			nt.AssignedTo, nt.AssignedToUsername, changed["assigned_to"] = *in.AssignedTo, name, *in.AssignedTo
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		if reopen {
+			setStatus(&nt, tasktrack.StatusPending, tx.now)
+		}
+		if in.Status != nil && *in.Status != nt.Status {
+			setStatus(&nt, *in.Status, tx.now)
+		}
+		if len(changed) == 0 && nt.Status == old.Status {
+			t = old
+			return nil
+		}
+		nt.UpdatedAt = tx.now
+		if err := tx.saveTask(ctx, &nt); err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			if err := tx.audit(ctx, actor, tasktrack.ActionTaskUpdate, "task", nt.ID, changed); err != nil {
+				return err
+			}
+		}
+		if nt.Status != old.Status {
+			action := tasktrack.ActionTaskStatus
+			if reopen {
+				action = tasktrack.ActionTaskReopen
+			}
+			if err := tx.audit(ctx, actor, action, "task", nt.ID, map[string]any{"from": old.Status, "to": nt.Status}); err != nil {
+				return err
+			}
+		}
+		t = &nt
+		return nil
+	})
+	return t, err
+}
+
+// DeleteTask deletes a task (admins and managers).
+func (db *DB) DeleteTask(ctx context.Context, id string) error {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteTask); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		t, err := tx.findTask(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM tasks WHERE id = ?", t.ID); err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionTaskDelete, "task", t.ID, map[string]any{"title": t.Title, "assigned_to": t.AssignedTo})
+	})
+}
+
+// UpdateTaskStatus changes a task's status and nothing else.
+func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return nil, tasktrack.ErrNotAuthenticated
+	}
+	var t *tasktrack.Task
+	err := db.update(ctx, func(tx *Tx) error {
+		old, err := tx.findTask(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !tasktrack.CanSeeTask(actor, old) {
+			return tasktrack.ErrNotFound
+		}
+		errs := tasktrack.FieldErrors{}
+		tasktrack.ValidateSettableStatus(errs, status)
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		if err := tasktrack.AuthorizeStatusChange(actor, old, !old.Deadline.After(tx.now)); err != nil {
+			return err
+		}
+		if status == old.Status {
+			t = old
+			return nil
+		}
+		nt := *old
+		setStatus(&nt, status, tx.now)
+		nt.UpdatedAt = tx.now
+		if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
+			string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {
+			return err
+		}
+		t = &nt
+		return tx.audit(ctx, actor, tasktrack.ActionTaskStatus, "task", nt.ID, map[string]any{"from": old.Status, "to": nt.Status})
+	})
+	return t, err
+}

@@ -1,0 +1,475 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"tasktrack"
+)
+
+var _ tasktrack.UserService = (*DB)(nil)
+
+const userColumns = `u.id, u.username, u.email, u.first_name, u.last_name, u.role_id, u.is_active,
+	u.date_joined, u.deactivated_at, u.deactivation_reason, u.reactivated_at, u.reactivated_by,
+	u.token_version, u.password`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(s scanner) (*tasktrack.User, error) {
+	var (
+		u                    tasktrack.User
+		roleID               int
+		joined               int64
+		deact, react, reactB sql.NullInt64
+		reason               sql.NullString
+	)
+	err := s.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &roleID, &u.IsActive,
+		&joined, &deact, &reason, &react, &reactB, &u.TokenVersion, &u.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	u.Role, _ = tasktrack.RoleByID(roleID)
+	u.DateJoined = fromMicros(joined)
+	u.DeactivatedAt = timePtr(deact)
+	u.DeactivationReason = reason.String
+	u.ReactivatedAt = timePtr(react)
+	u.ReactivatedBy = int64Ptr(reactB)
+	return &u, nil
+}
+
+// usernameKey is what makes usernames unique without regard to case.
+func usernameKey(username string) string { return strings.ToLower(username) }
+
+func (tx *Tx) findUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+	u, err := scanUser(tx.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?"+tx.db.dialect.forUpdate(), id))
+	if err == sql.ErrNoRows {
+		return nil, tasktrack.ErrNotFound
+	}
+	return u, err
+}
+
+// AuthUser loads a user by id for authentication, without policy.
+func (db *DB) AuthUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id))
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	return u, nil
+}
+
+// UserByUsername loads a user by username (without regard to case) for
+// login, without policy.
+func (db *DB) UserByUsername(ctx context.Context, username string) (*tasktrack.User, error) {
+	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?", usernameKey(username)))
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	return u, nil
+}
+
+// FindUserByID returns one user.
+func (db *DB) FindUserByID(ctx context.Context, id int64) (*tasktrack.User, error) {
+	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadUser); err != nil {
+		return nil, err
+	}
+	return db.AuthUser(ctx, id)
+}
+
+// FindUsers lists users by id.
+func (db *DB) FindUsers(ctx context.Context, f tasktrack.UserFilter) ([]*tasktrack.User, int, error) {
+	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListUsers); err != nil {
+		return nil, 0, err
+	}
+	var w where
+	if f.Role != "" {
+		r, _ := tasktrack.RoleByName(f.Role)
+		w.add("u.role_id = ?", r.ID)
+	}
+	if f.IsActive != nil {
+		w.add("u.is_active = ?", *f.IsActive)
+	}
+	if f.Search != "" {
+		p := likePattern(f.Search)
+		w.add(`(u.username_key LIKE ? ESCAPE '\' OR lower(u.email) LIKE ? ESCAPE '\' OR lower(u.first_name) LIKE ? ESCAPE '\' OR lower(u.last_name) LIKE ? ESCAPE '\')`, p, p, p, p)
+	}
+	var total int
+	if err := db.queryRow(ctx, "SELECT count(*) FROM users u"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, db.mapErr(err)
+	}
+	limit, offset := pageArgs(f.Page)
+	rows, err := db.query(ctx, "SELECT "+userColumns+" FROM users u"+w.String()+" ORDER BY u.id LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var users []*tasktrack.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, db.mapErr(err)
+		}
+		users = append(users, u)
+	}
+	return users, total, db.mapErr(rows.Err())
+}
+
+func (db *DB) hash(password string) (string, error) {
+	return db.Hasher.Hash(password)
+}
+
+// CreateUser creates a user; the system (no actor) may too.
+func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (*tasktrack.User, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanCreateUser); err != nil {
+		return nil, err
+	}
+	errs := tasktrack.FieldErrors{}
+	tasktrack.ValidateUsername(errs, in.Username)
+	tasktrack.ValidatePassword(errs, "password", in.Password, in.Username)
+	tasktrack.ValidateEmail(errs, in.Email)
+	tasktrack.ValidateName(errs, "first_name", in.FirstName)
+	tasktrack.ValidateName(errs, "last_name", in.LastName)
+	if in.Role == "" {
+		in.Role = tasktrack.RoleUser.Name
+	}
+	role := tasktrack.ValidateRole(errs, in.Role)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	hash, err := db.hash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	var u *tasktrack.User
+	err = db.update(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, email, first_name, last_name, role_id, is_active, date_joined)
+			VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, ?) ON CONFLICT (username_key) DO NOTHING RETURNING id`,
+			in.Username, usernameKey(in.Username), hash, in.Email, in.FirstName, in.LastName, role.ID, micros(tx.now)).Scan(&id)
+		if err == sql.ErrNoRows {
+			return tasktrack.Invalid("username", "A user with that username already exists.")
+		}
+		if err != nil {
+			return err
+		}
+		if u, err = tx.findUser(ctx, id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionUserCreate, "user", itoa(id), map[string]any{"username": u.Username, "role": role.Name})
+	})
+	return u, err
+}
+
+// activeAdminsOtherThan counts the active admins other than id.
+func (tx *Tx) activeAdminsOtherThan(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, "SELECT count(*) FROM users WHERE is_active AND role_id = ? AND id <> ?", tasktrack.RoleAdmin.ID, id).Scan(&n)
+	return n, err
+}
+
+var errLastAdmin = tasktrack.Errorf(tasktrack.KindConflict, "This is the last active admin; make another admin first.")
+
+// UpdateUser changes a user's email, names, role, active flag or password.
+func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate) (*tasktrack.User, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateUser); err != nil {
+		return nil, err
+	}
+	errs := tasktrack.FieldErrors{}
+	if in.Email != nil {
+		tasktrack.ValidateEmail(errs, *in.Email)
+	}
+	if in.FirstName != nil {
+		tasktrack.ValidateName(errs, "first_name", *in.FirstName)
+	}
+	if in.LastName != nil {
+		tasktrack.ValidateName(errs, "last_name", *in.LastName)
+	}
+	var role tasktrack.Role
+	if in.Role != nil {
+		role = tasktrack.ValidateRole(errs, *in.Role)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	var hash string
+	if in.Password != nil {
+		// The password rules need the username: check it first.
+		cur, err := db.AuthUser(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		tasktrack.ValidatePassword(errs, "password", *in.Password, cur.Username)
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		if hash, err = db.hash(*in.Password); err != nil {
+			return nil, err
+		}
+	}
+	var u *tasktrack.User
+	err := db.update(ctx, func(tx *Tx) error {
+		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+			return err
+		}
+		old, err := tx.findUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		nu := *old
+		changed := map[string]any{}
+		if in.Email != nil && *in.Email != old.Email {
+			nu.Email, changed["email"] = *in.Email, *in.Email
+		}
+		if in.FirstName != nil && *in.FirstName != old.FirstName {
+			nu.FirstName, changed["first_name"] = *in.FirstName, *in.FirstName
+		}
+		if in.LastName != nil && *in.LastName != old.LastName {
+			nu.LastName, changed["last_name"] = *in.LastName, *in.LastName
+		}
+		roleChanged := in.Role != nil && role.ID != old.Role.ID
+		activeChanged := in.IsActive != nil && *in.IsActive != old.IsActive
+		if (roleChanged || (activeChanged && !*in.IsActive)) && old.IsAdmin() && old.IsActive {
+			n, err := tx.activeAdminsOtherThan(ctx, id)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errLastAdmin
+			}
+		}
+		bump := false
+		if roleChanged {
+			nu.Role, bump = role, true
+		}
+		if hash != "" {
+			nu.PasswordHash, bump = hash, true
+		}
+		if activeChanged {
+			nu.IsActive = *in.IsActive
+			if nu.IsActive {
+				nu.DeactivatedAt, nu.DeactivationReason = nil, ""
+				nu.ReactivatedAt, nu.ReactivatedBy = &tx.now, actorID(actor)
+			} else {
+				nu.DeactivatedAt, nu.DeactivationReason = &tx.now, tasktrack.ReasonManual
+				bump = true
+			}
+		}
+		if bump {
+			nu.TokenVersion++
+		}
+		if err := tx.saveUser(ctx, &nu); err != nil {
+			return err
+		}
+		target := itoa(id)
+		if len(changed) > 0 {
+			if err := tx.audit(ctx, actor, tasktrack.ActionUserUpdate, "user", target, changed); err != nil {
+				return err
+			}
+		}
+		if roleChanged {
+			if err := tx.audit(ctx, actor, tasktrack.ActionUserRole, "user", target, map[string]any{"from": old.Role.Name, "to": role.Name}); err != nil {
+				return err
+			}
+		}
+		if activeChanged {
+			action, details := tasktrack.ActionUserReactivate, map[string]any{}
+			if !nu.IsActive {
+				action, details = tasktrack.ActionUserDeactivate, map[string]any{"reason": tasktrack.ReasonManual}
+			}
+			if err := tx.audit(ctx, actor, action, "user", target, details); err != nil {
+				return err
+			}
+		}
+		if hash != "" {
+			if err := tx.audit(ctx, actor, tasktrack.ActionUserPassword, "user", target, map[string]any{"by": "admin"}); err != nil {
+				return err
+			}
+		}
+		u = &nu
+		return nil
+	})
+	return u, err
+}
+
+func (tx *Tx) saveUser(ctx context.Context, u *tasktrack.User) error {
+	var reason any
+	if u.DeactivationReason != "" {
+		reason = u.DeactivationReason
+	}
+	_, err := tx.exec(ctx, `UPDATE users SET email = ?, first_name = ?, last_name = ?, role_id = ?, is_active = ?,
+		deactivated_at = ?, deactivation_reason = ?, reactivated_at = ?, reactivated_by = ?, token_version = ?, password = ?
+		WHERE id = ?`,
+		u.Email, u.FirstName, u.LastName, u.Role.ID, u.IsActive, nullMicros(u.DeactivatedAt), reason,
+		nullMicros(u.ReactivatedAt), nullInt(u.ReactivatedBy), u.TokenVersion, u.PasswordHash, u.ID)
+	return err
+}
+
+func actorID(actor *tasktrack.User) *int64 {
+	if actor == nil {
+		return nil
+	}
+	id := actor.ID
+	return &id
+}
+
+// DeleteUser deletes a user who has no tasks and is not the last admin.
+func (db *DB) DeleteUser(ctx context.Context, id int64) error {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteUser); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+			return err
+		}
+		u, err := tx.findUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		var tasks int
+		if err := tx.queryRow(ctx, "SELECT count(*) FROM tasks WHERE assigned_to = ?", id).Scan(&tasks); err != nil {
+			return err
+		}
+		if tasks > 0 {
+			return tasktrack.Errorf(tasktrack.KindConflict, "This user still has %d task(s): reassign or delete their tasks first, or deactivate the user.", tasks)
+		}
+		if u.IsAdmin() && u.IsActive {
+			n, err := tx.activeAdminsOtherThan(ctx, id)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errLastAdmin
+			}
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM users WHERE id = ?", id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionUserDelete, "user", itoa(id), map[string]any{"username": u.Username})
+	})
+}
+
+// ReactivateUser makes an inactive user active again; misses before now
+// no longer count towards deactivation.
+func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanReactivateUser); err != nil {
+		return nil, err
+	}
+	var u *tasktrack.User
+	err := db.update(ctx, func(tx *Tx) error {
+		var err error
+		if u, err = tx.findUser(ctx, id); err != nil {
+			return err
+		}
+		if u.IsActive {
+			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already active"}
+		}
+		prev := u.DeactivationReason
+		u.IsActive = true
+		u.DeactivatedAt, u.DeactivationReason = nil, ""
+		u.ReactivatedAt, u.ReactivatedBy = &tx.now, actorID(actor)
+		u.TokenVersion++
+		if err := tx.saveUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionUserReactivate, "user", itoa(id), map[string]any{"previous_reason": prev})
+	})
+	return u, err
+}
+
+// DeactivateUser deactivates a user by hand.
+func (db *DB) DeactivateUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanDeactivateUser); err != nil {
+		return nil, err
+	}
+	var u *tasktrack.User
+	err := db.update(ctx, func(tx *Tx) error {
+		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+			return err
+		}
+		var err error
+		if u, err = tx.findUser(ctx, id); err != nil {
+			return err
+		}
+		if !u.IsActive {
+			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already inactive"}
+		}
+		if u.IsAdmin() {
+			n, err := tx.activeAdminsOtherThan(ctx, id)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errLastAdmin
+			}
+		}
+		u.IsActive = false
+		u.DeactivatedAt, u.DeactivationReason = &tx.now, tasktrack.ReasonManual
+		u.TokenVersion++
+		if err := tx.saveUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionUserDeactivate, "user", itoa(id), map[string]any{"reason": tasktrack.ReasonManual})
+	})
+	return u, err
+}
+
+// SetUserPassword sets another user's password (an admin's reset).
+func (db *DB) SetUserPassword(ctx context.Context, id int64, password string) error {
+	actor := tasktrack.ActorFromContext(ctx)
+	if err := tasktrack.Authorize(actor, tasktrack.CanSetUserPassword); err != nil {
+		return err
+	}
+	u, err := db.AuthUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	errs := tasktrack.FieldErrors{}
+	tasktrack.ValidatePassword(errs, "password", password, u.Username)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	return db.setPassword(ctx, actor, id, password, "admin")
+}
+
+// ChangeOwnPassword changes the caller's password after checking the old one.
+func (db *DB) ChangeOwnPassword(ctx context.Context, oldPassword, newPassword string) error {
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return tasktrack.ErrNotAuthenticated
+	}
+	u, err := db.AuthUser(ctx, actor.ID)
+	if err != nil {
+		return err
+	}
+	errs := tasktrack.FieldErrors{}
+	if ok, _ := db.Hasher.Verify(u.PasswordHash, oldPassword); !ok {
+		errs.Add("old_password", "Your old password was entered incorrectly.")
+	}
+	tasktrack.ValidatePassword(errs, "new_password", newPassword, u.Username)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	return db.setPassword(ctx, actor, u.ID, newPassword, "self")
+}
+
+func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by string) error {
+	hash, err := db.hash(password)
+	if err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, "UPDATE users SET password = ?, token_version = token_version + 1 WHERE id = ?", hash, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return tasktrack.ErrNotFound
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionUserPassword, "user", itoa(id), map[string]any{"by": by})
+	})
+}

@@ -1,0 +1,205 @@
+package tasktrack
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Role is one of the three fixed roles.
+type Role struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+// The roles, in the order GET /api/user/roles/ lists them.
+var (
+	RoleAdmin   = Role{ID: 1, Name: "admin"}
+	RoleManager = Role{ID: 2, Name: "manager"}
+	RoleUser    = Role{ID: 3, Name: "user"}
+	Roles       = []Role{RoleAdmin, RoleManager, RoleUser}
+)
+
+// RoleByName returns the role with the given name.
+func RoleByName(name string) (Role, bool) {
+	for _, r := range Roles {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// RoleByID returns the role with the given id.
+func RoleByID(id int) (Role, bool) {
+	for _, r := range Roles {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+// Reasons a user was deactivated.
+const (
+	ReasonMissedDeadlines = "missed_deadlines"
+	ReasonManual          = "manual"
+)
+
+// User is a person who signs in.
+type User struct {
+	ID                 int64
+	Username           string
+	Email              string
+	FirstName          string
+	LastName           string
+	Role               Role
+	IsActive           bool
+	DateJoined         time.Time
+	DeactivatedAt      *time.Time
+	DeactivationReason string // "" while active
+	ReactivatedAt      *time.Time
+	ReactivatedBy      *int64
+	// TokenVersion changes whenever the user's tokens must stop working:
+	// deactivation, password or role change.
+	TokenVersion int64
+	// PasswordHash is loaded only for authentication.
+	PasswordHash string
+}
+
+// IsAdmin reports whether u is an admin.
+func (u *User) IsAdmin() bool { return u != nil && u.Role.ID == RoleAdmin.ID }
+
+// IsManager reports whether u is a manager.
+func (u *User) IsManager() bool { return u != nil && u.Role.ID == RoleManager.ID }
+
+// UserCreate is the input of UserService.CreateUser.
+type UserCreate struct {
+	Username  string
+	Password  string
+	Email     string
+	FirstName string
+	LastName  string
+	Role      string // a role name; "" means "user"
+}
+
+// UserUpdate holds the fields to change; nil leaves a field as it is.
+type UserUpdate struct {
+	Email     *string
+	FirstName *string
+	LastName  *string
+	Role      *string
+	IsActive  *bool
+	Password  *string
+}
+
+// UserFilter selects users in a list.
+type UserFilter struct {
+	Role     string // a role name
+	IsActive *bool
+	Search   string // username, email or names, case-insensitive
+	Page
+}
+
+// UserService manages users. Every method takes the acting user from the
+// context and applies the policy.
+type UserService interface {
+	FindUserByID(ctx context.Context, id int64) (*User, error)
+	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	CreateUser(ctx context.Context, in UserCreate) (*User, error)
+	UpdateUser(ctx context.Context, id int64, in UserUpdate) (*User, error)
+	DeleteUser(ctx context.Context, id int64) error
+	ReactivateUser(ctx context.Context, id int64) (*User, error)
+	DeactivateUser(ctx context.Context, id int64) (*User, error)
+	SetUserPassword(ctx context.Context, id int64, password string) error
+	ChangeOwnPassword(ctx context.Context, oldPassword, newPassword string) error
+}
+
+// PasswordHasher hashes and verifies passwords.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	// Verify reports whether password matches hash, and whether the hash
+	// should be replaced by a fresh one (an older algorithm or cost).
+	Verify(hash, password string) (ok, rehash bool)
+}
+
+// Length limits of user fields.
+const (
+	MaxUsernameLen = 150
+	MinPasswordLen = 8
+	MaxPasswordLen = 4096
+	MaxNameLen     = 150
+	MaxEmailLen    = 254
+)
+
+// ValidateUsername checks the username rules: 1-150 letters, digits and @.+-_.
+func ValidateUsername(errs FieldErrors, username string) {
+	n := utf8.RuneCountInString(username)
+	switch {
+	case n == 0:
+		errs.Add("username", "This field may not be blank.")
+	case n > MaxUsernameLen:
+		errs.Add("username", "Ensure this field has no more than 150 characters.")
+	default:
+		for _, r := range username {
+			if !(isLetterOrDigit(r) || strings.ContainsRune("@.+-_", r)) {
+				errs.Add("username", "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.")
+				return
+			}
+		}
+	}
+}
+
+func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// ValidatePassword checks the password rules: at least 8 characters, not
+// all digits, not the username.
+func ValidatePassword(errs FieldErrors, field, password, username string) {
+	n := utf8.RuneCountInString(password)
+	if n < MinPasswordLen {
+		errs.Add(field, "This password is too short. It must contain at least 8 characters.")
+	}
+	if n > MaxPasswordLen {
+		errs.Add(field, "Ensure this field has no more than 4096 characters.")
+	}
+	if n > 0 && strings.Trim(password, "0123456789") == "" {
+		errs.Add(field, "This password is entirely numeric.")
+	}
+	if username != "" && strings.EqualFold(password, username) {
+		errs.Add(field, "The password is too similar to the username.")
+	}
+}
+
+// ValidateEmail checks that email is empty or a valid address.
+func ValidateEmail(errs FieldErrors, email string) {
+	if email == "" {
+		return
+	}
+	if len(email) > MaxEmailLen {
+		errs.Add("email", "Ensure this field has no more than 254 characters.")
+		return
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+		errs.Add("email", "Enter a valid email address.")
+	}
+}
+
+// ValidateName checks a first or last name.
+func ValidateName(errs FieldErrors, field, name string) {
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		errs.Add(field, "Ensure this field has no more than 150 characters.")
+	}
+}
+
+// ValidateRole checks a role name and returns the role.
+func ValidateRole(errs FieldErrors, name string) Role {
+	r, ok := RoleByName(name)
+	if !ok {
+		errs.Add("role", `"`+name+`" is not a valid choice.`)
+	}
+	return r
+}
