@@ -111,6 +111,16 @@ func (s *Server) routes() []route {
 	}
 }
 
+// Routes lists the API's routes as "METHOD /path/", for tests that hold
+// the OpenAPI document to them.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return append(out, "GET /api/docs/")
+}
+
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler {
 	if s.handler == nil {

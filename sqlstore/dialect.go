@@ -55,13 +55,17 @@ const alertsChannel = "tasktrack_alerts"
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string                                       { return "sqlite" }
-func (sqliteDialect) rebind(q string) string                             { return q }
-func (sqliteDialect) lock(context.Context, *Tx, int64) error             { return nil }
-func (sqliteDialect) forUpdate() string                                  { return "" }
-func (sqliteDialect) notify(context.Context, *Tx, string) error          { return nil }
-func (sqliteDialect) isUniqueViolation(err error) bool                   { return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) }
-func (sqliteDialect) isForeignKeyViolation(err error) bool               { return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) }
+func (sqliteDialect) name() string                              { return "sqlite" }
+func (sqliteDialect) rebind(q string) string                    { return q }
+func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
+func (sqliteDialect) forUpdate() string                         { return "" }
+func (sqliteDialect) notify(context.Context, *Tx, string) error { return nil }
+func (sqliteDialect) isUniqueViolation(err error) bool {
+	return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+func (sqliteDialect) isForeignKeyViolation(err error) bool {
+	return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
+}
 func (sqliteDialect) isUnavailable(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
@@ -234,7 +238,7 @@ func (postgresDialect) isUnavailable(err error) bool {
 	}
 	switch {
 	case strings.HasPrefix(code, "08"), // connection exception
-		strings.HasPrefix(code, "53"), // insufficient resources
+		strings.HasPrefix(code, "53"),  // insufficient resources
 		strings.HasPrefix(code, "57P"), // operator intervention (shutdown, terminate)
 		code == "40001", code == "40P01":
 		return true

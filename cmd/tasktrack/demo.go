@@ -117,7 +117,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 				t.Status = tasktrack.StatusPending
 			}
 		}
-		t.CreatedAt = minTime(now, t.Deadline).Add(-time.Duration(1+rng.Int64N(int64(10*24*time.Hour))))
+		t.CreatedAt = minTime(now, t.Deadline).Add(-time.Duration(1 + rng.Int64N(int64(10*24*time.Hour))))
 	}
 	showProgress := *nTasks >= 10000
 	err = db.InsertTasks(ctx, tasks, func(done int) {

@@ -80,7 +80,14 @@ function simple(title, testid, ...body) {
   return h('section', { 'data-testid': testid }, h('h1', { tabindex: '-1' }, title), ...body);
 }
 
+let lastPath = null;
+
 async function render() {
+  // A change of query alone (a filter, a page) keeps focus on the control
+  // that made it; a new page moves focus to its heading.
+  const samePage = lastPath === location.pathname;
+  const focused = samePage && document.activeElement ? document.activeElement.getAttribute('data-testid') : null;
+  lastPath = location.pathname;
   if (active) {
     active.controller.abort();
     for (const fn of active.cleanups) fn();
@@ -139,7 +146,9 @@ async function render() {
   }
   if (active !== ctx) return;
   if (spec && spec.public) replace(header, nav()); // signing in or out changed who is here
-  focusHeading();
+  const again = focused && main.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
+  if (again) again.focus();
+  else focusHeading();
 }
 
 function clearMain() {

@@ -324,3 +324,11 @@ export function takeFlash() {
   flashMessage = null;
   return m ? h('p', { class: 'success', role: 'status', 'data-testid': 'flash' }, m) : null;
 }
+
+// filterBox folds a filter form away on narrow screens unless a filter is in
+// use, so the list comes first on a phone.
+export function filterBox(form, active) {
+  const wide = window.matchMedia('(min-width: 40rem)').matches;
+  return h('details', { class: 'filter-box', open: active || wide, 'data-testid': 'filters' },
+    h('summary', {}, active ? 'Filters (in use)' : 'Filters'), form);
+}

@@ -1,7 +1,7 @@
 // The audit log (admins): filters by action, actor and target, with paging.
 
 import * as api from '../api.js';
-import { h, replace, field, loading, empty, failure, pageHeader, pager, exact, short } from '../dom.js';
+import { h, replace, field, loading, empty, failure, pageHeader, pager, exact, short, filterBox } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
 
 const PAGE = 50;
@@ -36,8 +36,8 @@ export function audit(ctx) {
     e.preventDefault();
     navigate(withQuery({ action: action.control.value.trim(), actor: actor.control.value.trim(), target_id: targetId.control.value.trim() }));
   });
-  const area = h('div', { 'aria-live': 'polite' });
-  replace(ctx.main, h('section', { 'data-testid': 'audit' }, pageHeader('Audit log'), form, area));
+  const area = h('div', {});
+  replace(ctx.main, h('section', { 'data-testid': 'audit' }, pageHeader('Audit log'), filterBox(form, ['action', 'actor', 'target_id'].some((n) => q.get(n))), area));
 
   async function load() {
     replace(area, loading());

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import {
   h, replace, field, errorBox, setError, showErrors, clearErrors, errorText, loading, empty, failure,
   pageHeader, pager, confirmDialog, deadlineTime, agoTime, exact, statusBadge, toLocalInput, fromLocalInput,
-  STATUS_LABELS, setFlash, takeFlash,
+  STATUS_LABELS, setFlash, takeFlash, filterBox,
 } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
 import * as session from '../session.js';
@@ -36,6 +36,10 @@ function userLabel(u) {
 function offsetOf(query) {
   const n = Number(query.get('offset'));
   return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+function hasFilters(query, names) {
+  return names.some((n) => query.get(n));
 }
 
 function queryObject(query) {
@@ -105,7 +109,7 @@ export function myTasks(ctx) {
   const me = session.currentUser();
   const statuses = (ctx.query.get('status') || '').split(',').filter((s) => STATUSES.includes(s));
   const offset = offsetOf(ctx.query);
-  const area = h('div', { 'aria-live': 'polite' });
+  const area = h('div', {});
   const form = h('form', { class: 'filters', 'data-testid': 'my-tasks-filter' });
   form.appendChild(statusFilter(statuses, STATUSES, () => {
     navigate(withQuery({ status: checkedStatuses(form) }));
@@ -156,7 +160,7 @@ export async function allTasks(ctx) {
   const q = ctx.query;
   const offset = offsetOf(q);
   const statuses = (q.get('status') || '').split(',').filter((s) => STATUSES.includes(s));
-  const area = h('div', { 'aria-live': 'polite' });
+  const area = h('div', {});
   const assignee = field({ label: 'Assignee', name: 'assigned_to', type: 'select', options: [{ value: '', label: 'Anyone' }], testid: 'filter-assignee' });
   const after = field({ label: 'Deadline after', name: 'deadline_after', type: 'datetime-local', value: toLocalInput(q.get('deadline_after')), testid: 'filter-deadline-after' });
   const before = field({ label: 'Deadline before', name: 'deadline_before', type: 'datetime-local', value: toLocalInput(q.get('deadline_before')), testid: 'filter-deadline-before' });
@@ -188,7 +192,7 @@ export async function allTasks(ctx) {
 
   replace(ctx.main, h('section', { 'data-testid': 'all-tasks' },
     pageHeader('Tasks', h('a', { href: '/tasks/new', class: 'button primary', 'data-testid': 'new-task' }, 'New task')),
-    takeFlash(), form, area));
+    takeFlash(), filterBox(form, hasFilters(q, ['status', 'assigned_to', 'deadline_after', 'deadline_before', 'search', 'ordering'])), area));
 
   assignees(ctx.signal).then((users) => {
     for (const u of users) assignee.control.appendChild(h('option', { value: String(u.id) }, userLabel(u)));
@@ -276,7 +280,7 @@ async function deleteTask(task, errorSlot) {
 export function missed(ctx) {
   const q = ctx.query;
   const offset = offsetOf(q);
-  const area = h('div', { 'aria-live': 'polite' });
+  const area = h('div', {});
   const assignee = field({ label: 'Assignee', name: 'assigned_to', type: 'select', options: [{ value: '', label: 'Anyone' }], testid: 'filter-assignee' });
   const search = field({ label: 'Search', name: 'search', type: 'search', value: q.get('search') || '', testid: 'filter-search' });
   const form = h('form', { class: 'filters', role: 'search', 'data-testid': 'missed-filter' }, assignee, search,
@@ -290,7 +294,7 @@ export function missed(ctx) {
   replace(ctx.main, h('section', { 'data-testid': 'missed' },
     pageHeader('Missed tasks'),
     h('p', { class: 'hint' }, 'Most recently missed first. Open a task to give it a new deadline, which re-opens it.'),
-    form, area));
+    filterBox(form, hasFilters(q, ['assigned_to', 'search'])), area));
 
   assignees(ctx.signal).then((users) => {
     for (const u of users) assignee.control.appendChild(h('option', { value: String(u.id) }, userLabel(u)));

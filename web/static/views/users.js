@@ -53,7 +53,7 @@ function reactivateButton(u, onDone, errorSlot) {
 export function userList(ctx) {
   const offset = Number(ctx.query.get('offset')) > 0 ? Number(ctx.query.get('offset')) : 0;
   const admin = session.hasRole('admin');
-  const area = h('div', { 'aria-live': 'polite' });
+  const area = h('div', {});
   replace(ctx.main, h('section', { 'data-testid': 'users' },
     pageHeader('Users', admin ? h('a', { href: '/users/new', class: 'button primary', 'data-testid': 'new-user' }, 'New user') : null),
     takeFlash(), area));

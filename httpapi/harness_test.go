@@ -1,0 +1,292 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"tasktrack"
+	"tasktrack/auth"
+	"tasktrack/httpapi"
+	"tasktrack/sqlstore"
+	. "tasktrack/sqlstore/sqlstoretest"
+)
+
+// The test harness: a real server (httptest) over a real database of each
+// engine, with a clock the tests move, and a client that checks every
+// response against the OpenAPI document.
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+const adminPassword = "admin-pass-123"
+
+type env struct {
+	t      *testing.T
+	engine Engine
+	db     *sqlstore.DB
+	clock  *Clock
+	api    *httpapi.Server
+	srv    *httptest.Server
+	auth   *auth.Service
+	admin  *client
+}
+
+// newEnv starts a server on a fresh database with an admin "admin".
+func newEnv(t *testing.T, e Engine) *env {
+	t.Helper()
+	db := Open(t, e)
+	clock := NewClock(t0)
+	db.Now = clock.Now
+	hasher := db.Hasher.(*auth.Hasher)
+	hash, err := hasher.Hash(adminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BootstrapAdmin(context.Background(), hash); err != nil {
+		t.Fatal(err)
+	}
+	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), 5*time.Minute, 24*time.Hour)
+	tokens.Now = clock.Now
+	limiter := auth.NewLoginLimiter(auth.Limit{N: 20, Period: 10 * time.Minute}, auth.Limit{N: 10, Period: 10 * time.Minute})
+	limiter.Now = clock.Now
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("TASKTRACK_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	svc, err := auth.NewService(db, hasher, tokens, limiter, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
+	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { hub.Run(ctx); close(done) }()
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(func() {
+		cancel()
+		srv.CloseClientConnections()
+		srv.Close()
+		<-done
+	})
+	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc}
+	ev.admin = ev.login("admin", adminPassword)
+	return ev
+}
+
+// client calls the API with a user's tokens.
+type client struct {
+	env     *env
+	access  string
+	refresh string
+	user    *tasktrack.User
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// object decodes the body as a JSON object.
+func (r *response) object(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.decode(t, &m)
+	return m
+}
+
+func (r *response) String() string { return string(r.body) }
+
+// anon is a client without credentials.
+func (e *env) anon() *client { return &client{env: e} }
+
+// login signs in through the API.
+func (e *env) login(username, password string) *client {
+	e.t.Helper()
+	r := e.anon().do("POST", "/api/token/", map[string]string{"username": username, "password": password})
+	if r.status != 200 {
+		e.t.Fatalf("login %s: %d %s", username, r.status, r.body)
+	}
+	var pair struct{ Access, Refresh string }
+	r.decode(e.t, &pair)
+	c := &client{env: e, access: pair.Access, refresh: pair.Refresh}
+	me := c.do("GET", "/api/user/me/", nil)
+	if me.status != 200 {
+		e.t.Fatalf("me: %d %s", me.status, me.body)
+	}
+	var u struct {
+		ID int64
+	}
+	me.decode(e.t, &u)
+	c.user, _ = e.db.AuthUser(context.Background(), u.ID)
+	return c
+}
+
+// userPassword is the password newUser gives.
+func userPassword(username string) string { return "pw-" + username + "-secret" }
+
+// newUser creates a user through the API as admin and signs them in.
+func (e *env) newUser(username, role string) *client {
+	e.t.Helper()
+	r := e.admin.do("POST", "/api/user/users/", map[string]string{"username": username, "password": userPassword(username), "role": role})
+	if r.status != 201 {
+		e.t.Fatalf("create user %s: %d %s", username, r.status, r.body)
+	}
+	return e.login(username, userPassword(username))
+}
+
+// newTask creates a task through the API as c, assigned to assignee and
+// due in `in`; it returns the task's id.
+func (c *client) newTask(assignee *client, title string, in time.Duration) string {
+	c.env.t.Helper()
+	r := c.do("POST", "/api/task/tasks/", map[string]any{
+		"title": title, "description": "about " + title,
+		"deadline": c.env.clock.Now().Add(in).Format(time.RFC3339Nano), "assigned_to": assignee.user.ID,
+	})
+	if r.status != 201 {
+		c.env.t.Fatalf("create task: %d %s", r.status, r.body)
+	}
+	return r.object(c.env.t)["id"].(string)
+}
+
+// do sends a request with a JSON body (a string or []byte is sent as it
+// is) and checks the response against the OpenAPI document.
+func (c *client) do(method, path string, body any, headers ...string) *response {
+	c.env.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		raw = b
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			c.env.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, c.env.srv.URL+path, bytes.NewReader(raw))
+	if err != nil {
+		c.env.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.access != "" {
+		req.Header.Set("Authorization", "Bearer "+c.access)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	res, err := c.env.srv.Client().Do(req)
+	if err != nil {
+		c.env.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.env.t.Fatal(err)
+	}
+	r := &response{status: res.StatusCode, header: res.Header, body: out}
+	if res.Header.Get("X-Request-ID") == "" {
+		c.env.t.Errorf("%s %s: no X-Request-ID", method, path)
+	}
+	if r.status >= 500 && r.status != 503 {
+		c.env.t.Errorf("%s %s: %d %s", method, path, r.status, out)
+	}
+	checkAgainstSpec(c.env.t, req, raw, r)
+	return r
+}
+
+var (
+	specOnce   sync.Once
+	specRouter routers.Router
+	specErr    error
+)
+
+func openAPIRouter() (routers.Router, error) {
+	specOnce.Do(func() {
+		data, err := os.ReadFile("openapi.json")
+		if err != nil {
+			specErr = err
+			return
+		}
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(data)
+		if err != nil {
+			specErr = err
+			return
+		}
+		if err := doc.Validate(loader.Context); err != nil {
+			specErr = err
+			return
+		}
+		// Match operations on any host the test server has.
+		doc.Servers = nil
+		specRouter, specErr = legacy.NewRouter(doc)
+	})
+	return specRouter, specErr
+}
+
+// checkAgainstSpec fails the test when a response (status, headers, body)
+// differs from what the OpenAPI document says of its operation. Requests to
+// paths without the trailing slash are checked as the canonical path.
+func checkAgainstSpec(t *testing.T, req *http.Request, body []byte, r *response) {
+	t.Helper()
+	router, err := openAPIRouter()
+	if err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if r.status == http.StatusMethodNotAllowed {
+		return // any method on any path; the document lists only the allowed ones
+	}
+	vreq := req.Clone(context.Background())
+	if !strings.HasSuffix(vreq.URL.Path, "/") && strings.HasPrefix(vreq.URL.Path, "/api/") {
+		vreq.URL.Path += "/"
+	}
+	vreq.Body = io.NopCloser(bytes.NewReader(body))
+	route, params, err := router.FindRoute(vreq)
+	if err != nil {
+		if r.status == http.StatusNotFound {
+			return // an unknown path: nothing to hold it to
+		}
+		t.Errorf("%s %s answered %d but the OpenAPI document has no such operation: %v", req.Method, req.URL.Path, r.status, err)
+		return
+	}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: r.status, Header: r.header,
+		Body: io.NopCloser(bytes.NewReader(r.body)), Options: opts,
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("%s %s: response %d does not match the OpenAPI document: %v\nbody: %.500s", req.Method, req.URL.Path, r.status, err, r.body)
+	}
+}

@@ -1,0 +1,5 @@
+package httpapi_test
+
+import "strconv"
+
+func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
