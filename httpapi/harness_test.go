@@ -48,7 +48,13 @@ type env struct {
 // newEnv starts a server on a fresh database with an admin "admin".
 func newEnv(t *testing.T, e Engine) *env {
 	t.Helper()
-	db := Open(t, e)
+	return newEnvOn(t, e, DSN(t, e))
+}
+
+// newEnvOn is newEnv on the database at dsn.
+func newEnvOn(t *testing.T, e Engine, dsn string) *env {
+	t.Helper()
+	db := OpenDSN(t, dsn)
 	clock := NewClock(t0)
 	db.Now = clock.Now
 	hasher := db.Hasher.(*auth.Hasher)

@@ -231,6 +231,10 @@ func (postgresDialect) isUniqueViolation(err error) bool     { return pgCode(err
 func (postgresDialect) isForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
 
 func (postgresDialect) isUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
 	code := pgCode(err)
 	if code == "" {
 		// Not an answer from the server: the connection failed.
@@ -240,6 +244,7 @@ func (postgresDialect) isUnavailable(err error) bool {
 	case strings.HasPrefix(code, "08"), // connection exception
 		strings.HasPrefix(code, "53"),  // insufficient resources
 		strings.HasPrefix(code, "57P"), // operator intervention (shutdown, terminate)
+		code == "55000" && strings.Contains(err.Error(), "not currently accepting connections"),
 		code == "40001", code == "40P01":
 		return true
 	}

@@ -108,10 +108,10 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 		w.add("t.assigned_to = ?", *f.AssignedTo)
 	}
 	if f.DeadlineBefore != nil {
-		w.add("t.deadline < ?", micros(*f.DeadlineBefore))
+		w.add("t.deadline <= ?", micros(*f.DeadlineBefore))
 	}
 	if f.DeadlineAfter != nil {
-		w.add("t.deadline > ?", micros(*f.DeadlineAfter))
+		w.add("t.deadline >= ?", micros(*f.DeadlineAfter))
 	}
 	if f.Search != "" {
 		p := likePattern(f.Search)

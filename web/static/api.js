@@ -11,14 +11,14 @@
 const REFRESH_KEY = 'tasktrack.refresh';
 const EARLY_MS = 30_000; // refresh this long before the access token expires
 
-export const SESSION_ENDED = 'Your session has ended — your account may have been deactivated or your password changed. Sign in again.';
-export const SESSION_EXPIRED = 'Your session has expired. Sign in again.';
+const SESSION_ENDED = 'Your session has ended — your account may have been deactivated or your password changed. Sign in again.';
+const SESSION_EXPIRED = 'Your session has expired. Sign in again.';
 
 let access = null;
 let accessExpiresAt = 0; // local clock, ms
 let refreshing = null; // the refresh in flight, shared by every caller
 let refreshTimer = null;
-let sessionEndHandlers = [];
+const sessionEndHandlers = [];
 
 export class ApiError extends Error {
   constructor(status, body, headers) {
@@ -47,7 +47,7 @@ function describe(status, body, headers) {
   }
 }
 
-function retryText(headers) {
+export function retryText(headers) {
   const after = headers && headers.get('Retry-After');
   if (!after) return 'Try again later.';
   const secs = Number(after);
@@ -145,7 +145,7 @@ function refreshExpired() {
 
 // refresh swaps the refresh token for a new pair; concurrent callers share
 // one request, since the old token is spent once it rotates.
-export function refresh() {
+function refresh() {
   if (!refreshing) {
     refreshing = doRefresh().finally(() => {
       refreshing = null;

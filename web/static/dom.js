@@ -33,7 +33,7 @@ function append(el, children) {
   }
 }
 
-export function clear(el) {
+function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
 }
@@ -72,7 +72,7 @@ export function span(ms) {
 }
 
 // deadlineText says how much time is left or how late a task is.
-export function deadlineText(deadline, status, now = Date.now()) {
+function deadlineText(deadline, status, now = Date.now()) {
   const diff = new Date(deadline).getTime() - now;
   if (diff >= 0) return `due in ${span(diff)}`;
   if (status === 'missed') return `missed ${span(diff)} ago`;
@@ -80,7 +80,7 @@ export function deadlineText(deadline, status, now = Date.now()) {
   return `overdue by ${span(diff)}`;
 }
 
-export function agoText(iso, now = Date.now()) {
+function agoText(iso, now = Date.now()) {
   const diff = new Date(iso).getTime() - now;
   return diff > 0 ? `in ${span(diff)}` : `${span(diff)} ago`;
 }
@@ -131,12 +131,6 @@ export const STATUS_LABELS = {
 
 export function statusBadge(status) {
   return h('span', { class: `badge status-${status}`, 'data-testid': 'task-status' }, STATUS_LABELS[status] || status);
-}
-
-export function personName(u) {
-  if (!u) return '';
-  const full = [u.first_name, u.last_name].filter(Boolean).join(' ');
-  return full ? `${u.username} (${full})` : u.username;
 }
 
 // ---- forms ----------------------------------------------------------------

@@ -30,10 +30,6 @@ export async function loadMe() {
   return me;
 }
 
-export function setMe(user) {
-  me = user;
-}
-
 export function forgetMe() {
   me = null;
   stopAlerts();
@@ -61,7 +57,7 @@ export function startAlerts() {
   recount();
 }
 
-export function stopAlerts() {
+function stopAlerts() {
   if (stream) stream.close();
   stream = null;
   streamState = 'closed';
@@ -90,7 +86,7 @@ export function onUnread(fn) {
 
 // recount asks the server for the number of unacknowledged alerts; it is
 // the badge's only source, so it never drifts from the list.
-export async function recount() {
+async function recount() {
   if (!hasRole('admin', 'manager')) return;
   try {
     const { data, total } = await get('/api/alerts/', { acknowledged: 'false', limit: 1 });

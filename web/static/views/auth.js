@@ -46,7 +46,7 @@ export function login(ctx) {
         const detail = err.body && typeof err.body.detail === 'string' ? err.body.detail.replace(/\.?$/, '.') : 'Sign-in failed.';
         setError(errors, `${detail} Check your username and password. If they are right, your account may have been deactivated: ask a manager to reactivate it.`);
       } else if (err.status === 429) {
-        setError(errors, `Too many failed sign-in attempts. ${retryPart(err)}`);
+        setError(errors, `Too many failed sign-in attempts. ${api.retryText(err.headers)}`);
       } else {
         showErrors(form, err, errors);
       }
@@ -63,12 +63,6 @@ export function login(ctx) {
     message ? h('p', { class: 'notice', role: 'status', 'data-testid': 'session-message' }, message) : null,
     form));
   username.control.focus();
-}
-
-function retryPart(err) {
-  const after = err.headers && err.headers.get('Retry-After');
-  const secs = Number(after);
-  return after && Number.isFinite(secs) ? `Try again in ${Math.ceil(secs)} s.` : 'Try again later.';
 }
 
 export async function logout(ctx) {

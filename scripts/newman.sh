@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs the Postman collection in postman/ with newman against a fresh server:
+# builds the binary, starts it on a free port with a new SQLite database and a
+# one-second sweep, waits for /readyz, runs the collection, stops the server.
+# Exits non-zero if any request or assertion fails. Newman is installed, at
+# the pinned version, into .cache/newman (git-ignored) on first use.
+#
+#   bash scripts/newman.sh [extra newman run options...]
+set -euo pipefail
+
+NEWMAN_VERSION=6.2.2
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+collection=$root/postman/tasktrack.postman_collection.json
+prefix=$root/.cache/newman
+newman=$prefix/node_modules/.bin/newman
+
+command -v npm >/dev/null || { echo "newman.sh: npm is required" >&2; exit 1; }
+command -v go >/dev/null || { echo "newman.sh: go is required" >&2; exit 1; }
+command -v curl >/dev/null || { echo "newman.sh: curl is required" >&2; exit 1; }
+
+if [[ ! -x $newman || $("$newman" --version 2>/dev/null) != "$NEWMAN_VERSION" ]]; then
+  echo "installing newman $NEWMAN_VERSION into ${prefix#"$root"/}"
+  mkdir -p "$prefix"
+  npm install --prefix "$prefix" --no-audit --no-fund --no-save --loglevel=error \
+    "newman@$NEWMAN_VERSION" >/dev/null
+fi
+
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building tasktrack"
+(cd "$root" && go build -o "$tmp/tasktrack" ./cmd/tasktrack)
+
+admin_password=newman-$RANDOM-$RANDOM-admin
+log=$tmp/server.log
+# Port 0: the kernel picks a free port, and the server logs the one it got.
+TASKTRACK_ADMIN_PASSWORD=$admin_password "$tmp/tasktrack" serve \
+  --addr 127.0.0.1:0 --database "$tmp/tasktrack.db" --sweep-interval 1s \
+  >"$log" 2>&1 &
+pid=$!
+
+addr=
+for _ in $(seq 1 100); do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "newman.sh: the server exited during start:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  addr=$(sed -n 's/.*msg=serving addr=\([^ ]*\).*/\1/p' "$log" | head -n1)
+  if [[ -n $addr ]] && curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null; then
+    break
+  fi
+  addr=
+  sleep 0.1
+done
+if [[ -z $addr ]]; then
+  echo "newman.sh: the server did not become ready:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+base_url=http://$addr
+echo "server ready at $base_url"
+
+status=0
+"$newman" run "$collection" \
+  --env-var "baseUrl=$base_url" \
+  --env-var "adminPassword=$admin_password" \
+  --reporters cli --color off "$@" || status=$?
+
+if [[ $status -ne 0 ]]; then
+  echo "newman.sh: newman failed (exit $status); server log:" >&2
+  tail -n 50 "$log" >&2
+fi
+exit "$status"
