@@ -140,8 +140,10 @@ func verifyDjangoPBKDF2(hash, password string) bool {
 	if err != nil || iter <= 0 || iter > 10_000_000 {
 		return false
 	}
+	// Django's key is the full SHA-256 output; a shorter one (a truncated
+	// hash) would accept any password that matches its few bytes.
 	want, err := base64.StdEncoding.DecodeString(parts[3])
-	if err != nil || len(want) == 0 {
+	if err != nil || len(want) != sha256.Size {
 		return false
 	}
 	got, err := pbkdf2.Key(sha256.New, password, []byte(parts[2]), iter, len(want))

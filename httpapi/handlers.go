@@ -95,7 +95,13 @@ func (s *Server) handleChangeOwnPassword(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, tasktrack.Roles)
+	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	roles := tasktrack.Roles[min(p.Offset, len(tasktrack.Roles)):]
+	writeList(w, r, roles[:min(p.Limit, len(roles))], len(tasktrack.Roles), p)
 	return nil
 }
 

@@ -22,7 +22,7 @@ command -v curl >/dev/null || { echo "newman.sh: curl is required" >&2; exit 1; 
 if [[ ! -x $newman || $("$newman" --version 2>/dev/null) != "$NEWMAN_VERSION" ]]; then
   echo "installing newman $NEWMAN_VERSION into ${prefix#"$root"/}"
   mkdir -p "$prefix"
-  npm install --prefix "$prefix" --no-audit --no-fund --no-save --loglevel=error \
+  npm install --prefix "$prefix" --no-audit --no-fund --save-exact --loglevel=error \
     "newman@$NEWMAN_VERSION" >/dev/null
 fi
 
@@ -43,14 +43,15 @@ echo "building tasktrack"
 
 admin_password=newman-$RANDOM-$RANDOM-admin
 log=$tmp/server.log
+: >"$log"
 # Port 0: the kernel picks a free port, and the server logs the one it got.
 TASKTRACK_ADMIN_PASSWORD=$admin_password "$tmp/tasktrack" serve \
-  --addr 127.0.0.1:0 --database "$tmp/tasktrack.db" --sweep-interval 1s \
+  --addr 127.0.0.1:0 --database "$tmp/tasktrack.db" --sweep-interval 1s --log-format text \
   >"$log" 2>&1 &
 pid=$!
 
 addr=
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "newman.sh: the server exited during start:" >&2
     cat "$log" >&2
@@ -75,7 +76,8 @@ status=0
 "$newman" run "$collection" \
   --env-var "baseUrl=$base_url" \
   --env-var "adminPassword=$admin_password" \
-  --reporters cli --color off "$@" || status=$?
+  --env-var expectSweep=true \
+  --reporters cli "$@" || status=$?
 
 if [[ $status -ne 0 ]]; then
   echo "newman.sh: newman failed (exit $status); server log:" >&2

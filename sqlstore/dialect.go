@@ -101,6 +101,14 @@ func init() {
 		}
 		return uuidV7At(ms).String(), nil
 	})
+	// lower() folds every script, as PostgreSQL's does, not ASCII alone,
+	// so that searches ignore case in any language.
+	sqlite.MustRegisterDeterministicScalarFunction("lower", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		if s, ok := args[0].(string); ok {
+			return strings.ToLower(s), nil
+		}
+		return args[0], nil
+	})
 }
 
 // uuidV7At returns a fresh version 7 UUID whose time part is ms.

@@ -121,7 +121,7 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 	if order == "" {
 		order = taskOrderBy["deadline"]
 	}
-	if f.MissedOnly {
+	if f.MissedOnly && f.Ordering == "" {
 		order = "t.missed_at DESC, t.id DESC"
 	}
 	var total int

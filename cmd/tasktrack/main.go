@@ -48,6 +48,9 @@ Usage:
                                 password from $TASKTRACK_PASSWORD or standard input
   tasktrack demo [--users N] [--tasks N]
                                 fill the database with sample users and tasks
+  tasktrack import-django PATH|URL [--dry-run] [--merge] [--json]
+                                import the users and tasks of the Django version
+                                from its SQLite file or postgres:// URL
   tasktrack version             print the version
 
 Run "tasktrack serve -h" for the settings.
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return createUserCmd(ctx, args, getenv, stdin, stdout, stderr)
 	case "demo":
 		return demoCmd(ctx, args, getenv, stdout, stderr)
+	case "import-django":
+		return importDjangoCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tasktrack", tasktrack.Version)
 		return nil

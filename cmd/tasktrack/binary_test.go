@@ -1,0 +1,592 @@
+package main
+
+// Helpers for the end-to-end tests: they build the real binary once, run
+// its one-shot commands and start `serve` on a free port, and talk to it
+// over HTTP like any client would.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// raceEnabled reports whether the tests were built with the race
+// detector; the binary under test is then built with it too, so a data
+// race in the server fails the test through its exit code.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// binary builds ./cmd/tasktrack once per test run and returns its path.
+func binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("the go command is needed to build the binary: %w", err)
+			return
+		}
+		if binDir, buildErr = os.MkdirTemp("", "tasktrack-e2e-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "tasktrack")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled() {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command(gobin, append(args, ".")...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// environ is the test's environment without any TASKTRACK_ setting of the
+// caller's, plus extra ("NAME=value").
+func environ(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TASKTRACK_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// syncBuffer is a buffer a process writes to while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// result is how a one-shot command ended.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// command prepares the binary with args and the clean environment plus
+// env, working in dir (a new temporary directory if empty).
+func command(t testing.TB, ctx context.Context, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Env = environ(env...)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	cmd.Dir = dir
+	return cmd
+}
+
+// runBinary runs a one-shot command to its end (at most a minute) and
+// returns its exit code and output.
+func runBinary(t testing.TB, env []string, stdin string, args ...string) result {
+	t.Helper()
+	return runBinaryWithin(t, time.Minute, env, stdin, args...)
+}
+
+// runBinaryWithin is runBinary with a time limit of d.
+func runBinaryWithin(t testing.TB, d time.Duration, env []string, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := command(t, ctx, "", env, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("tasktrack %s: %v", strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("tasktrack %s did not end within %s; stderr:\n%s", strings.Join(args, " "), d, stderr.String())
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// mustRun runs a one-shot command that must succeed and returns its
+// standard output.
+func mustRun(t testing.TB, env []string, stdin string, args ...string) string {
+	t.Helper()
+	r := runBinary(t, env, stdin, args...)
+	if r.code != 0 {
+		t.Fatalf("tasktrack %s: exit code %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// freeAddr returns a loopback address with a port nobody listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// sqliteFile returns the path of a new SQLite database file.
+func sqliteFile(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "tasktrack.db")
+}
+
+// adminPassword is the first admin's password in servers started with
+// adminEnv.
+const adminPassword = "e2e-admin-password"
+
+// adminEnv sets the first admin's password.
+var adminEnv = []string{"TASKTRACK_ADMIN_PASSWORD=" + adminPassword}
+
+// server is a running `tasktrack serve`.
+type server struct {
+	t      testing.TB
+	db     string
+	addr   string
+	url    string
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{} // closed once the process has exited
+}
+
+// startServe starts `tasktrack serve` on a free port over the database db
+// (a SQLite file or a PostgreSQL URL) with the clean environment plus env
+// and the extra flags, and waits until /readyz answers 200. At cleanup the
+// server is stopped with SIGTERM and must exit with code 0.
+func startServe(t testing.TB, db string, env []string, flags ...string) *server {
+	t.Helper()
+	return startServeIn(t, "", db, env, flags...)
+}
+
+// startServeIn is startServe working in dir; an empty db leaves the
+// database to its default, tasktrack.db in dir.
+func startServeIn(t testing.TB, dir, db string, env []string, flags ...string) *server {
+	t.Helper()
+	s := &server{t: t, db: db, addr: freeAddr(t), stderr: &syncBuffer{}, done: make(chan struct{})}
+	s.url = "http://" + s.addr
+	args := []string{"serve", "--addr", s.addr}
+	if db != "" {
+		args = append(args, "--database", db)
+	}
+	s.cmd = command(t, context.Background(), dir, env, append(args, flags...)...)
+	s.cmd.Stdout = s.stderr
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		if !s.exited() {
+			s.stop()
+		}
+		if t.Failed() {
+			t.Logf("server output:\n%s", s.stderr.String())
+		}
+	})
+	s.waitReady()
+	return s
+}
+
+// exited reports whether the process has ended.
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits up to d for the process to end and returns its exit code.
+func (s *server) wait(d time.Duration) int {
+	s.t.Helper()
+	select {
+	case <-s.done:
+		return s.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.t.Fatalf("server did not exit within %s", d)
+		return -1
+	}
+}
+
+// waitReady polls /readyz until it answers 200.
+func (s *server) waitReady() {
+	s.t.Helper()
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if s.exited() {
+			s.t.Fatalf("server exited with code %d before it was ready:\n%s", s.cmd.ProcessState.ExitCode(), s.stderr.String())
+		}
+		res, err := c.Get(s.url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("server not ready within 30s:\n%s", s.stderr.String())
+}
+
+// signal sends sig to the server.
+func (s *server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// stop ends the server with SIGTERM; it must exit with code 0.
+func (s *server) stop() {
+	s.t.Helper()
+	s.signal(syscall.SIGTERM)
+	if code := s.wait(20 * time.Second); code != 0 {
+		s.t.Errorf("server exited with code %d after SIGTERM, want 0", code)
+	}
+}
+
+// kill ends the server with SIGKILL, as a crash would.
+func (s *server) kill() {
+	s.t.Helper()
+	s.signal(syscall.SIGKILL)
+	s.wait(10 * time.Second)
+}
+
+// httpClient is shared by the test clients; each request has a timeout.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// client calls a server's API, signed in or not.
+type client struct {
+	t       testing.TB
+	s       *server
+	access  string
+	refresh string
+	id      int64
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+
+func (r *response) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// object decodes the body as a JSON object.
+func (r *response) object(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.decode(t, &m)
+	return m
+}
+
+// anon is a client without credentials.
+func (s *server) anon(t testing.TB) *client { return &client{t: t, s: s} }
+
+// tryLogin asks for a token pair.
+func (s *server) tryLogin(t testing.TB, username, password string) *response {
+	t.Helper()
+	return s.anon(t).do("POST", "/api/token/", map[string]string{"username": username, "password": password})
+}
+
+// login signs in and returns a client with the user's tokens.
+func (s *server) login(t testing.TB, username, password string) *client {
+	t.Helper()
+	r := s.tryLogin(t, username, password)
+	if r.status != http.StatusOK {
+		t.Fatalf("login %s: %s", username, r)
+	}
+	var pair struct{ Access, Refresh string }
+	r.decode(t, &pair)
+	c := &client{t: t, s: s, access: pair.Access, refresh: pair.Refresh}
+	var me struct {
+		ID       int64
+		Username string
+	}
+	c.want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
+	if me.Username != username {
+		t.Fatalf("login %s: /me is %q", username, me.Username)
+	}
+	c.id = me.ID
+	return c
+}
+
+// request sends one request; it is safe for any goroutine and never
+// fails the test.
+func (c *client) request(method, path string, body any, headers ...string) (*response, error) {
+	var raw io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		raw = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.s.url+path, raw)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.access != "" {
+		req.Header.Set("Authorization", "Bearer "+c.access)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: res.StatusCode, header: res.Header, body: out}, nil
+}
+
+// do sends a request with a JSON body and fails the test on a transport
+// error or a 5xx.
+func (c *client) do(method, path string, body any, headers ...string) *response {
+	c.t.Helper()
+	r, err := c.request(method, path, body, headers...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if r.status >= 500 {
+		c.t.Errorf("%s %s: %s", method, path, r)
+	}
+	return r
+}
+
+// want sends a request and fails the test unless it answers status.
+func (c *client) want(method, path string, body any, status int, headers ...string) *response {
+	c.t.Helper()
+	r := c.do(method, path, body, headers...)
+	if r.status != status {
+		c.t.Fatalf("%s %s: got %s, want %d", method, path, r, status)
+	}
+	return r
+}
+
+// userPassword is the password createUser gives.
+func userPassword(username string) string { return "pw-" + username + "-secret" }
+
+// createUser creates a user through the API and returns their id.
+func (c *client) createUser(username, role string) int64 {
+	c.t.Helper()
+	r := c.want("POST", "/api/user/users/", map[string]string{
+		"username": username, "password": userPassword(username), "role": role,
+		"email": username + "@example.com",
+	}, http.StatusCreated)
+	var u struct {
+		ID       int64
+		Username string
+		Role     struct{ Name string }
+		IsActive bool `json:"is_active"`
+	}
+	r.decode(c.t, &u)
+	if u.Username != username || u.Role.Name != role || !u.IsActive || u.ID == 0 {
+		c.t.Fatalf("created user: %s", r.body)
+	}
+	return u.ID
+}
+
+// createTask creates a task due at deadline for assignee and returns its
+// id.
+func (c *client) createTask(assignee int64, title string, deadline time.Time) string {
+	c.t.Helper()
+	r := c.want("POST", "/api/task/tasks/", map[string]any{
+		"title": title, "description": "about " + title,
+		"deadline": deadline.UTC().Format(time.RFC3339Nano), "assigned_to": assignee,
+	}, http.StatusCreated)
+	id, _ := r.object(c.t)["id"].(string)
+	if id == "" {
+		c.t.Fatalf("created task without id: %s", r.body)
+	}
+	return id
+}
+
+// waitFor polls cond every 20ms until it holds or d has passed.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sseEvent is one event of a text/event-stream.
+type sseEvent struct {
+	event, id, data string
+}
+
+// sseStream is an open GET /api/alerts/stream/ whose events arrive on
+// events; connected is closed when the server's first comment arrived.
+type sseStream struct {
+	events    chan sseEvent
+	connected chan struct{}
+	cancel    context.CancelFunc
+}
+
+// openStream opens the alert stream as c, resuming after lastEventID
+// when it is not empty. The stream is closed at the end of the test.
+func (c *client) openStream(lastEventID string) *sseStream {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", c.s.url+"/api/alerts/stream/", nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.access)
+	req.Header.Set("Accept", "text/event-stream")
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		c.t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		cancel()
+		c.t.Fatalf("stream: %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), b)
+	}
+	st := &sseStream{events: make(chan sseEvent, 100), connected: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer res.Body.Close()
+		defer close(st.events)
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		var ev sseEvent
+		var data []string
+		connected := false
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.event != "" || len(data) > 0 {
+					ev.data = strings.Join(data, "\n")
+					st.events <- ev
+				}
+				ev, data = sseEvent{}, nil
+			case strings.HasPrefix(line, ":"):
+				if !connected {
+					connected = true
+					close(st.connected)
+				}
+			default:
+				field, value, _ := strings.Cut(line, ":")
+				value = strings.TrimPrefix(value, " ")
+				switch field {
+				case "event":
+					ev.event = value
+				case "id":
+					ev.id = value
+				case "data":
+					data = append(data, value)
+				}
+			}
+		}
+	}()
+	c.t.Cleanup(cancel)
+	select {
+	case <-st.connected:
+	case <-time.After(10 * time.Second):
+		c.t.Fatal("stream: no first comment within 10s")
+	}
+	return st
+}
+
+// next waits up to d for the next event.
+func (st *sseStream) next(t testing.TB, d time.Duration) sseEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-st.events:
+		if !ok {
+			t.Fatal("stream closed")
+		}
+		return ev
+	case <-time.After(d):
+		t.Fatalf("no event within %s", d)
+		return sseEvent{}
+	}
+}
