@@ -75,7 +75,7 @@ type permRow struct {
 	want   map[permWho]int
 }
 
-func fixedPath(p string) func(*permFixture) string { return func(*permFixture) string { return p } }
+func permFixedPath(p string) func(*permFixture) string { return func(*permFixture) string { return p } }
 
 // permUserState is everything about the owner's record that a write could
 // change, password hash and token version included.
@@ -168,8 +168,7 @@ func permCount(t *testing.T, f *permFixture, title, username string) string {
 func permTaskIDs(t *testing.T, r *response) []string {
 	t.Helper()
 	var tasks []struct {
-		ID         string `json:"id"`
-		AssignedTo int64  `json:"assigned_to"`
+		ID string `json:"id"`
 	}
 	r.decode(t, &tasks)
 	ids := make([]string, len(tasks))
@@ -193,7 +192,7 @@ func permAssignees(t *testing.T, r *response) []int64 {
 	return out
 }
 
-func allAndAnon(admin, manager, user int) map[permWho]int {
+func permAllAndAnon(admin, manager, user int) map[permWho]int {
 	return map[permWho]int{permAdmin: admin, permManager: manager, permUser: user, permAnon: 401}
 }
 
@@ -204,24 +203,24 @@ func permRows() []permRow {
 	}
 	return []permRow{
 		// Authentication: GET /api/user/me/ | any authenticated | 200 user
-		{row: "GET /api/user/me/", method: "GET", path: fixedPath("/api/user/me/"),
-			want: allAndAnon(200, 200, 200),
+		{row: "GET /api/user/me/", method: "GET", path: permFixedPath("/api/user/me/"),
+			want: permAllAndAnon(200, 200, 200),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if id := r.object(t)["id"]; id != float64(f.caller.user.ID) {
 					t.Errorf("me is %v, want %d", id, f.caller.user.ID)
 				}
 			}},
 		// Roles: GET /api/user/roles/ | any authenticated | the three roles
-		{row: "GET /api/user/roles/", method: "GET", path: fixedPath("/api/user/roles/"),
-			want: allAndAnon(200, 200, 200),
+		{row: "GET /api/user/roles/", method: "GET", path: permFixedPath("/api/user/roles/"),
+			want: permAllAndAnon(200, 200, 200),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if got := strings.TrimSpace(r.String()); got != `[{"id":1,"name":"admin"},{"id":2,"name":"manager"},{"id":3,"name":"user"}]` {
 					t.Errorf("roles: %s", got)
 				}
 			}},
 		// Users: GET /api/user/users/ | 200 | 200 | 403
-		{row: "GET /api/user/users/", method: "GET", path: fixedPath("/api/user/users/?limit=1000"),
-			want: allAndAnon(200, 200, 403),
+		{row: "GET /api/user/users/", method: "GET", path: permFixedPath("/api/user/users/?limit=1000"),
+			want: permAllAndAnon(200, 200, 403),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				var users []struct{ ID int64 }
 				r.decode(t, &users)
@@ -230,12 +229,12 @@ func permRows() []permRow {
 				}
 			}},
 		// Users: POST /api/user/users/ | 201 | 403 | 403
-		{row: "POST /api/user/users/", method: "POST", path: fixedPath("/api/user/users/"),
+		{row: "POST /api/user/users/", method: "POST", path: permFixedPath("/api/user/users/"),
 			body: func(f *permFixture) any {
 				return map[string]string{"username": fmt.Sprintf("new%d", f.n), "password": "a-good-password", "role": "user"}
 			},
 			state: func(t *testing.T, f *permFixture) string { return permCount(t, f, "-", fmt.Sprintf("new%d", f.n)) },
-			want:  allAndAnon(201, 403, 403)},
+			want:  permAllAndAnon(201, 403, 403)},
 		// Users: GET /api/user/users/{id}/ | 200 | 200 | 403 (own: use /me/)
 		{row: "GET /api/user/users/{id}/", method: "GET", path: func(f *permFixture) string { return f.userPath("") },
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 403, permUserOwn: 403, permAnon: 401},
@@ -266,7 +265,7 @@ func permRows() []permRow {
 				}
 			},
 			state: permUserState,
-			want:  allAndAnon(200, 200, 403),
+			want:  permAllAndAnon(200, 200, 403),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if r.String() != `{"status":"User reactivated"}`+"\n" {
 					t.Errorf("body %s", r.body)
@@ -287,7 +286,7 @@ func permRows() []permRow {
 			state: permUserState,
 			want:  map[permWho]int{permAdmin: 204, permManager: 403, permUser: 403, permUserOwn: 403, permAnon: 401}},
 		// Users: POST /api/user/me/password/ | 204 | 204 | 204
-		{row: "POST /api/user/me/password/", method: "POST", path: fixedPath("/api/user/me/password/"),
+		{row: "POST /api/user/me/password/", method: "POST", path: permFixedPath("/api/user/me/password/"),
 			body: func(f *permFixture) any {
 				old := "anything"
 				if f.caller.user != nil {
@@ -296,9 +295,9 @@ func permRows() []permRow {
 				return map[string]string{"old_password": old, "new_password": "my-new-password-2"}
 			},
 			state: permCallerState,
-			want:  allAndAnon(204, 204, 204)},
+			want:  permAllAndAnon(204, 204, 204)},
 		// Tasks: GET /api/task/tasks/ | all | all | own only
-		{row: "GET /api/task/tasks/", method: "GET", path: fixedPath("/api/task/tasks/?limit=1000"), task: true,
+		{row: "GET /api/task/tasks/", method: "GET", path: permFixedPath("/api/task/tasks/?limit=1000"), task: true,
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
 				ids := permTaskIDs(t, r)
@@ -326,7 +325,7 @@ func permRows() []permRow {
 				}
 			}},
 		// Tasks: POST /api/task/tasks/ | 201 | 201 | 403
-		{row: "POST /api/task/tasks/", method: "POST", path: fixedPath("/api/task/tasks/"),
+		{row: "POST /api/task/tasks/", method: "POST", path: permFixedPath("/api/task/tasks/"),
 			body: func(f *permFixture) any {
 				return map[string]any{"title": fmt.Sprintf("created-%d", f.n), "deadline": deadline(f, time.Hour), "assigned_to": f.owner.user.ID}
 			},
@@ -373,16 +372,16 @@ func permRows() []permRow {
 				}
 			}},
 		// Tasks: GET /api/task/tasks/missed/ | 200 | 200 | 403
-		{row: "GET /api/task/tasks/missed/", method: "GET", path: fixedPath("/api/task/tasks/missed/"), alert: true,
-			want: allAndAnon(200, 200, 403),
+		{row: "GET /api/task/tasks/missed/", method: "GET", path: permFixedPath("/api/task/tasks/missed/"), alert: true,
+			want: permAllAndAnon(200, 200, 403),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if !slices.Contains(permTaskIDs(t, r), f.taskID) {
 					t.Errorf("missed task %s not listed", f.taskID)
 				}
 			}},
 		// Alerts: GET /api/alerts/ | admin, manager; user 403
-		{row: "GET /api/alerts/", method: "GET", path: fixedPath("/api/alerts/?limit=1000"), alert: true,
-			want: allAndAnon(200, 200, 403),
+		{row: "GET /api/alerts/", method: "GET", path: permFixedPath("/api/alerts/?limit=1000"), alert: true,
+			want: permAllAndAnon(200, 200, 403),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if !strings.Contains(r.String(), `"id":"`+f.alertID+`"`) {
 					t.Errorf("alert %s not listed", f.alertID)
@@ -391,13 +390,13 @@ func permRows() []permRow {
 		// Alerts: POST /api/alerts/{id}/acknowledge/ | admin, manager; user 403
 		{row: "POST /api/alerts/{id}/acknowledge/", method: "POST", path: func(f *permFixture) string { return "/api/alerts/" + f.alertID + "/acknowledge/" },
 			alert: true, state: permAlertState,
-			want: allAndAnon(200, 200, 403)},
+			want: permAllAndAnon(200, 200, 403)},
 		// Alerts: GET /api/alerts/stream/ | admin, manager; user 403
-		{row: "GET /api/alerts/stream/", method: "GET", path: fixedPath("/api/alerts/stream/"), stream: true,
-			want: allAndAnon(200, 200, 403)},
+		{row: "GET /api/alerts/stream/", method: "GET", path: permFixedPath("/api/alerts/stream/"), stream: true,
+			want: permAllAndAnon(200, 200, 403)},
 		// Audit log: GET /api/audit/ | admin only
-		{row: "GET /api/audit/", method: "GET", path: fixedPath("/api/audit/"),
-			want: allAndAnon(200, 403, 403)},
+		{row: "GET /api/audit/", method: "GET", path: permFixedPath("/api/audit/"),
+			want: permAllAndAnon(200, 403, 403)},
 	}
 }
 
@@ -571,11 +570,11 @@ func TestPrivilegeEscalation(t *testing.T) {
 			func(*permFixture) any { return map[string]any{"password": "a-new-password-1"} }, false, 403, forbidden, permUserState},
 		{"user reactivates self", permUserOwn, "POST", func(f *permFixture) string { return f.userPath("reactivate/") },
 			nil, false, 403, forbidden, permUserState},
-		{"user patches /me/", permUserOwn, "PATCH", fixedPath("/api/user/me/"),
+		{"user patches /me/", permUserOwn, "PATCH", permFixedPath("/api/user/me/"),
 			func(*permFixture) any { return map[string]any{"role": "admin", "is_active": true} }, false, 405, `{"detail":"Method \"PATCH\" not allowed."}` + "\n", permUserState},
-		{"user puts /me/", permUserOwn, "PUT", fixedPath("/api/user/me/"),
+		{"user puts /me/", permUserOwn, "PUT", permFixedPath("/api/user/me/"),
 			func(*permFixture) any { return map[string]any{"role": "admin"} }, false, 405, `{"detail":"Method \"PUT\" not allowed."}` + "\n", permUserState},
-		{"user creates an admin", permUser, "POST", fixedPath("/api/user/users/"),
+		{"user creates an admin", permUser, "POST", permFixedPath("/api/user/users/"),
 			func(f *permFixture) any {
 				return map[string]any{"username": fmt.Sprintf("boss%d", f.n), "password": "a-good-password", "role": "admin"}
 			}, false, 403, forbidden, func(t *testing.T, f *permFixture) string { return permCount(t, f, "-", fmt.Sprintf("boss%d", f.n)) }},
@@ -584,7 +583,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 			func(*permFixture) any { return map[string]any{"role": "admin"} }, false, 403, forbidden, permUserState},
 		{"manager promotes self by PUT", permManagerOwn, "PUT", func(f *permFixture) string { return f.userPath("") },
 			func(*permFixture) any { return map[string]any{"role": "admin", "is_active": true} }, false, 403, forbidden, permUserState},
-		{"manager creates an admin", permManager, "POST", fixedPath("/api/user/users/"),
+		{"manager creates an admin", permManager, "POST", permFixedPath("/api/user/users/"),
 			func(f *permFixture) any {
 				return map[string]any{"username": fmt.Sprintf("boss%d", f.n), "password": "a-good-password", "role": "admin"}
 			}, false, 403, forbidden, func(t *testing.T, f *permFixture) string { return permCount(t, f, "-", fmt.Sprintf("boss%d", f.n)) }},
@@ -592,7 +591,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 			func(*permFixture) any { return map[string]any{"is_active": false} }, false, 403, forbidden, permUserState},
 		{"manager resets a password through update", permManager, "PATCH", func(f *permFixture) string { return f.userPath("") },
 			func(*permFixture) any { return map[string]any{"password": "taken-over-123"} }, false, 403, forbidden, permUserState},
-		{"manager reads the audit log", permManager, "GET", fixedPath("/api/audit/?actor=1"), nil, false, 403, forbidden, nil},
+		{"manager reads the audit log", permManager, "GET", permFixedPath("/api/audit/?actor=1"), nil, false, 403, forbidden, nil},
 		// update_status changes the status only.
 		{"user reassigns through update_status", permUserOwn, "PATCH", func(f *permFixture) string { return f.taskPath("update_status/") },
 			func(f *permFixture) any { return map[string]any{"assigned_to": f.other.user.ID} }, true, 400, `{"status":["This field is required."]}` + "\n", permTaskState},
@@ -634,8 +633,8 @@ func TestPrivilegeEscalation(t *testing.T) {
 			nil, true, 200, "[]\n", nil},
 		{"user searches another's tasks", permUser, "GET", func(f *permFixture) string { return "/api/task/tasks/?search=task" },
 			nil, true, 200, "[]\n", nil},
-		{"user lists missed tasks", permUser, "GET", fixedPath("/api/task/tasks/missed/"), nil, true, 403, forbidden, nil},
-		{"user creates a task for self", permUser, "POST", fixedPath("/api/task/tasks/"),
+		{"user lists missed tasks", permUser, "GET", permFixedPath("/api/task/tasks/missed/"), nil, true, 403, forbidden, nil},
+		{"user creates a task for self", permUser, "POST", permFixedPath("/api/task/tasks/"),
 			func(f *permFixture) any {
 				return map[string]any{"title": fmt.Sprintf("self-%d", f.n), "deadline": f.ev.clock.Now().Add(time.Hour).Format(time.RFC3339), "assigned_to": f.caller.user.ID}
 			}, false, 403, forbidden, func(t *testing.T, f *permFixture) string { return permCount(t, f, fmt.Sprintf("self-%d", f.n), "-") }},

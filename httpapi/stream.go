@@ -25,12 +25,19 @@ type AlertHub struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when Run returns
 }
 
 // NewAlertHub returns a hub; Run must be called for it to work.
 func NewAlertHub(alerts tasktrack.AlertService, wake <-chan struct{}, poll time.Duration, logger interface{ Warn(string, ...any) }) *AlertHub {
-	return &AlertHub{alerts: alerts, wake: wake, poll: poll, logger: logger, changed: make(chan struct{})}
+	return &AlertHub{alerts: alerts, wake: wake, poll: poll, logger: logger, changed: make(chan struct{}), stopped: make(chan struct{})}
 }
+
+// Stopped returns a channel closed once Run has returned; open event
+// streams then end, so that they do not hold up a graceful shutdown.
+func (h *AlertHub) Stopped() <-chan struct{} { return h.stopped }
 
 // Changed returns a channel closed at the next change.
 func (h *AlertHub) Changed() <-chan struct{} {
@@ -48,6 +55,7 @@ func (h *AlertHub) broadcast() {
 
 // Run watches for new alerts until ctx ends.
 func (h *AlertHub) Run(ctx context.Context) {
+	defer h.stopOnce.Do(func() { close(h.stopped) })
 	t := time.NewTicker(h.poll)
 	defer t.Stop()
 	last, _ := h.alerts.LastAlertSeq(ctx)
@@ -141,6 +149,8 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-s.Hub.Stopped():
 			return nil
 		case <-changed:
 		case <-heartbeat.C:

@@ -59,33 +59,39 @@ func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error
 // bulkBatch is the number of rows per INSERT statement.
 const bulkBatch = 400
 
-// InsertTasks creates tasks in batches of multi-row INSERTs, one
-// transaction per chunk of rows, calling progress after each chunk. Each
-// row is checked by the domain's validators; deadlines may be in the past
-// (that is what the sweep is for).
-func (db *DB) InsertTasks(ctx context.Context, tasks []BulkTask, progress func(done int)) error {
-	for i := range tasks {
-		errs := tasktrack.FieldErrors{}
-		tasks[i].Title = tasktrack.NormalizeTitle(errs, tasks[i].Title)
-		tasktrack.ValidateDescription(errs, tasks[i].Description)
-		if !tasks[i].Status.Valid() {
-			errs.Add("status", "not a valid status")
-		}
-		if err := errs.Err(); err != nil {
-			return err
-		}
-	}
-	const chunk = 50_000
+// bulkChunk is the number of rows per transaction.
+const bulkChunk = 50_000
+
+// InsertTasks creates the tasks that next yields, in multi-row INSERTs, one
+// transaction per chunk of rows, calling progress after each chunk with
+// the count so far; memory stays flat however many there are. Each row is
+// checked by the domain's validators; deadlines may be in the past (that
+// is what the sweep is for). Yielding rows in order of creation keeps the
+// time-ordered ids appending to the primary key.
+func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (int, error) {
 	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	for start := 0; start < len(tasks); start += chunk {
-		part := tasks[start:min(start+chunk, len(tasks))]
+	fullBatch := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", bulkBatch), ", ")
+	done, more := 0, true
+	for more {
 		err := db.update(ctx, func(tx *Tx) error {
-			for b := 0; b < len(part); b += bulkBatch {
-				rows := part[b:min(b+bulkBatch, len(part))]
-				q := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
-					strings.TrimSuffix(strings.Repeat(row+", ", len(rows)), ", ")
-				args := make([]any, 0, 10*len(rows))
-				for _, t := range rows {
+			for n := 0; n < bulkChunk && more; n += bulkBatch {
+				args := make([]any, 0, 10*bulkBatch)
+				rows := 0
+				for rows < bulkBatch {
+					var t BulkTask
+					if t, more = next(); !more {
+						break
+					}
+					errs := tasktrack.FieldErrors{}
+					t.Title = tasktrack.NormalizeTitle(errs, t.Title)
+					tasktrack.ValidateDescription(errs, t.Description)
+					if !t.Status.Valid() {
+						errs.Add("status", "not a valid status")
+					}
+					if err := errs.Err(); err != nil {
+						return err
+					}
 					var completed any
 					if t.Status == tasktrack.StatusCompleted {
 						completed = micros(t.CreatedAt.Add(t.Deadline.Sub(t.CreatedAt) / 2))
@@ -93,21 +99,31 @@ func (db *DB) InsertTasks(ctx context.Context, tasks []BulkTask, progress func(d
 					ca := micros(t.CreatedAt)
 					args = append(args, uuidV7At(t.CreatedAt.UnixMilli()).String(), t.Title, t.Description, micros(t.Deadline),
 						string(t.Status), t.AssignedTo, t.CreatedBy, ca, ca, completed)
+					rows++
+				}
+				if rows == 0 {
+					break
+				}
+				q := fullBatch
+				if rows < bulkBatch {
+					q = q[:len(q)-(bulkBatch-rows)*(len(row)+2)]
 				}
 				if _, err := tx.exec(ctx, q, args...); err != nil {
 					return err
 				}
+				done += rows
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return done, err
 		}
 		if progress != nil {
-			progress(start + len(part))
+			progress(done)
 		}
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		return tx.audit(ctx, nil, "bulk.tasks", "task", "", map[string]any{"count": len(tasks)})
+	err := db.update(ctx, func(tx *Tx) error {
+		return tx.audit(ctx, nil, "bulk.tasks", "task", "", map[string]any{"count": done})
 	})
+	return done, err
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -111,14 +113,41 @@ func init() {
 	})
 }
 
-// uuidV7At returns a fresh version 7 UUID whose time part is ms.
+// uuidV7At returns a fresh version 7 UUID whose time part is ms. Within
+// one millisecond the ids this process makes increase (a counter from a
+// random start fills the 74 bits after the time), so a sweep's alerts go
+// into the id index in order; other processes start elsewhere at random.
 func uuidV7At(ms int64) uuid.UUID {
-	u := uuid.Must(uuid.NewV7())
+	uuidMu.Lock()
+	if ms != uuidLastMS {
+		uuidLastMS = ms
+		uuidCounter = rand.Uint64() >> 2 // room to count up
+	} else {
+		uuidCounter++
+	}
+	c := uuidCounter
+	uuidMu.Unlock()
+	var u uuid.UUID
 	for i := 0; i < 6; i++ {
 		u[5-i] = byte(ms >> (8 * i))
 	}
+	// The version and this process's 12 random bits, then the variant
+	// and 62 bits of the counter.
+	u[6] = 0x70 | byte(uuidRandA>>8&0x0f)
+	u[7] = byte(uuidRandA)
+	binary.BigEndian.PutUint64(u[8:], c)
+	u[8] = 0x80 | u[8]&0x3f
 	return u
 }
+
+var (
+	uuidMu      sync.Mutex
+	uuidLastMS  int64
+	uuidCounter uint64
+	// uuidRandA is this process's random 12 bits, so that two processes
+	// counting in the same millisecond differ early in the id.
+	uuidRandA = uint16(rand.Uint32())
+)
 
 // sqliteDSN builds the DSN of a SQLite file: the pragmas are in the DSN so
 // that every pooled connection has them.
@@ -128,11 +157,13 @@ func sqliteDSN(path string, writer bool, synchronous string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+synchronous+")")
-	q.Add("_pragma", "temp_store(memory)")
-	q.Add("_pragma", "cache_size(-16000)")
 	if writer {
+		// The writer caches more: a sweep changes many pages in one
+		// transaction, and spilling them mid-way is slow.
+		q.Add("_pragma", "cache_size(-32768)")
 		q.Add("_txlock", "immediate")
 	} else {
+		q.Add("_pragma", "cache_size(-8192)")
 		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()

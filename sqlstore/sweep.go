@@ -25,7 +25,10 @@ var _ tasktrack.Sweeper = (*DB)(nil)
 // advisory lock also makes concurrent sweeps take turns.
 func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 	start := time.Now()
-	var res tasktrack.SweepResult
+	var (
+		res    tasktrack.SweepResult
+		phases []any
+	)
 	err := db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockSweep); err != nil {
 			return err
@@ -35,6 +38,11 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		tx.now = db.now()
 		now := micros(tx.now)
 		res = tasktrack.SweepResult{At: tx.now}
+		phase := time.Now()
+		lap := func(name string) {
+			phases = append(phases, name, time.Since(phase).Round(time.Microsecond))
+			phase = time.Now()
+		}
 		r, err := tx.exec(ctx, `UPDATE tasks SET status = 'missed', missed_at = ?, updated_at = ?
 			WHERE status IN ('pending', 'in_progress') AND deadline < ?`, now, now, now)
 		if err != nil {
@@ -45,6 +53,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			return err
 		}
 		res.TasksMissed = int(n)
+		lap("mark")
 		if n > 0 {
 			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
 				SELECT tt_uuid7(?), 'task_missed', t.id, t.assigned_to, u.username, t.missed_at
@@ -54,11 +63,13 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), now); err != nil {
 				return err
 			}
+			lap("alerts")
 			if _, err := tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
 				SELECT ?, NULL, NULL, 'task.missed', 'task', CAST(t.id AS TEXT), '{"to":"missed"}'
 				FROM tasks t WHERE t.status = 'missed' AND t.missed_at = ?`, now, now); err != nil {
 				return err
 			}
+			lap("audit")
 		}
 		// Deactivate users with too many misses in the window, counting
 		// only misses whose deadline is after their last reactivation.
@@ -77,6 +88,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			return err
 		}
 		res.UsersDeactivated = int(n)
+		lap("deactivate")
 		if n > 0 {
 			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
 				SELECT tt_uuid7(?), 'user_deactivated', NULL, id, username, deactivated_at
@@ -101,7 +113,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		db.Logger.Error("sweep failed", "err", err, "duration", res.Duration)
 		return res, err
 	}
-	db.Logger.Info("sweep", "tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated, "duration", res.Duration)
+	db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated, "duration", res.Duration}, phases...)...)
 	if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
 		db.signalAlerts()
 	}

@@ -90,22 +90,38 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	// deactivates some people rather than everyone.
 	struggling := assignees[:max(1, len(assignees)/20)]
 
+	// Tasks were created over the last 30 days, in order; overdue ones are
+	// spread among them.
 	now := time.Now().UTC()
-	tasks := make([]sqlstore.BulkTask, *nTasks)
-	for i := range tasks {
-		t := &tasks[i]
+	total := *nTasks
+	step := 30 * 24 * time.Hour / time.Duration(max(1, total))
+	overdueLeft := *overdue
+	i := 0
+	next := func() (sqlstore.BulkTask, bool) {
+		if i >= total {
+			return sqlstore.BulkTask{}, false
+		}
+		var t sqlstore.BulkTask
 		t.Title = verbs[rng.IntN(len(verbs))] + " " + objects[rng.IntN(len(objects))]
 		t.Description = "Sample task " + fmt.Sprint(i+1) + "."
 		t.CreatedBy = managers[rng.IntN(len(managers))]
-		if i < *overdue {
+		t.CreatedAt = now.Add(-30*24*time.Hour + time.Duration(i)*step)
+		isOverdue := overdueLeft > 0 && rng.IntN(total-i) < overdueLeft
+		if isOverdue {
+			overdueLeft--
 			t.AssignedTo = struggling[rng.IntN(len(struggling))]
-			t.Deadline = now.Add(-time.Duration(rng.Int64N(int64(6*24*time.Hour))) - time.Minute)
+			// Due between its creation and a minute ago, within six days.
+			if t.CreatedAt.After(now.Add(-time.Hour)) {
+				t.CreatedAt = now.Add(-time.Hour)
+			}
+			earliest := maxTime(t.CreatedAt, now.Add(-6*24*time.Hour))
+			t.Deadline = earliest.Add(time.Duration(rng.Int64N(int64(now.Add(-time.Minute).Sub(earliest)) + 1)))
 			t.Status = []tasktrack.Status{tasktrack.StatusPending, tasktrack.StatusInProgress}[rng.IntN(2)]
 		} else {
 			t.AssignedTo = assignees[rng.IntN(len(assignees))]
-			// Deadlines from two weeks ago to a month ahead; the past ones
-			// were done in time.
-			t.Deadline = now.Add(time.Duration(rng.Int64N(int64(44*24*time.Hour))) - 14*24*time.Hour)
+			// Due from a day to a month after creation; the past ones were
+			// done in time.
+			t.Deadline = t.CreatedAt.Add(24*time.Hour + time.Duration(rng.Int64N(int64(29*24*time.Hour))))
 			switch {
 			case !t.Deadline.After(now):
 				t.Status = tasktrack.StatusCompleted
@@ -117,12 +133,13 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 				t.Status = tasktrack.StatusPending
 			}
 		}
-		t.CreatedAt = minTime(now, t.Deadline).Add(-time.Duration(1 + rng.Int64N(int64(10*24*time.Hour))))
+		i++
+		return t, true
 	}
-	showProgress := *nTasks >= 10000
-	err = db.InsertTasks(ctx, tasks, func(done int) {
+	showProgress := total >= 10000
+	created, err := db.InsertTasks(ctx, next, func(done int) {
 		if showProgress {
-			fmt.Fprintf(stderr, "\rtasks %d/%d (%.0f%%)", done, len(tasks), 100*float64(done)/float64(len(tasks)))
+			fmt.Fprintf(stderr, "\rtasks %d/%d (%.0f%%)", done, total, 100*float64(done)/float64(max(1, total)))
 		}
 	})
 	if showProgress {
@@ -132,12 +149,12 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintf(stdout, "created %d users (%d managers; password %q) and %d tasks (%d overdue) in %s\n",
-		len(ids), len(managers), demoPassword, len(tasks), *overdue, time.Since(start).Round(time.Millisecond))
+		len(ids), len(managers), demoPassword, created, *overdue, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
 		return a
 	}
 	return b

@@ -89,7 +89,6 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 		Tasks:     importCounts{Read: data.TasksRead},
 		Passwords: passwordCounts{Kept: len(data.Users) - data.PasswordResets, Reset: data.PasswordResets},
 	}
-	rep.Users.Skipped, rep.Tasks.Skipped = rep.Users.Read, rep.Tasks.Read
 	rep.NoAdmin = true
 	for _, u := range data.Users {
 		if u.IsActive && u.IsAdmin() {
@@ -124,6 +123,9 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 
 	total := len(data.Users) + len(data.Tasks)
 	showProgress := total >= 10000 && !*asJSON
+	if showProgress {
+		fmt.Fprintf(stderr, "read %d users and %d tasks from %s\n", len(data.Users), data.TasksRead, rep.Source)
+	}
 	res, err := db.ImportDjango(ctx, data.Users, data.Tasks, sqlstore.ImportOptions{
 		Merge: *merge, DryRun: *dryRun,
 		Details: map[string]any{
@@ -140,7 +142,10 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 		},
 	})
 	if tasktrack.ErrorKind(err) == tasktrack.KindConflict {
-		rep.Refused = err.Error() + " Import into an empty database, or pass --merge to add only what it lacks."
+		rep.Refused = err.Error()
+		if !*merge {
+			rep.Refused += " Import into an empty database, or pass --merge to add only what it lacks."
+		}
 		return printImportReport(rep, *asJSON, stdout)
 	}
 	if err != nil {
@@ -228,8 +233,12 @@ func printImportText(rep *importReport, w io.Writer) {
 	if rep.DryRun {
 		verb = "to import"
 	}
-	fmt.Fprintf(w, "Users: %d read, %d %s, %d skipped\n", rep.Users.Read, rep.Users.Imported, verb, rep.Users.Skipped)
-	fmt.Fprintf(w, "Tasks: %d read, %d %s, %d skipped\n", rep.Tasks.Read, rep.Tasks.Imported, verb, rep.Tasks.Skipped)
+	if rep.Refused != "" {
+		fmt.Fprintf(w, "Users: %d read\nTasks: %d read\n", rep.Users.Read, rep.Tasks.Read)
+	} else {
+		fmt.Fprintf(w, "Users: %d read, %d %s, %d skipped\n", rep.Users.Read, rep.Users.Imported, verb, rep.Users.Skipped)
+		fmt.Fprintf(w, "Tasks: %d read, %d %s, %d skipped\n", rep.Tasks.Read, rep.Tasks.Imported, verb, rep.Tasks.Skipped)
+	}
 	fmt.Fprintf(w, "Passwords: %d kept (Django's pbkdf2_sha256, verified at login and re-hashed at the first), %d must be reset by an admin\n",
 		rep.Passwords.Kept, rep.Passwords.Reset)
 	if len(rep.Collisions) > 0 {
@@ -276,7 +285,7 @@ func printImportText(rep *importReport, w io.Writer) {
 	if rep.NoAdmin && !rep.Merge {
 		fmt.Fprintln(w, "No imported user is an active admin: create one with tasktrack createuser --role admin.")
 	}
-	if rep.Overdue > 0 {
+	if rep.Overdue > 0 && rep.Tasks.Imported > 0 {
 		fmt.Fprintf(w, "%d open task(s) are past their deadline: the first sweep (at server start, or tasktrack sweep) marks them missed.\n", rep.Overdue)
 	}
 }

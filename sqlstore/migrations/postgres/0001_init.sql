@@ -44,7 +44,7 @@ CREATE INDEX tasks_created_at ON tasks (created_at, id);
 CREATE INDEX tasks_created_by ON tasks (created_by);
 CREATE INDEX tasks_open_deadline ON tasks (deadline) WHERE status IN ('pending', 'in_progress');
 CREATE INDEX tasks_missed_at ON tasks (missed_at, id) WHERE status = 'missed';
-CREATE INDEX tasks_missed_assignee ON tasks (assigned_to, deadline) WHERE status = 'missed';
+CREATE INDEX tasks_missed_deadline ON tasks (deadline, assigned_to) WHERE status = 'missed';
 
 CREATE TABLE alerts (
     seq                      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

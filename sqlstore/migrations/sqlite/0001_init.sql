@@ -47,8 +47,8 @@ CREATE INDEX tasks_created_by ON tasks (created_by);
 CREATE INDEX tasks_open_deadline ON tasks (deadline) WHERE status IN ('pending', 'in_progress');
 -- The missed list, most recently missed first, and the sweep's alerts.
 CREATE INDEX tasks_missed_at ON tasks (missed_at, id) WHERE status = 'missed';
--- The sweep's count of a user's misses in the window.
-CREATE INDEX tasks_missed_assignee ON tasks (assigned_to, deadline) WHERE status = 'missed';
+-- The sweep's count of misses in the window, by assignee (covering).
+CREATE INDEX tasks_missed_deadline ON tasks (deadline, assigned_to) WHERE status = 'missed';
 
 CREATE TABLE alerts (
     seq                      INTEGER PRIMARY KEY AUTOINCREMENT,
