@@ -219,6 +219,15 @@ func startServe(t testing.TB, db string, env []string, flags ...string) *server 
 // database to its default, tasktrack.db in dir.
 func startServeIn(t testing.TB, dir, db string, env []string, flags ...string) *server {
 	t.Helper()
+	s := launchServeIn(t, dir, db, env, flags...)
+	s.waitReady()
+	return s
+}
+
+// launchServeIn starts `tasktrack serve` like startServeIn without
+// waiting for it to be ready, so that several can start at once.
+func launchServeIn(t testing.TB, dir, db string, env []string, flags ...string) *server {
+	t.Helper()
 	s := &server{t: t, db: db, addr: freeAddr(t), stderr: &syncBuffer{}, done: make(chan struct{})}
 	s.url = "http://" + s.addr
 	args := []string{"serve", "--addr", s.addr}
@@ -243,7 +252,6 @@ func startServeIn(t testing.TB, dir, db string, env []string, flags ...string) *
 			t.Logf("server output:\n%s", s.stderr.String())
 		}
 	})
-	s.waitReady()
 	return s
 }
 
