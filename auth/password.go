@@ -108,6 +108,15 @@ func (h *Hasher) VerifyContext(ctx context.Context, hash, password string) (ok, 
 	return false, false, nil
 }
 
+// Bounds on the argon2id parameters a stored hash may ask for. A hash
+// outside them (a corrupted row, or one planted to make logins hang or
+// exhaust memory) fails at once instead of being computed. Well above
+// any sensible setting: OWASP's strongest is 46 MiB with one pass.
+const (
+	maxArgon2Time   = 64
+	maxArgon2Memory = 1 << 20 // KiB: 1 GiB
+)
+
 func verifyArgon2(hash, password string) (bool, Argon2Params) {
 	var p Argon2Params
 	parts := strings.Split(hash, "$")
@@ -115,7 +124,8 @@ func verifyArgon2(hash, password string) (bool, Argon2Params) {
 		return false, p
 	}
 	var threads uint32
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil || threads == 0 || threads > 255 || p.Time == 0 || p.Memory > 1<<22 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil || threads == 0 || threads > 255 ||
+		p.Time == 0 || p.Time > maxArgon2Time || p.Memory == 0 || p.Memory > maxArgon2Memory {
 		return false, p
 	}
 	p.Threads = uint8(threads)

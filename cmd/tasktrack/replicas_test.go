@@ -94,7 +94,9 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if len(perTask) != 4 || deactivations != 1 || len(alerts) != 5 {
 		t.Fatalf("alerts: %d tasks alerted, %d deactivations, %d in all; want 4, 1, 5", len(perTask), deactivations, len(alerts))
 	}
-	var audit []struct{ TargetID string `json:"target_id"` }
+	var audit []struct {
+		TargetID string `json:"target_id"`
+	}
 	admin.want("GET", "/api/audit/?action=task.missed&limit=1000", nil, http.StatusOK).decode(t, &audit)
 	if len(audit) != 4 {
 		t.Errorf("%d task.missed audit entries, want 4", len(audit))
