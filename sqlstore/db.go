@@ -42,6 +42,12 @@ type DB struct {
 	alertsChanged chan struct{}
 	// pgConfig is kept to open the LISTEN connection on PostgreSQL.
 	pgConfig *pgx.ConnConfig
+	// readStmts and writeStmts cache prepared statements (SQLite only).
+	readStmts, writeStmts *stmtCache
+	// writeSlot lets one write transaction of this process run at a time
+	// (SQLite only), so that writers queue here rather than in SQLite's
+	// busy handler.
+	writeSlot chan struct{}
 }
 
 // Options tune how a database is opened.
@@ -87,6 +93,8 @@ func (db *DB) Engine() string { return db.dialect.name() }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.readStmts.close()
+	db.writeStmts.close()
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
@@ -119,19 +127,39 @@ type Tx struct {
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(q), args...)
+	q = tx.db.dialect.rebind(q)
+	if st := tx.db.writeStmts.get(ctx, q); st != nil {
+		return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, q, args...)
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(q), args...)
+	q = tx.db.dialect.rebind(q)
+	if st := tx.db.writeStmts.get(ctx, q); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, q, args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(q), args...)
+	q = tx.db.dialect.rebind(q)
+	if st := tx.db.writeStmts.get(ctx, q); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, q, args...)
 }
 
 // update runs fn in a write transaction and commits it if fn returns nil.
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if db.writeSlot != nil {
+		select {
+		case db.writeSlot <- struct{}{}:
+			defer func() { <-db.writeSlot }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	sqlTx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return db.mapErr(err)
@@ -150,12 +178,21 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (err error) {
 }
 
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := db.reader.QueryContext(ctx, db.dialect.rebind(q), args...)
+	q = db.dialect.rebind(q)
+	if st := db.readStmts.get(ctx, q); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, db.mapErr(err)
+	}
+	rows, err := db.reader.QueryContext(ctx, q, args...)
 	return rows, db.mapErr(err)
 }
 
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return db.reader.QueryRowContext(ctx, db.dialect.rebind(q), args...)
+	q = db.dialect.rebind(q)
+	if st := db.readStmts.get(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.reader.QueryRowContext(ctx, q, args...)
 }
 
 func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }

@@ -186,10 +186,12 @@ func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	// One writer: SQLite allows one at a time anyway, and a single
-	// connection that begins IMMEDIATE never fails to upgrade a lock.
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// One writer at a time (writeSlot): SQLite allows one anyway, and a
+	// transaction that begins IMMEDIATE never fails to upgrade its lock.
+	// The pool has a second connection so that a statement can be prepared
+	// for the cache while a transaction holds the first.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
@@ -214,6 +216,8 @@ func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
 	db.dialect, db.writer, db.reader = sqliteDialect{}, w, r
+	db.readStmts, db.writeStmts = newStmtCache(r), newStmtCache(w)
+	db.writeSlot = make(chan struct{}, 1)
 	return nil
 }
 

@@ -32,6 +32,7 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary built by the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
@@ -553,7 +554,11 @@ func (c *client) openStream(lastEventID string) *sseStream {
 			case line == "":
 				if ev.event != "" || len(data) > 0 {
 					ev.data = strings.Join(data, "\n")
-					st.events <- ev
+					select {
+					case st.events <- ev:
+					case <-ctx.Done():
+						return
+					}
 				}
 				ev, data = sseEvent{}, nil
 			case strings.HasPrefix(line, ":"):
