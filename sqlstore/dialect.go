@@ -41,6 +41,9 @@ type dialect interface {
 	isUniqueViolation(err error) bool
 	isForeignKeyViolation(err error) bool
 	isUnavailable(err error) bool
+	// keepsTaskCounts reports whether the schema keeps per-status task
+	// counters (migrations/sqlite/0002_task_counts.sql).
+	keepsTaskCounts() bool
 }
 
 // Lock keys for the advisory locks on PostgreSQL.
@@ -57,6 +60,7 @@ const alertsChannel = "tasktrack_alerts"
 
 type sqliteDialect struct{}
 
+func (sqliteDialect) keepsTaskCounts() bool                     { return true }
 func (sqliteDialect) name() string                              { return "sqlite" }
 func (sqliteDialect) rebind(q string) string                    { return q }
 func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
@@ -228,6 +232,8 @@ type postgresDialect struct {
 }
 
 func (postgresDialect) name() string { return "postgres" }
+
+func (postgresDialect) keepsTaskCounts() bool { return false }
 
 func (d postgresDialect) rebind(q string) string {
 	if v, ok := d.rebound.Load(q); ok {

@@ -91,7 +91,8 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 		}
 	}
 	var w where
-	if !tasktrack.Allowed(actor, tasktrack.CanListAllTasks) {
+	all := tasktrack.Allowed(actor, tasktrack.CanListAllTasks)
+	if !all {
 		w.add("t.assigned_to = ?", actor.ID)
 	}
 	if f.MissedOnly {
@@ -124,9 +125,9 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 	if f.MissedOnly && f.Ordering == "" {
 		order = "t.missed_at DESC, t.id DESC"
 	}
-	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM tasks t"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	total, err := db.countTasks(ctx, &w, f, all)
+	if err != nil {
+		return nil, 0, err
 	}
 	limit, offset := pageArgs(f.Page)
 	tasks := []*tasktrack.Task{}
@@ -146,6 +147,33 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 		tasks = append(tasks, t)
 	}
 	return tasks, total, db.mapErr(rows.Err())
+}
+
+// countTasks counts the tasks a list selects. A list of all tasks filtered
+// by status alone (or not at all) reads the per-status counters where the
+// engine keeps them, instead of counting a table that may hold millions.
+func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, all bool) (int, error) {
+	var total int
+	byStatusOnly := all && f.AssignedTo == nil && f.DeadlineBefore == nil && f.DeadlineAfter == nil &&
+		f.Search == "" && !(f.MissedOnly && len(f.Statuses) > 0)
+	if db.dialect.keepsTaskCounts() && byStatusOnly {
+		q := "SELECT COALESCE(sum(n), 0) FROM task_counts"
+		var args []any
+		statuses := f.Statuses
+		if f.MissedOnly {
+			statuses = []tasktrack.Status{tasktrack.StatusMissed}
+		}
+		if len(statuses) > 0 {
+			q += " WHERE status IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + ")"
+			for _, s := range statuses {
+				args = append(args, string(s))
+			}
+		}
+		err := db.queryRow(ctx, q, args...).Scan(&total)
+		return total, db.mapErr(err)
+	}
+	err := db.queryRow(ctx, "SELECT count(*) FROM tasks t"+w.String(), w.args...).Scan(&total)
+	return total, db.mapErr(err)
 }
 
 // checkAssignee checks that id names an active user.
