@@ -43,6 +43,11 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			phases = append(phases, name, time.Since(phase).Round(time.Microsecond))
 			phase = time.Now()
 		}
+		if db.dialect.keepsTaskCounts() {
+			if err := tx.moveCountsToMissed(ctx, now); err != nil {
+				return err
+			}
+		}
 		r, err := tx.exec(ctx, `UPDATE tasks SET status = 'missed', missed_at = ?, updated_at = ?
 			WHERE status IN ('pending', 'in_progress') AND deadline < ?`, now, now, now)
 		if err != nil {
@@ -122,3 +127,18 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 
 // AlertsChanged is signalled after this process committed new alerts.
 func (db *DB) AlertsChanged() <-chan struct{} { return db.alertsChanged }
+
+// moveCountsToMissed moves the per-status counters for the open tasks due
+// before now, which the sweep is about to mark missed (the counters'
+// trigger leaves that move to the sweep; see 0002_task_counts.sql).
+func (tx *Tx) moveCountsToMissed(ctx context.Context, now int64) error {
+	_, err := tx.exec(ctx, `UPDATE task_counts SET n = n + CASE status
+			WHEN 'missed' THEN o.pending + o.in_progress
+			WHEN 'pending' THEN -o.pending
+			ELSE -o.in_progress END
+		FROM (SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+		             count(*) FILTER (WHERE status = 'in_progress') AS in_progress
+		      FROM tasks WHERE status IN ('pending', 'in_progress') AND deadline < ?) AS o
+		WHERE task_counts.status IN ('missed', 'pending', 'in_progress')`, now)
+	return err
+}

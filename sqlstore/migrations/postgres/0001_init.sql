@@ -42,7 +42,7 @@ CREATE INDEX tasks_assignee_deadline ON tasks (assigned_to, deadline, id);
 CREATE INDEX tasks_deadline ON tasks (deadline, id);
 CREATE INDEX tasks_created_at ON tasks (created_at, id);
 CREATE INDEX tasks_created_by ON tasks (created_by);
-CREATE INDEX tasks_open_deadline ON tasks (deadline) WHERE status IN ('pending', 'in_progress');
+CREATE INDEX tasks_open_deadline ON tasks (deadline, status) WHERE status IN ('pending', 'in_progress');
 CREATE INDEX tasks_missed_at ON tasks (missed_at, id) WHERE status = 'missed';
 CREATE INDEX tasks_missed_deadline ON tasks (deadline, assigned_to) WHERE status = 'missed';
 

@@ -44,7 +44,7 @@ CREATE INDEX tasks_deadline ON tasks (deadline, id);
 CREATE INDEX tasks_created_at ON tasks (created_at, id);
 CREATE INDEX tasks_created_by ON tasks (created_by);
 -- The sweep's overdue set: open tasks only, by deadline.
-CREATE INDEX tasks_open_deadline ON tasks (deadline) WHERE status IN ('pending', 'in_progress');
+CREATE INDEX tasks_open_deadline ON tasks (deadline, status) WHERE status IN ('pending', 'in_progress');
 -- The missed list, most recently missed first, and the sweep's alerts.
 CREATE INDEX tasks_missed_at ON tasks (missed_at, id) WHERE status = 'missed';
 -- The sweep's count of misses in the window, by assignee (covering).
