@@ -40,10 +40,11 @@ type Hasher struct {
 }
 
 // NewHasher returns a hasher with the given cost running at most
-// concurrency hashes at once (0: the number of CPUs).
+// concurrency hashes at once (0: half the CPUs, at least one, so that a
+// flood of logins leaves CPU for everything else).
 func NewHasher(p Argon2Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
-		concurrency = runtime.GOMAXPROCS(0)
+		concurrency = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	return &Hasher{params: p, slots: make(chan struct{}, concurrency)}
 }

@@ -53,7 +53,8 @@ func (s *Service) limited(wait time.Duration) error {
 
 // Login checks a username and password and issues a token pair.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (TokenPair, error) {
-	if wait := s.Limiter.Wait(addr, username); wait > 0 {
+	wait, succeeded := s.Limiter.Attempt(addr, username)
+	if wait > 0 {
 		return TokenPair{}, s.limited(wait)
 	}
 	u, err := s.Store.UserByUsername(ctx, username)
@@ -75,12 +76,12 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 		return TokenPair{}, err
 	}
 	if !ok {
-		s.Limiter.Fail(addr, username)
 		if s.OnLoginFailure != nil {
 			s.OnLoginFailure(false)
 		}
 		return TokenPair{}, ErrBadCredentials
 	}
+	succeeded()
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}
@@ -96,7 +97,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *tasktrack.User, password s
 		err = s.Store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, nh)
 	}
 	if err != nil {
-		s.Logger.Warn("password rehash failed", "user_id", u.ID, "err", err)
+		s.Logger.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
 	}
 }
 
@@ -135,7 +136,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (TokenPair, error
 	}
 	_, err = s.Store.RotateRefreshToken(ctx, HashToken(refresh), tasktrack.RefreshToken{Hash: HashToken(next), ExpiresAt: exp})
 	if errors.Is(err, tasktrack.ErrRefreshReused) {
-		s.Logger.Warn("refresh token reused; family revoked", "user_id", c.UserID)
+		s.Logger.WarnContext(ctx, "refresh token reused; family revoked", "user_id", c.UserID)
 		return TokenPair{}, tasktrack.ErrTokenInvalid
 	}
 	if err != nil {

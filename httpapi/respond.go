@@ -77,7 +77,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.As(err, &te) && te.Kind != tasktrack.KindInternal:
 	default:
-		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestIDFrom(r.Context()))
+		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal error."})
 		return
 	}
@@ -90,7 +90,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "5")
 		if te.Err != nil {
-			s.Logger.WarnContext(r.Context(), "database unavailable", "err", te.Err, "request_id", requestIDFrom(r.Context()))
+			s.Logger.WarnContext(r.Context(), "database unavailable", "err", te.Err)
 		}
 	}
 	if len(te.Fields) > 0 && te.Message == "" {
@@ -272,10 +272,13 @@ func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05.999999999Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			// The year is checked in UTC, the zone times are kept in:
+			// 9999-12-31T23:59-23:59 is in the year 10000.
+			t = t.UTC()
 			if t.Year() < 1 || t.Year() > 9999 {
 				break
 			}
-			return t.UTC(), nil
+			return t, nil
 		}
 	}
 	return time.Time{}, errors.New("bad time")

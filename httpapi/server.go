@@ -45,14 +45,16 @@ type Server struct {
 	// Observe is called after each API request with its route pattern and
 	// status, for metrics; nil for none.
 	Observe func(route string, r *http.Request, status int, seconds float64)
-	// MaxInFlight bounds the requests served at once (event streams
-	// aside); more are answered 503 at once. 0 means no bound.
+	// MaxInFlight bounds the requests served at once (event streams,
+	// /healthz and /metrics aside); more are answered 503 at once. 0
+	// means no bound.
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
 
 	handler  http.Handler
-	inFlight atomic.Int64
+	inFlight atomic.Int64 // every request, for the gauge
+	bounded  atomic.Int64 // the requests MaxInFlight counts
 }
 
 // InFlight returns the number of requests being served.
@@ -137,6 +139,7 @@ func (s *Server) build() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	s.Logger = slog.New(LogHandler(s.Logger.Handler()))
 	byPath := map[string]map[string]route{}
 	var paths []string
 	for _, rt := range s.routes() {
@@ -331,15 +334,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		}
-		n := s.inFlight.Add(1)
+		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
-		if s.MaxInFlight > 0 && n > int64(s.MaxInFlight) && !strings.HasPrefix(r.URL.Path, "/api/alerts/stream") {
-			if s.OnOverload != nil {
-				s.OnOverload()
+		if !unbounded(r.URL.Path) {
+			n := s.bounded.Add(1)
+			defer s.bounded.Add(-1)
+			if s.MaxInFlight > 0 && n > int64(s.MaxInFlight) {
+				if s.OnOverload != nil {
+					s.OnOverload()
+				}
+				w.Header().Set("Retry-After", "1")
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": tasktrack.ErrUnavailable.Message})
+				return
 			}
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": tasktrack.ErrUnavailable.Message})
-			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
@@ -348,7 +355,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.ErrorContext(ctx, "panic", "panic", v, "stack", string(debug.Stack()), "request_id", id)
+				s.Logger.ErrorContext(ctx, "panic", "panic", v, "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					writeJSON(sw, http.StatusInternalServerError, map[string]string{"detail": "Internal error."})
 				}
@@ -366,10 +373,45 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				level = slog.LevelError
 			}
 			s.Logger.Log(ctx, level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
-				"duration", elapsed, "request_id", id)
+				"duration", elapsed)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// unbounded reports whether a path is outside MaxInFlight: event streams,
+// which stay open for as long as their page does, and the liveness,
+// readiness and metrics endpoints, which must answer most when the server
+// is overloaded (and in their own shapes).
+func unbounded(path string) bool {
+	path = strings.TrimSuffix(path, "/")
+	return path == "/api/alerts/stream" || path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// LogHandler wraps h so that every line logged with a request's context
+// carries that request's id.
+func LogHandler(h slog.Handler) slog.Handler {
+	if _, ok := h.(requestIDHandler); ok {
+		return h
+	}
+	return requestIDHandler{h}
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := requestIDFrom(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 // contentSecurityPolicy allows nothing from outside the binary, and no

@@ -139,7 +139,7 @@ var settings = []setting{
 	}, false},
 	{"login-limit-addr", "TASKTRACK_LOGIN_LIMIT_ADDR", "20/10m", "failed logins allowed per client address, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimitAddr }), false},
 	{"login-limit-user", "TASKTRACK_LOGIN_LIMIT_USER", "10/10m", "failed logins allowed per username, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimitUser }), false},
-	{"hash-concurrency", "TASKTRACK_HASH_CONCURRENCY", "0", "password hashes computed at once (0: one per CPU)", intSetting(func(c *Config) *int { return &c.HashConcurrency }, 0), false},
+	{"hash-concurrency", "TASKTRACK_HASH_CONCURRENCY", "0", "password hashes computed at once (0: half the CPUs, at least one)", intSetting(func(c *Config) *int { return &c.HashConcurrency }, 0), false},
 	{"trusted-proxies", "TASKTRACK_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
 		c.TrustedProxies = nil
 		for _, p := range listSetting(v) {

@@ -20,6 +20,7 @@ import (
 
 	"tasktrack"
 	"tasktrack/auth"
+	"tasktrack/httpapi"
 	"tasktrack/sqlstore"
 )
 
@@ -90,10 +91,12 @@ func newLogger(c *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	// Lines logged within a request carry its id.
+	return slog.New(httpapi.LogHandler(h))
 }
 
 // openStore opens and migrates the configured database. A database that
