@@ -35,7 +35,7 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 const adminPassword = "admin-pass-123"
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	engine Engine
 	db     *sqlstore.DB
 	clock  *Clock
@@ -46,13 +46,13 @@ type env struct {
 }
 
 // newEnv starts a server on a fresh database with an admin "admin".
-func newEnv(t *testing.T, e Engine) *env {
+func newEnv(t testing.TB, e Engine) *env {
 	t.Helper()
 	return newEnvOn(t, e, DSN(t, e))
 }
 
 // newEnvOn is newEnv on the database at dsn.
-func newEnvOn(t *testing.T, e Engine, dsn string) *env {
+func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	t.Helper()
 	db := OpenDSN(t, dsn)
 	clock := NewClock(t0)
@@ -108,7 +108,7 @@ type response struct {
 	body   []byte
 }
 
-func (r *response) decode(t *testing.T, v any) {
+func (r *response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -116,7 +116,7 @@ func (r *response) decode(t *testing.T, v any) {
 }
 
 // object decodes the body as a JSON object.
-func (r *response) object(t *testing.T) map[string]any {
+func (r *response) object(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	r.decode(t, &m)
@@ -264,7 +264,7 @@ func openAPIRouter() (routers.Router, error) {
 // checkAgainstSpec fails the test when a response (status, headers, body)
 // differs from what the OpenAPI document says of its operation. Requests to
 // paths without the trailing slash are checked as the canonical path.
-func checkAgainstSpec(t *testing.T, req *http.Request, body []byte, r *response) {
+func checkAgainstSpec(t testing.TB, req *http.Request, body []byte, r *response) {
 	t.Helper()
 	router, err := openAPIRouter()
 	if err != nil {

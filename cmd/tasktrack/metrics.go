@@ -23,6 +23,7 @@ type metrics struct {
 	loginLimited     prometheus.Counter
 	tasksMissed      prometheus.Counter
 	usersDeactivated prometheus.Counter
+	usersReactivated prometheus.Counter
 	sweepDuration    prometheus.Histogram
 	sweepFailures    prometheus.Counter
 	lastSweep        prometheus.Gauge
@@ -44,6 +45,7 @@ func newMetrics(db *sqlstore.DB) *metrics {
 		loginLimited:     prometheus.NewCounter(prometheus.CounterOpts{Name: "tasktrack_login_rate_limited_total", Help: "Logins refused by the rate limit."}),
 		tasksMissed:      prometheus.NewCounter(prometheus.CounterOpts{Name: "tasktrack_tasks_missed_total", Help: "Tasks marked missed by this process's sweeps."}),
 		usersDeactivated: prometheus.NewCounter(prometheus.CounterOpts{Name: "tasktrack_users_deactivated_total", Help: "Users deactivated by this process's sweeps."}),
+		usersReactivated: prometheus.NewCounter(prometheus.CounterOpts{Name: "tasktrack_users_reactivated_total", Help: "Users reactivated through this process's API."}),
 		sweepDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tasktrack_sweep_duration_seconds", Help: "Duration of sweeps.",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 2.5, 5, 10},
@@ -52,7 +54,7 @@ func newMetrics(db *sqlstore.DB) *metrics {
 		lastSweep:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "tasktrack_sweep_last_success_timestamp_seconds", Help: "Unix time of the last successful sweep."}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.overload, m.loginFailures, m.loginLimited, m.tasksMissed,
-		m.usersDeactivated, m.sweepDuration, m.sweepFailures, m.lastSweep,
+		m.usersDeactivated, m.usersReactivated, m.sweepDuration, m.sweepFailures, m.lastSweep,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newDBStatsCollector(db))
 	return m
@@ -62,9 +64,15 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// reactivateRoute is the route whose successes are reactivations.
+const reactivateRoute = "/api/user/users/{id}/reactivate/"
+
 func (m *metrics) observe(route string, r *http.Request, status int, seconds float64) {
 	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, r.Method).Observe(seconds)
+	if route == reactivateRoute && r.Method == http.MethodPost && status == http.StatusOK {
+		m.usersReactivated.Inc()
+	}
 }
 
 func (m *metrics) loginFailure(limited bool) {

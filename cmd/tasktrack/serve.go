@@ -40,7 +40,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	hasher := auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency)
 	db.Hasher = hasher
-	if err := bootstrapAdmin(ctx, db, hasher, c.AdminPassword, stderr); err != nil {
+	if err := bootstrapAdmin(ctx, db, hasher, c.AdminPassword, c.LogFormat == "json", stderr); err != nil {
 		return err
 	}
 	tokens := auth.NewTokens([]byte(secret), c.AccessTTL, c.RefreshTTL)
@@ -113,8 +113,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 }
 
 // bootstrapAdmin creates the admin "admin" on an empty database, printing
-// a random password once if none was given.
-func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, password string, stderr io.Writer) error {
+// a random password once if none was given: as a JSON log line when the
+// logs are JSON, so that every line stays machine-readable, whatever the
+// log level.
+func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, password string, jsonLog bool, stderr io.Writer) error {
 	random := password == ""
 	if random {
 		password = randomPassword()
@@ -127,7 +129,10 @@ func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, p
 	if err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
 	}
-	if created && random {
+	if created && random && jsonLog {
+		slog.New(slog.NewJSONHandler(stderr, nil)).Warn("created the first admin; the password is shown once, change it",
+			"username", "admin", "password", password)
+	} else if created && random {
 		fmt.Fprintf(stderr, "created the first admin: username admin, password %s (shown once; change it)\n", password)
 	}
 	return nil
