@@ -18,7 +18,7 @@ import (
 	"tasktrack/djangoimport/djangotest"
 )
 
-const fixture = "../../shared/fixtures/drf-original.sqlite3"
+const fixture = "testdata/drf-original.sqlite3"
 
 // copyFixture copies the shipped database of the original into a fresh
 // directory and returns its path.

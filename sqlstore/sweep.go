@@ -64,7 +64,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 				SELECT tt_uuid7(?), 'task_missed', t.id, t.assigned_to, u.username, t.missed_at
 				FROM tasks t JOIN users u ON u.id = t.assigned_to
 				WHERE t.status = 'missed' AND t.missed_at = ?
-				ORDER BY t.deadline, t.id
+				ORDER BY t.id
 				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), now); err != nil {
 				return err
 			}

@@ -28,7 +28,7 @@ import (
 	. "tasktrack/sqlstore/sqlstoretest"
 )
 
-const fixture = "../../../shared/fixtures/drf-original.sqlite3"
+const fixture = "../../djangoimport/testdata/drf-original.sqlite3"
 
 // importDjango runs "tasktrack import-django args... --json" on the
 // database at dsn and returns the report it printed.
