@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tasktrack"
 )
@@ -538,10 +539,23 @@ type query struct {
 	errs tasktrack.FieldErrors
 }
 
+// maxQueryText bounds a text parameter. A search longer than the longest
+// field matches nothing, and SQLite refuses LIKE patterns over 50,000 bytes.
+const maxQueryText = tasktrack.MaxDescriptionLen
+
 func (q query) text(name string) string {
 	v := q.Get(name)
 	if strings.ContainsRune(v, 0) {
 		q.errs.Add(name, "Null characters are not allowed.")
+		return ""
+	}
+	if !utf8.ValidString(v) {
+		// PostgreSQL refuses such text outright.
+		q.errs.Add(name, "Enter valid UTF-8 text.")
+		return ""
+	}
+	if utf8.RuneCountInString(v) > maxQueryText {
+		q.errs.Add(name, fmt.Sprintf("Ensure this field has no more than %d characters.", maxQueryText))
 		return ""
 	}
 	return v
@@ -616,7 +630,7 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, items []T, total i
 	h := w.Header()
 	h.Set("X-Total-Count", strconv.Itoa(total))
 	var links []string
-	if p.Offset+p.Limit < total {
+	if p.Offset < total-p.Limit { // not p.Offset+p.Limit: the offset may be near the largest int
 		links = append(links, `<`+pageURL(r, p.Limit, p.Offset+p.Limit)+`>; rel="next"`)
 	}
 	if p.Offset > 0 {
