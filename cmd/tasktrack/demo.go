@@ -31,6 +31,9 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	nTasks := fs.Int("tasks", 500, "tasks to create")
 	overdue := fs.Int("overdue", -1, "open tasks whose deadline has already passed (default: 1% of tasks)")
 	seed := fs.Uint64("seed", 0, "random seed (0: random)")
+	benchUser := fs.String("bench-user", "", "also create this user, owning exactly --bench-tasks of the tasks (open, due in the future), and a manager named after it with -manager (for benchmarks)")
+	benchTasks := fs.Int("bench-tasks", 20, "tasks owned by --bench-user")
+	benchPassword := fs.String("bench-password", demoPassword, "password of --bench-user and its manager")
 	c, err := parseConfig(fs, args, getenv, stderr)
 	if err != nil {
 		return err
@@ -41,8 +44,11 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if *overdue < 0 {
 		*overdue = *nTasks / 100
 	}
-	if *overdue > *nTasks {
-		return usageErrorf("demo: --overdue cannot exceed --tasks")
+	if *benchUser == "" {
+		*benchTasks = 0
+	}
+	if *benchTasks < 0 || *overdue+*benchTasks > *nTasks {
+		return usageErrorf("demo: --overdue plus --bench-tasks cannot exceed --tasks")
 	}
 	db, err := openStore(ctx, c, newLogger(c, stderr))
 	if err != nil {
@@ -71,9 +77,22 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		users[i] = sqlstore.BulkUser{Username: name, PasswordHash: hash, Email: name + "@example.com",
 			FirstName: fn, LastName: ln, Role: role}
 	}
+	if *benchUser != "" {
+		benchHash, err := db.Hasher.Hash(*benchPassword)
+		if err != nil {
+			return err
+		}
+		users = append(users,
+			sqlstore.BulkUser{Username: *benchUser, PasswordHash: benchHash, Role: tasktrack.RoleUser},
+			sqlstore.BulkUser{Username: *benchUser + "-manager", PasswordHash: benchHash, Role: tasktrack.RoleManager})
+	}
 	ids, err := db.InsertUsers(ctx, users)
 	if err != nil {
 		return err
+	}
+	var benchIDs []int64
+	if *benchUser != "" {
+		benchIDs, ids, users = ids[len(ids)-2:], ids[:len(ids)-2], users[:len(users)-2]
 	}
 	var managers, assignees []int64
 	for i, id := range ids {
@@ -96,6 +115,12 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	total := *nTasks
 	step := 30 * 24 * time.Hour / time.Duration(max(1, total))
 	overdueLeft := *overdue
+	// The bench user's tasks are spread evenly through the table.
+	benchLeft := *benchTasks
+	isBench := func(i int) bool {
+		k := *benchTasks - benchLeft
+		return benchLeft > 0 && i == k*total / *benchTasks
+	}
 	i := 0
 	next := func() (sqlstore.BulkTask, bool) {
 		if i >= total {
@@ -106,8 +131,14 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		t.Description = "Sample task " + fmt.Sprint(i+1) + "."
 		t.CreatedBy = managers[rng.IntN(len(managers))]
 		t.CreatedAt = now.Add(-30*24*time.Hour + time.Duration(i)*step)
-		isOverdue := overdueLeft > 0 && rng.IntN(total-i) < overdueLeft
-		if isOverdue {
+		bench := isBench(i)
+		isOverdue := !bench && overdueLeft > 0 && rng.IntN(total-i-benchLeft) < overdueLeft
+		if bench {
+			benchLeft--
+			t.AssignedTo = benchIDs[0]
+			t.Deadline = now.Add(24*time.Hour + time.Duration(rng.Int64N(int64(28*24*time.Hour))))
+			t.Status = []tasktrack.Status{tasktrack.StatusPending, tasktrack.StatusInProgress}[rng.IntN(2)]
+		} else if isOverdue {
 			overdueLeft--
 			t.AssignedTo = struggling[rng.IntN(len(struggling))]
 			// Due between its creation and a minute ago, within six days.
@@ -150,6 +181,10 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "created %d users (%d managers; password %q) and %d tasks (%d overdue) in %s\n",
 		len(ids), len(managers), demoPassword, created, *overdue, time.Since(start).Round(time.Millisecond))
+	if *benchUser != "" {
+		fmt.Fprintf(stdout, "bench user %s (id %d) owns %d tasks; bench manager %s-manager (id %d)\n",
+			*benchUser, benchIDs[0], *benchTasks, *benchUser, benchIDs[1])
+	}
 	return nil
 }
 
