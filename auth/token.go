@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -34,7 +35,12 @@ type Tokens struct {
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	Now        func() time.Time
+
+	parserOnce sync.Once
+	parser     *jwt.Parser
 }
+
+func (t *Tokens) key(*jwt.Token) (any, error) { return t.secret, nil }
 
 // NewTokens returns a token issuer with the given HS256 key.
 func NewTokens(secret []byte, accessTTL, refreshTTL time.Duration) *Tokens {
@@ -69,14 +75,16 @@ func (t *Tokens) Issue(u *tasktrack.User, typ string) (string, time.Time, error)
 // returns its claims. Any other algorithm, "none" included, is refused.
 func (t *Tokens) Verify(token, typ string) (*Claims, error) {
 	var c Claims
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(t.Now),
-		jwt.WithLeeway(0),
-	)
-	_, err := p.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil })
+	t.parserOnce.Do(func() {
+		t.parser = jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithTimeFunc(func() time.Time { return t.Now() }),
+			jwt.WithLeeway(0),
+		)
+	})
+	_, err := t.parser.ParseWithClaims(token, &c, t.key)
 	if err != nil {
 		return nil, tasktrack.ErrTokenInvalid
 	}

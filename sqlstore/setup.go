@@ -32,6 +32,13 @@ func (db *DB) Setting(ctx context.Context, key string, create func() (string, er
 	return v, err
 }
 
+// HasUsers reports whether the database holds any user.
+func (db *DB) HasUsers(ctx context.Context) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) AS u").Scan(&n)
+	return n > 0, db.mapErr(err)
+}
+
 // BootstrapAdmin creates the first admin, named admin, with the given
 // password hash if the database has no users yet. It reports whether it
 // did; replicas that start at once create it once.

@@ -117,6 +117,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // logs are JSON, so that every line stays machine-readable, whatever the
 // log level.
 func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, password string, jsonLog bool, stderr io.Writer) error {
+	if has, err := db.HasUsers(ctx); err != nil || has {
+		return err // nothing to do: the usual start, without hashing
+	}
 	random := password == ""
 	if random {
 		password = randomPassword()

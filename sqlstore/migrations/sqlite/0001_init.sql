@@ -42,7 +42,8 @@ CREATE INDEX tasks_assignee_deadline ON tasks (assigned_to, deadline, id);
 -- Everyone's tasks by deadline (a manager's default list).
 CREATE INDEX tasks_deadline ON tasks (deadline, id);
 CREATE INDEX tasks_created_at ON tasks (created_at, id);
-CREATE INDEX tasks_created_by ON tasks (created_by);
+-- No index on created_by: it serves only the rare deletion of a creator
+-- (ON DELETE SET NULL scans), and every task write would pay for it.
 -- The sweep's overdue set: open tasks only, by deadline.
 CREATE INDEX tasks_open_deadline ON tasks (deadline, status) WHERE status IN ('pending', 'in_progress');
 -- The missed list, most recently missed first, and the sweep's alerts.
@@ -67,8 +68,10 @@ CREATE UNIQUE INDEX alerts_task_missed_once ON alerts (task_id, created_at) WHER
 CREATE UNIQUE INDEX alerts_user_deactivated_once ON alerts (user_id, created_at) WHERE kind = 'user_deactivated';
 CREATE INDEX alerts_created_at ON alerts (created_at);
 
+-- Audit entries are never deleted, so the rowid alone gives increasing ids
+-- (AUTOINCREMENT would write its counter page on every change).
 CREATE TABLE audit_log (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             INTEGER PRIMARY KEY,
     at             INTEGER NOT NULL,
     actor_id       INTEGER,
     actor_username TEXT,
