@@ -177,8 +177,6 @@ func jsonTypeName(raw json.RawMessage) string {
 
 func (f *form) has(name string) bool { _, ok := f.m[name]; return ok }
 
-func (f *form) isNull(name string) bool { return string(f.m[name]) == "null" }
-
 // require records "This field is required." for each absent field.
 func (f *form) require(names ...string) {
 	for _, n := range names {

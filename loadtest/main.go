@@ -458,11 +458,10 @@ func runLoginFlood(a *api, c config, w *world, stdout io.Writer) error {
 		}},
 	}
 	type phase struct {
-		name          string
-		elapsed       time.Duration
-		list, login   *stats
-		attempts      *stats
-		attemptsTotal int64
+		name        string
+		elapsed     time.Duration
+		list, login *stats
+		attempts    *stats
 	}
 	var phases []phase
 	var counter atomic.Int64
