@@ -75,11 +75,10 @@ func (k *keyedLimiter) wait(key string, now time.Time) time.Duration {
 	return d
 }
 
-// take spends one attempt of key if it has one, returning the reservation
-// (to give it back) or, when none is left, how long to wait.
-func (k *keyedLimiter) take(key string, now time.Time) (time.Duration, *rate.Reservation) {
+// fail spends one attempt of key.
+func (k *keyedLimiter) fail(key string, now time.Time) {
 	if k.limit.N == 0 {
-		return 0, nil
+		return
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -89,13 +88,7 @@ func (k *keyedLimiter) take(key string, now time.Time) (time.Duration, *rate.Res
 		l = rate.NewLimiter(every, k.limit.N)
 		k.m[key] = l
 	}
-	if l.TokensAt(now) < 1 {
-		r := l.ReserveN(now, 1)
-		d := r.DelayFrom(now)
-		r.CancelAt(now)
-		return max(d, time.Nanosecond), nil
-	}
-	r := l.ReserveN(now, 1)
+	l.AllowN(now, 1)
 	if now.Sub(k.swept) > time.Minute {
 		k.swept = now
 		for key, l := range k.m {
@@ -104,7 +97,6 @@ func (k *keyedLimiter) take(key string, now time.Time) (time.Duration, *rate.Res
 			}
 		}
 	}
-	return 0, r
 }
 
 // LoginLimiter limits failed logins per client address and per username.
@@ -129,38 +121,11 @@ func (l *LoginLimiter) Wait(addr, username string) time.Duration {
 	return max(l.byAddr.wait(addr, now), l.byUser.wait(strings.ToLower(username), now))
 }
 
-// Attempt takes one attempt from addr and from username before the
-// password is checked, so that attempts racing each other cannot get past
-// the limits. It returns how long to wait when either limit is spent, or
-// else a function that gives the attempt back, for a login that succeeds:
-// only failures count.
-func (l *LoginLimiter) Attempt(addr, username string) (wait time.Duration, succeeded func()) {
-	now := l.Now()
-	wa, ra := l.byAddr.take(addr, now)
-	if wa > 0 {
-		return wa, nil
-	}
-	wu, ru := l.byUser.take(strings.ToLower(username), now)
-	if wu > 0 {
-		cancel(ra, now)
-		return wu, nil
-	}
-	return 0, func() {
-		now := l.Now()
-		cancel(ra, now)
-		cancel(ru, now)
-	}
-}
-
-func cancel(r *rate.Reservation, now time.Time) {
-	if r != nil {
-		r.CancelAt(now)
-	}
-}
-
 // Fail records a failed login.
 func (l *LoginLimiter) Fail(addr, username string) {
-	l.Attempt(addr, username)
+	now := l.Now()
+	l.byAddr.fail(addr, now)
+	l.byUser.fail(strings.ToLower(username), now)
 }
 
 // RetryAfterSeconds rounds a wait up to whole seconds, at least one.

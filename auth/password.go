@@ -94,19 +94,37 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool) {
 
 // VerifyContext is Verify, giving up when ctx ends while waiting for a slot.
 func (h *Hasher) VerifyContext(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
+	return h.VerifyGuarded(ctx, hash, password, nil, nil)
+}
+
+// VerifyGuarded is VerifyContext with two hooks that run while the hashing
+// slot is held: guard just before the hash (an error from it stops the
+// verification), and done with the result. A login limit checked in guard
+// and a failure recorded in done are thereby serialized with the hashing,
+// so attempts waiting for a slot cannot slip past the limit together.
+func (h *Hasher) VerifyGuarded(ctx context.Context, hash, password string, guard func() error, done func(ok bool)) (ok, rehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer h.release()
+	if guard != nil {
+		if err := guard(); err != nil {
+			return false, false, err
+		}
+	}
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
-		ok, p := verifyArgon2(hash, password)
-		return ok, ok && p != h.params, nil
+		var p Argon2Params
+		ok, p = verifyArgon2(hash, password)
+		rehash = ok && p != h.params
 	case strings.HasPrefix(hash, "pbkdf2_sha256$"):
-		ok := verifyDjangoPBKDF2(hash, password)
-		return ok, ok, nil
+		ok = verifyDjangoPBKDF2(hash, password)
+		rehash = ok
 	}
-	return false, false, nil
+	if done != nil {
+		done(ok)
+	}
+	return ok, rehash, nil
 }
 
 // Bounds on the argon2id parameters a stored hash may ask for. A hash

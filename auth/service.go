@@ -53,9 +53,16 @@ func (s *Service) limited(wait time.Duration) error {
 
 // Login checks a username and password and issues a token pair.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (TokenPair, error) {
-	wait, succeeded := s.Limiter.Attempt(addr, username)
-	if wait > 0 {
-		return TokenPair{}, s.limited(wait)
+	// The limits are checked now, cheaply, and again once a hashing slot is
+	// held; only failures are recorded, so right passwords never count.
+	limit := func() error {
+		if wait := s.Limiter.Wait(addr, username); wait > 0 {
+			return s.limited(wait)
+		}
+		return nil
+	}
+	if err := limit(); err != nil {
+		return TokenPair{}, err
 	}
 	u, err := s.Store.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, tasktrack.ErrNotFound) {
@@ -66,7 +73,11 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 		hash = u.PasswordHash
 	}
 	hctx, cancel := context.WithTimeout(ctx, s.HashWait)
-	ok, rehash, err := s.Hasher.VerifyContext(hctx, hash, password)
+	ok, rehash, err := s.Hasher.VerifyGuarded(hctx, hash, password, limit, func(ok bool) {
+		if !ok || u == nil || !u.IsActive {
+			s.Limiter.Fail(addr, username)
+		}
+	})
 	cancel()
 	if err != nil {
 		return TokenPair{}, err
@@ -81,7 +92,6 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 		}
 		return TokenPair{}, ErrBadCredentials
 	}
-	succeeded()
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}

@@ -49,33 +49,9 @@ echo "building tasktrack and the load generator"
 (cd "$root" && go build -o "$tmp/tasktrack" ./cmd/tasktrack && go build -o "$tmp/loadtest" ./loadtest)
 
 admin_password=load-$RANDOM-$RANDOM-admin
-log=$tmp/server.log
-: >"$log"
-TASKTRACK_ADMIN_PASSWORD=$admin_password "$tmp/tasktrack" serve \
-  --addr 127.0.0.1:0 --database "$tmp/tasktrack.db" --log-format text \
-  --trusted-proxies 127.0.0.1 ${SERVE_FLAGS[@]+"${SERVE_FLAGS[@]}"} \
-  >"$log" 2>&1 &
-pid=$!
-
-addr=
-for _ in $(seq 1 300); do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "loadtest.sh: the server exited during start:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  addr=$(sed -n 's/.*msg=serving addr=\([^ ]*\).*/\1/p' "$log" | head -n1)
-  if [[ -n $addr ]] && curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null; then
-    break
-  fi
-  addr=
-  sleep 0.1
-done
-if [[ -z $addr ]]; then
-  echo "loadtest.sh: the server did not become ready:" >&2
-  cat "$log" >&2
-  exit 1
-fi
+# shellcheck source=scripts/serve-lib.sh
+. "$root/scripts/serve-lib.sh"
+start_tasktrack "$tmp/tasktrack" "$tmp" "$admin_password" --trusted-proxies 127.0.0.1 ${SERVE_FLAGS[@]+"${SERVE_FLAGS[@]}"}
 url=http://$addr
 echo "server ready at $url ($(nproc) CPUs, $(go version | cut -d' ' -f3))"
 

@@ -42,33 +42,9 @@ echo "building tasktrack"
 (cd "$root" && go build -o "$tmp/tasktrack" ./cmd/tasktrack)
 
 admin_password=newman-$RANDOM-$RANDOM-admin
-log=$tmp/server.log
-: >"$log"
-# Port 0: the kernel picks a free port, and the server logs the one it got.
-TASKTRACK_ADMIN_PASSWORD=$admin_password "$tmp/tasktrack" serve \
-  --addr 127.0.0.1:0 --database "$tmp/tasktrack.db" --sweep-interval 1s --log-format text \
-  >"$log" 2>&1 &
-pid=$!
-
-addr=
-for _ in $(seq 1 300); do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "newman.sh: the server exited during start:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  addr=$(sed -n 's/.*msg=serving addr=\([^ ]*\).*/\1/p' "$log" | head -n1)
-  if [[ -n $addr ]] && curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null; then
-    break
-  fi
-  addr=
-  sleep 0.1
-done
-if [[ -z $addr ]]; then
-  echo "newman.sh: the server did not become ready:" >&2
-  cat "$log" >&2
-  exit 1
-fi
+# shellcheck source=scripts/serve-lib.sh
+. "$root/scripts/serve-lib.sh"
+start_tasktrack "$tmp/tasktrack" "$tmp" "$admin_password" --sweep-interval 1s
 base_url=http://$addr
 echo "server ready at $base_url"
 
