@@ -38,6 +38,9 @@ type DB struct {
 	MissedWindow    time.Duration
 	Logger          *slog.Logger
 
+	// creates groups concurrent task creations into one transaction.
+	creates createQueue
+
 	// alertsChanged is signalled after a local commit created alerts.
 	alertsChanged chan struct{}
 	// pgConfig is kept to open the LISTEN connection on PostgreSQL.

@@ -195,7 +195,9 @@ func (tx *Tx) checkAssignee(ctx context.Context, id int64) (string, error) {
 	return name, nil
 }
 
-// CreateTask creates a pending task.
+// CreateTask creates a pending task. Creations that arrive together share
+// one write transaction (see createQueue); each is answered only after the
+// transaction holding it has committed.
 func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateTask); err != nil {
@@ -208,27 +210,30 @@ func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (*tasktra
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	var t *tasktrack.Task
-	err := db.update(ctx, func(tx *Tx) error {
-		name, err := tx.checkAssignee(ctx, in.AssignedTo)
-		if err != nil {
-			return err
-		}
-		t = &tasktrack.Task{
-			ID: uuidV7At(tx.now.UnixMilli()).String(), Title: in.Title, Description: in.Description,
-			Deadline: in.Deadline.UTC().Truncate(time.Microsecond), Status: tasktrack.StatusPending,
-			AssignedTo: in.AssignedTo, AssignedToUsername: name, CreatedBy: actorID(actor),
-			CreatedAt: tx.now, UpdatedAt: tx.now,
-		}
-		_, err = tx.exec(ctx, `INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Title, t.Description, micros(t.Deadline), string(t.Status), t.AssignedTo, nullInt(t.CreatedBy), micros(tx.now), micros(tx.now))
-		if err != nil {
-			return err
-		}
-		return tx.audit(ctx, actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
-			"title": t.Title, "assigned_to": t.AssignedTo, "deadline": t.Deadline})
-	})
+	return db.creates.submit(db, ctx, actor, in)
+}
+
+// insertTask writes one new task and its audit entry. An assignee that is
+// absent or inactive is answered as invalid before anything is written.
+func (tx *Tx) insertTask(ctx context.Context, actor *tasktrack.User, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
+	name, err := tx.checkAssignee(ctx, in.AssignedTo)
+	if err != nil {
+		return nil, err
+	}
+	t := &tasktrack.Task{
+		ID: uuidV7At(tx.now.UnixMilli()).String(), Title: in.Title, Description: in.Description,
+		Deadline: in.Deadline.UTC().Truncate(time.Microsecond), Status: tasktrack.StatusPending,
+		AssignedTo: in.AssignedTo, AssignedToUsername: name, CreatedBy: actorID(actor),
+		CreatedAt: tx.now, UpdatedAt: tx.now,
+	}
+	_, err = tx.exec(ctx, `INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Title, t.Description, micros(t.Deadline), string(t.Status), t.AssignedTo, nullInt(t.CreatedBy), micros(tx.now), micros(tx.now))
+	if err != nil {
+		return nil, err
+	}
+	err = tx.audit(ctx, actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
+		"title": t.Title, "assigned_to": t.AssignedTo, "deadline": t.Deadline})
 	return t, err
 }
 

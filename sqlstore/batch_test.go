@@ -1,0 +1,78 @@
+package sqlstore_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"tasktrack"
+	. "tasktrack/sqlstore/sqlstoretest"
+)
+
+// Creations racing each other share transactions, and each gets its own
+// answer: the valid ones are created once with their audit entries, the
+// ones naming an inactive or absent assignee are refused and write nothing.
+func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		db, _ := sweepDB(t, e, 5, time.Hour)
+		boss := MustCreateUser(t, db, "boss", "manager")
+		ann := MustCreateUser(t, db, "ann", "user")
+		gone := MustCreateUser(t, db, "gone", "user")
+		if _, err := db.DeactivateUser(System, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+		const n = 60
+		tasks := make([]*tasktrack.Task, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Go(func() {
+				assignee := ann.ID
+				switch i % 3 {
+				case 1:
+					assignee = gone.ID
+				case 2:
+					assignee = 99999
+				}
+				tasks[i], errs[i] = db.CreateTask(As(boss), tasktrack.TaskCreate{
+					Title: "task " + string(rune('A'+i%26)), Deadline: db.Now().Add(time.Hour), AssignedTo: assignee})
+			})
+		}
+		wg.Wait()
+		ids := map[string]bool{}
+		for i := 0; i < n; i++ {
+			if i%3 == 0 {
+				if errs[i] != nil || tasks[i] == nil || tasks[i].AssignedTo != ann.ID {
+					t.Fatalf("create %d: %v %+v", i, errs[i], tasks[i])
+				}
+				ids[tasks[i].ID] = true
+				continue
+			}
+			if tasktrack.ErrorKind(errs[i]) != tasktrack.KindInvalid || tasks[i] != nil {
+				t.Fatalf("create %d for a bad assignee: %v %+v", i, errs[i], tasks[i])
+			}
+		}
+		if len(ids) != n/3 {
+			t.Fatalf("%d distinct ids, want %d", len(ids), n/3)
+		}
+		list, total, err := db.FindTasks(As(boss), tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != n/3 || len(list) != n/3 {
+			t.Fatalf("%d tasks stored (total %d), want %d", len(list), total, n/3)
+		}
+		entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskCreate, Page: tasktrack.Page{Limit: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != n/3 {
+			t.Fatalf("%d task.create entries, want %d", len(entries), n/3)
+		}
+		for _, e := range entries {
+			if !ids[e.TargetID] || e.ActorID == nil || *e.ActorID != boss.ID {
+				t.Fatalf("audit entry %+v", e)
+			}
+		}
+	})
+}
