@@ -284,14 +284,13 @@ func parseTime(s string) (time.Time, error) {
 
 func (f *form) err() error { return f.errs.Err() }
 
-// jsonTime encodes a time as the contract says: UTC, microseconds, Z.
+// jsonTime encodes a time as the contract says: UTC, microseconds, Z. It
+// is a TextMarshaler rather than a json.Marshaler: encoding/json quotes
+// text as it is, while it re-parses what a MarshalJSON returns.
 type jsonTime time.Time
 
-func (t jsonTime) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 32)
-	b = append(b, '"')
-	b = time.Time(t).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
-	return append(b, '"'), nil
+func (t jsonTime) MarshalText() ([]byte, error) {
+	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 27), "2006-01-02T15:04:05.000000Z"), nil
 }
 
 func optTime(t *time.Time) *jsonTime {

@@ -18,6 +18,10 @@ const taskColumns = `t.id, t.title, t.description, t.deadline, t.status, t.assig
 
 const taskFrom = " FROM tasks t JOIN users a ON a.id = t.assigned_to"
 
+// ownTaskColumns are taskColumns for a list of the caller's own tasks, whose
+// assignee's name is the caller's, bound as the first parameter.
+var ownTaskColumns = strings.Replace(taskColumns, "a.username", "CAST(? AS TEXT)", 1)
+
 func scanTask(s scanner) (*tasktrack.Task, error) {
 	var (
 		t                            tasktrack.Task
@@ -134,7 +138,14 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 	if total == 0 || offset >= total {
 		return tasks, total, nil
 	}
-	rows, err := db.query(ctx, "SELECT "+taskColumns+taskFrom+w.String()+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	q := "SELECT " + taskColumns + taskFrom + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	args := append(w.args, limit, offset)
+	if !all {
+		// A user's own tasks all carry the user's own name: no join.
+		q = "SELECT " + ownTaskColumns + " FROM tasks t" + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+		args = append([]any{actor.Username}, args...)
+	}
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, err
 	}
