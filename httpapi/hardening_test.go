@@ -54,22 +54,7 @@ func (c *client) sendUnchecked(method, path string, body io.Reader, headers ...s
 	if err != nil {
 		c.env.t.Fatal(err)
 	}
-	if c.access != "" {
-		req.Header.Set("Authorization", "Bearer "+c.access)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := c.env.srv.Client().Do(req)
-	if err != nil {
-		c.env.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.env.t.Fatal(err)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: out}
+	return c.send(req, headers...)
 }
 
 // checkSecurityHeaders fails the test unless h carries the headers every

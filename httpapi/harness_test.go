@@ -201,6 +201,21 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	r := c.send(req, headers...)
+	if r.header.Get("X-Request-ID") == "" {
+		c.env.t.Errorf("%s %s: no X-Request-ID", method, path)
+	}
+	if r.status >= 500 && r.status != 503 {
+		c.env.t.Errorf("%s %s: %d %s", method, path, r.status, r.body)
+	}
+	checkAgainstSpec(c.env.t, req, raw, r)
+	return r
+}
+
+// send sends req with c's token and the header pairs (an empty value
+// removes the header), and reads the whole response.
+func (c *client) send(req *http.Request, headers ...string) *response {
+	c.env.t.Helper()
 	if c.access != "" {
 		req.Header.Set("Authorization", "Bearer "+c.access)
 	}
@@ -213,22 +228,14 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	}
 	res, err := c.env.srv.Client().Do(req)
 	if err != nil {
-		c.env.t.Fatalf("%s %s: %v", method, path, err)
+		c.env.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	out, err := io.ReadAll(res.Body)
 	if err != nil {
 		c.env.t.Fatal(err)
 	}
-	r := &response{status: res.StatusCode, header: res.Header, body: out}
-	if res.Header.Get("X-Request-ID") == "" {
-		c.env.t.Errorf("%s %s: no X-Request-ID", method, path)
-	}
-	if r.status >= 500 && r.status != 503 {
-		c.env.t.Errorf("%s %s: %d %s", method, path, r.status, out)
-	}
-	checkAgainstSpec(c.env.t, req, raw, r)
-	return r
+	return &response{status: res.StatusCode, header: res.Header, body: out}
 }
 
 var (

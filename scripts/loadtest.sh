@@ -33,24 +33,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 command -v go >/dev/null || { echo "loadtest.sh: go is required" >&2; exit 1; }
 command -v curl >/dev/null || { echo "loadtest.sh: curl is required" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/serve-lib.sh
+. "$root/scripts/serve-lib.sh"
 trap 'exit 130' INT TERM
 
 echo "building tasktrack and the load generator"
 (cd "$root" && go build -o "$tmp/tasktrack" ./cmd/tasktrack && go build -o "$tmp/loadtest" ./loadtest)
 
 admin_password=load-$RANDOM-$RANDOM-admin
-# shellcheck source=scripts/serve-lib.sh
-. "$root/scripts/serve-lib.sh"
 start_tasktrack "$tmp/tasktrack" "$tmp" "$admin_password" --trusted-proxies 127.0.0.1 ${SERVE_FLAGS[@]+"${SERVE_FLAGS[@]}"}
 url=http://$addr
 echo "server ready at $url ($(nproc) CPUs, $(go version | cut -d' ' -f3))"

@@ -26,24 +26,14 @@ if [[ ! -x $newman || $("$newman" --version 2>/dev/null) != "$NEWMAN_VERSION" ]]
     "newman@$NEWMAN_VERSION" >/dev/null
 fi
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/serve-lib.sh
+. "$root/scripts/serve-lib.sh"
 trap 'exit 130' INT TERM
 
 echo "building tasktrack"
 (cd "$root" && go build -o "$tmp/tasktrack" ./cmd/tasktrack)
 
 admin_password=newman-$RANDOM-$RANDOM-admin
-# shellcheck source=scripts/serve-lib.sh
-. "$root/scripts/serve-lib.sh"
 start_tasktrack "$tmp/tasktrack" "$tmp" "$admin_password" --sweep-interval 1s
 base_url=http://$addr
 echo "server ready at $base_url"

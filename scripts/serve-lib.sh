@@ -1,4 +1,17 @@
-# Sourced by the scripts that run a throwaway server: start_tasktrack BIN DIR
+# Sourced by the scripts that run a throwaway server. Sourcing it makes a
+# temporary folder $tmp, removed at exit together with the server, if any.
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_tasktrack BIN DIR
 # ADMIN_PASSWORD [serve flags...] starts `BIN serve` on a free port (port 0:
 # the kernel picks one and the server logs it) over a fresh SQLite database
 # in DIR, waits for /readyz, and sets pid, log and addr. On failure it
