@@ -161,25 +161,35 @@ func verifyArgon2(hash, password string) (bool, Argon2Params) {
 // verifyDjangoPBKDF2 checks Django's pbkdf2_sha256$iterations$salt$base64
 // format, at any iteration count, comparing in constant time.
 func verifyDjangoPBKDF2(hash, password string) bool {
-	parts := strings.SplitN(hash, "$", 4)
-	if len(parts) != 4 {
+	iter, salt, want, ok := ParseDjangoPBKDF2(hash)
+	if !ok {
 		return false
 	}
-	iter, err := strconv.Atoi(parts[1])
-	if err != nil || iter <= 0 || iter > 10_000_000 {
-		return false
-	}
-	// Django's key is the full SHA-256 output; a shorter one (a truncated
-	// hash) would accept any password that matches its few bytes.
-	want, err := base64.StdEncoding.DecodeString(parts[3])
-	if err != nil || len(want) != sha256.Size {
-		return false
-	}
-	got, err := pbkdf2.Key(sha256.New, password, []byte(parts[2]), iter, len(want))
+	got, err := pbkdf2.Key(sha256.New, password, []byte(salt), iter, len(want))
 	if err != nil {
 		return false
 	}
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// ParseDjangoPBKDF2 reads Django's pbkdf2_sha256$<iterations>$<salt>$<base64
+// digest>, and reports whether it is one this package can verify.
+func ParseDjangoPBKDF2(hash string) (iter int, salt string, digest []byte, ok bool) {
+	parts := strings.SplitN(hash, "$", 4)
+	if len(parts) != 4 || parts[0] != "pbkdf2_sha256" || parts[2] == "" {
+		return 0, "", nil, false
+	}
+	iter, err := strconv.Atoi(parts[1])
+	if err != nil || iter <= 0 || iter > 10_000_000 {
+		return 0, "", nil, false
+	}
+	// Django's key is the full SHA-256 output; a shorter one (a truncated
+	// hash) would accept any password that matches its few bytes.
+	digest, err = base64.StdEncoding.DecodeString(parts[3])
+	if err != nil || len(digest) != sha256.Size {
+		return 0, "", nil, false
+	}
+	return iter, parts[2], digest, true
 }
 
 // IsKnownHash reports whether hash is in a format Verify understands.

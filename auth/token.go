@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"sync"
 	"time"
 
@@ -99,9 +98,6 @@ func HashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
 }
-
-// ErrBadSecret reports a JWT secret too short to be an HS256 key.
-var ErrBadSecret = errors.New("the JWT secret must be at least 32 bytes")
 
 // NewSecret makes a random HS256 key, hex-encoded (64 characters).
 func NewSecret() (string, error) {

@@ -11,7 +11,6 @@ package djangoimport
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	_ "modernc.org/sqlite"             // the "sqlite" driver
 
 	"tasktrack"
+	"tasktrack/auth"
 )
 
 // Targets of a note.
@@ -370,18 +370,11 @@ func (r *reader) mapPassword(u *tasktrack.User, id, hash string) {
 	r.note(Note{Target: TargetUser, ID: id, Name: u.Username, Detail: why + "; an admin must set a new password"})
 }
 
-// validPBKDF2 reports whether hash is Django's
-// pbkdf2_sha256$<iterations>$<salt>$<base64 digest>.
+// validPBKDF2 reports whether hash is a Django pbkdf2_sha256 hash that
+// tasktrack's login verifies.
 func validPBKDF2(hash string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 4 || parts[0] != "pbkdf2_sha256" || parts[2] == "" {
-		return false
-	}
-	if n, err := strconv.Atoi(parts[1]); err != nil || n <= 0 {
-		return false
-	}
-	b, err := base64.StdEncoding.DecodeString(parts[3])
-	return err == nil && len(b) > 0
+	_, _, _, ok := auth.ParseDjangoPBKDF2(hash)
+	return ok
 }
 
 func (r *reader) readTasks(ctx context.Context) error {
