@@ -25,7 +25,8 @@ var ErrRefreshReused = errors.New("refresh token reused")
 var ErrTokenInvalid = &Error{Kind: KindUnauthenticated, Message: "Given token not valid for any token type", Code: "token_not_valid"}
 
 // SessionStore keeps what authentication needs: users by name and id
-// (without policy), refresh tokens and the login record.
+// (without policy), refresh tokens, the login record, and the passwords
+// that auth checks.
 type SessionStore interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	AuthUser(ctx context.Context, id int64) (*User, error)
@@ -34,4 +35,11 @@ type SessionStore interface {
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken) (*User, error)
 	RevokeRefreshFamily(ctx context.Context, hash string) error
 	UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error
+	// SetOwnPassword sets the acting user's password once auth has
+	// checked their current one, whose hash is oldHash; it refuses the
+	// change if the hash is no longer that.
+	SetOwnPassword(ctx context.Context, oldHash, newPassword string) error
+	// MaxLegacyIterations is the highest PBKDF2 iteration count among the
+	// imported Django hashes still stored, 0 when none is left.
+	MaxLegacyIterations(ctx context.Context) (int, error)
 }

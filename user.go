@@ -115,16 +115,17 @@ type UserService interface {
 	ReactivateUser(ctx context.Context, id int64) (*User, error)
 	DeactivateUser(ctx context.Context, id int64) (*User, error)
 	SetUserPassword(ctx context.Context, id int64, password string) error
-	ChangeOwnPassword(ctx context.Context, oldPassword, newPassword string) error
 }
 
-// PasswordHasher hashes and verifies passwords.
+// PasswordHasher hashes new passwords. Checking a password is auth's
+// work, under its limits on failures.
 type PasswordHasher interface {
 	Hash(password string) (string, error)
-	// Verify reports whether password matches hash, and whether the hash
-	// should be replaced by a fresh one (an older algorithm or cost).
-	Verify(hash, password string) (ok, rehash bool)
 }
+
+// WrongOldPassword answers a password change whose old password is not
+// the caller's current one.
+const WrongOldPassword = "Your old password was entered incorrectly."
 
 // Length limits of user fields.
 const (

@@ -111,7 +111,7 @@ func benchAuthService(b *testing.B, e Engine) (*auth.Service, string, int64) {
 		b.Fatal(err)
 	}
 	tokens := benchTokens()
-	limiter := auth.NewLoginLimiter(auth.Limit{N: 20, Period: 10 * time.Minute}, auth.Limit{N: 10, Period: 10 * time.Minute})
+	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 20, Period: 10 * time.Minute}, UserAddr: auth.Limit{N: 5, Period: 10 * time.Minute}, User: auth.Limit{N: 10, Period: 10 * time.Minute}})
 	svc, err := auth.NewService(db, FastHasher(), tokens, limiter, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)

@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,17 +46,27 @@ func (l Limit) String() string {
 	return strconv.Itoa(l.N) + "/" + l.Period.String()
 }
 
-// keyedLimiter keeps one token bucket per key; a key whose bucket is full
-// again is forgotten, so memory follows the keys failing right now.
+// keyedLimiter keeps one token bucket per key, and the time of the key's
+// last failure. A key whose bucket is full again and whose last failure is
+// older than remember is forgotten, so memory follows the keys failing
+// right now.
 type keyedLimiter struct {
 	limit Limit
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
-	swept time.Time
+	// remember is how long a key's last failure is kept for failedAfter
+	// once its bucket is full again (0: not at all).
+	remember time.Duration
+	mu       sync.Mutex
+	m        map[string]*failures
+	swept    time.Time
 }
 
-func newKeyedLimiter(l Limit) *keyedLimiter {
-	return &keyedLimiter{limit: l, m: map[string]*rate.Limiter{}}
+type failures struct {
+	bucket *rate.Limiter // nil when the limit is off
+	last   time.Time
+}
+
+func newKeyedLimiter(l Limit, remember time.Duration) *keyedLimiter {
+	return &keyedLimiter{limit: l, remember: remember, m: map[string]*failures{}}
 }
 
 // wait returns how long key must wait before its next attempt, 0 if none.
@@ -65,67 +76,145 @@ func (k *keyedLimiter) wait(key string, now time.Time) time.Duration {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	l := k.m[key]
-	if l == nil || l.TokensAt(now) >= 1 {
+	f := k.m[key]
+	if f == nil || f.bucket.TokensAt(now) >= 1 {
 		return 0
 	}
-	r := l.ReserveN(now, 1)
+	r := f.bucket.ReserveN(now, 1)
 	d := r.DelayFrom(now)
 	r.CancelAt(now)
 	return d
 }
 
+// lastFailure returns the time of key's last remembered failure.
+func (k *keyedLimiter) lastFailure(key string) (time.Time, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.m[key]
+	if f == nil {
+		return time.Time{}, false
+	}
+	return f.last, true
+}
+
 // fail spends one attempt of key.
 func (k *keyedLimiter) fail(key string, now time.Time) {
-	if k.limit.N == 0 {
+	if k.limit.N == 0 && k.remember == 0 {
 		return
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	l := k.m[key]
-	if l == nil {
-		every := rate.Every(k.limit.Period / time.Duration(k.limit.N))
-		l = rate.NewLimiter(every, k.limit.N)
-		k.m[key] = l
+	f := k.m[key]
+	if f == nil {
+		f = &failures{}
+		if k.limit.N > 0 {
+			f.bucket = rate.NewLimiter(rate.Every(k.limit.Period/time.Duration(k.limit.N)), k.limit.N)
+		}
+		k.m[key] = f
 	}
-	l.AllowN(now, 1)
+	if f.bucket != nil {
+		f.bucket.AllowN(now, 1)
+	}
+	f.last = now
 	if now.Sub(k.swept) > time.Minute {
 		k.swept = now
-		for key, l := range k.m {
-			if l.TokensAt(now) >= float64(k.limit.N) {
+		for key, f := range k.m {
+			if (f.bucket == nil || f.bucket.TokensAt(now) >= float64(k.limit.N)) && now.Sub(f.last) >= k.remember {
 				delete(k.m, key)
 			}
 		}
 	}
 }
 
-// LoginLimiter limits failed logins per client address and per username.
-// Only failures count, so people who type their password right are never
-// slowed.
+// LoginLimits are the limits on failed password checks. Only failures
+// count, so people who type their password right are never slowed.
+type LoginLimits struct {
+	// Addr refuses a client address (an IPv6 client by its /64) that
+	// failed too often, whatever the username.
+	Addr Limit
+	// UserAddr refuses one username from one client address.
+	UserAddr Limit
+	// User counts a username's failures from every address. Once it is
+	// spent, it refuses only the addresses that failed for that username
+	// within its period: an address with no recent failure is still let
+	// through, so an attack from elsewhere cannot lock out the person
+	// whose account it is, while every attacking address gets one guess
+	// per period at most.
+	User Limit
+}
+
+// LoginLimiter limits failed password checks (logins and password
+// changes) per client address, per username and address, and per
+// username; see LoginLimits.
 type LoginLimiter struct {
-	byAddr *keyedLimiter
-	byUser *keyedLimiter
-	Now    func() time.Time
+	userLimit Limit
+	byAddr    *keyedLimiter
+	byPair    *keyedLimiter
+	byUser    *keyedLimiter
+	Now       func() time.Time
 }
 
-// NewLoginLimiter returns a limiter with the given limits per address and
-// per username.
-func NewLoginLimiter(perAddr, perUser Limit) *LoginLimiter {
-	return &LoginLimiter{byAddr: newKeyedLimiter(perAddr), byUser: newKeyedLimiter(perUser), Now: time.Now}
+// NewLoginLimiter returns a limiter with the given limits.
+func NewLoginLimiter(l LoginLimits) *LoginLimiter {
+	return &LoginLimiter{
+		userLimit: l.User,
+		byAddr:    newKeyedLimiter(l.Addr, 0),
+		// A pair's last failure is kept for the username limit's period,
+		// which refuses only pairs that failed within it.
+		byPair: newKeyedLimiter(l.UserAddr, l.User.Period),
+		byUser: newKeyedLimiter(l.User, 0),
+		Now:    time.Now,
+	}
 }
 
-// Wait returns how long a login from addr for username must wait; 0 lets
-// it through.
+// addrKey is the key of a client address: an IPv4 address itself, an
+// IPv6 address's /64, which one subscriber usually holds whole, so that
+// walking through it gains nothing. What does not parse as an address
+// is its own key.
+func addrKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+}
+
+func userKey(username string) string { return strings.ToLower(username) }
+
+// pairKey joins an address key and a username key; the length prefix
+// keeps distinct pairs apart whatever they hold.
+func pairKey(addr, user string) string { return strconv.Itoa(len(addr)) + ":" + addr + user }
+
+// Wait returns how long a password check from addr for username must
+// wait; 0 lets it through.
 func (l *LoginLimiter) Wait(addr, username string) time.Duration {
 	now := l.Now()
-	return max(l.byAddr.wait(addr, now), l.byUser.wait(strings.ToLower(username), now))
+	a, u := addrKey(addr), userKey(username)
+	pair := pairKey(a, u)
+	w := max(l.byAddr.wait(a, now), l.byPair.wait(pair, now))
+	if uw := l.byUser.wait(u, now); uw > 0 {
+		// Spent: only the pairs that failed within its period wait, until
+		// the username has an attempt again or their failure is old.
+		if last, ok := l.byPair.lastFailure(pair); ok {
+			if clean := last.Add(l.userLimit.Period).Sub(now); clean > 0 {
+				w = max(w, min(uw, clean))
+			}
+		}
+	}
+	return w
 }
 
-// Fail records a failed login.
+// Fail records a failed password check.
 func (l *LoginLimiter) Fail(addr, username string) {
 	now := l.Now()
-	l.byAddr.fail(addr, now)
-	l.byUser.fail(strings.ToLower(username), now)
+	a, u := addrKey(addr), userKey(username)
+	l.byAddr.fail(a, now)
+	l.byPair.fail(pairKey(a, u), now)
+	l.byUser.fail(u, now)
 }
 
 // RetryAfterSeconds rounds a wait up to whole seconds, at least one.

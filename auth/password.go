@@ -37,6 +37,15 @@ var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1}
 type Hasher struct {
 	params Argon2Params
 	slots  chan struct{}
+	// onWork, when set, is told the work of every check; tests count
+	// work through it instead of timing it.
+	onWork func(Work)
+}
+
+// Work is the hashing one password check computed.
+type Work struct {
+	Argon2 Argon2Params // the argon2id parameters hashed with; zero for none
+	PBKDF2 int          // iterations of PBKDF2-HMAC-SHA256
 }
 
 // NewHasher returns a hasher with the given cost running at most
@@ -94,7 +103,7 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool) {
 
 // VerifyContext is Verify, giving up when ctx ends while waiting for a slot.
 func (h *Hasher) VerifyContext(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
-	return h.VerifyGuarded(ctx, hash, password, nil, nil)
+	return h.VerifyGuarded(ctx, hash, password, 0, nil, nil)
 }
 
 // VerifyGuarded is VerifyContext with two hooks that run while the hashing
@@ -102,7 +111,13 @@ func (h *Hasher) VerifyContext(ctx context.Context, hash, password string) (ok, 
 // verification), and done with the result. A login limit checked in guard
 // and a failure recorded in done are thereby serialized with the hashing,
 // so attempts waiting for a slot cannot slip past the limit together.
-func (h *Hasher) VerifyGuarded(ctx context.Context, hash, password string, guard func() error, done func(ok bool)) (ok, rehash bool, err error) {
+//
+// Every failed check costs the same, whatever the hash, so that timing
+// tells no unknown username, malformed hash or cheap hash from a real
+// one: a failure that computed no argon2id at the hasher's parameters
+// computes one, and one that computed fewer than legacy PBKDF2 iterations
+// (the costliest imported hash still stored) computes the rest.
+func (h *Hasher) VerifyGuarded(ctx context.Context, hash, password string, legacy int, guard func() error, done func(ok bool)) (ok, rehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
@@ -112,14 +127,20 @@ func (h *Hasher) VerifyGuarded(ctx context.Context, hash, password string, guard
 			return false, false, err
 		}
 	}
+	var w Work
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
-		var p Argon2Params
-		ok, p = verifyArgon2(hash, password)
-		rehash = ok && p != h.params
+		ok, w.Argon2 = verifyArgon2(hash, password)
+		rehash = ok && w.Argon2 != h.params
 	case strings.HasPrefix(hash, "pbkdf2_sha256$"):
-		ok = verifyDjangoPBKDF2(hash, password)
+		ok, w.PBKDF2 = verifyDjangoPBKDF2(hash, password)
 		rehash = ok
+	}
+	if !ok {
+		h.padFailure(&w, legacy)
+	}
+	if h.onWork != nil {
+		h.onWork(w)
 	}
 	if done != nil {
 		done(ok)
@@ -136,40 +157,58 @@ const (
 	maxArgon2Memory = 1 << 20 // KiB: 1 GiB
 )
 
+// padFailure computes what a failed check with work w lacks to cost as
+// much as any other failed check.
+func (h *Hasher) padFailure(w *Work, legacy int) {
+	salt := []byte("tasktrack-failed")
+	if w.Argon2 == (Argon2Params{}) {
+		argon2.IDKey(nil, salt, h.params.Time, h.params.Memory, h.params.Threads, 32)
+		w.Argon2 = h.params
+	}
+	if n := legacy - w.PBKDF2; n > 0 {
+		if _, err := pbkdf2.Key(sha256.New, "", salt, n, sha256.Size); err == nil {
+			w.PBKDF2 += n
+		}
+	}
+}
+
+// verifyArgon2 checks an argon2id PHC string, and returns the parameters
+// it hashed with: zero when the string was refused without hashing.
 func verifyArgon2(hash, password string) (bool, Argon2Params) {
 	var p Argon2Params
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[2] != "v=19" {
-		return false, p
+		return false, Argon2Params{}
 	}
 	var threads uint32
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil || threads == 0 || threads > 255 ||
 		p.Time == 0 || p.Time > maxArgon2Time || p.Memory == 0 || p.Memory > maxArgon2Memory {
-		return false, p
+		return false, Argon2Params{}
 	}
 	p.Threads = uint8(threads)
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
 	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false, p
+		return false, Argon2Params{}
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, p
 }
 
 // verifyDjangoPBKDF2 checks Django's pbkdf2_sha256$iterations$salt$base64
-// format, at any iteration count, comparing in constant time.
-func verifyDjangoPBKDF2(hash, password string) bool {
+// format, at any iteration count, comparing in constant time, and returns
+// the iterations it computed.
+func verifyDjangoPBKDF2(hash, password string) (bool, int) {
 	iter, salt, want, ok := ParseDjangoPBKDF2(hash)
 	if !ok {
-		return false
+		return false, 0
 	}
 	got, err := pbkdf2.Key(sha256.New, password, []byte(salt), iter, len(want))
 	if err != nil {
-		return false
+		return false, 0
 	}
-	return subtle.ConstantTimeCompare(got, want) == 1
+	return subtle.ConstantTimeCompare(got, want) == 1, iter
 }
 
 // ParseDjangoPBKDF2 reads Django's pbkdf2_sha256$<iterations>$<salt>$<base64

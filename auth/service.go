@@ -18,7 +18,9 @@ type Service struct {
 	Logger  *slog.Logger
 	// HashWait bounds how long a login waits for a hashing slot.
 	HashWait time.Duration
-	// OnLoginFailure is called after each failed login (for metrics).
+	// OnLoginFailure is called after each failed password check, at login
+	// or at a password change, and each one refused by the limits (for
+	// metrics).
 	OnLoginFailure func(limited bool)
 
 	dummyHash string
@@ -51,17 +53,39 @@ func (s *Service) limited(wait time.Duration) error {
 	return &tasktrack.Error{Kind: tasktrack.KindRateLimited, Message: "Too many failed login attempts. Try again later.", RetryAfter: wait}
 }
 
+// limit refuses a password check for username from addr while the
+// limits on failures hold it back.
+func (s *Service) limit(addr, username string) error {
+	if wait := s.Limiter.Wait(addr, username); wait > 0 {
+		return s.limited(wait)
+	}
+	return nil
+}
+
+// check verifies password against hash for username from addr. The
+// caller has checked the limits already, cheaply; they are checked again
+// once a hashing slot is held, and a failure (as failed judges the
+// outcome) is recorded while it is still held, so racing attempts cannot
+// get past a limit together. Only failures are recorded, so right
+// passwords never count. A failure costs as much as one against the
+// costliest hash stored, so timing tells no username from another.
+func (s *Service) check(ctx context.Context, addr, username, hash, password string, failed func(ok bool) bool) (ok, rehash bool, err error) {
+	legacy, err := s.Store.MaxLegacyIterations(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, s.HashWait)
+	defer cancel()
+	return s.Hasher.VerifyGuarded(hctx, hash, password, legacy, func() error { return s.limit(addr, username) }, func(ok bool) {
+		if failed(ok) {
+			s.Limiter.Fail(addr, username)
+		}
+	})
+}
+
 // Login checks a username and password and issues a token pair.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (TokenPair, error) {
-	// The limits are checked now, cheaply, and again once a hashing slot is
-	// held; only failures are recorded, so right passwords never count.
-	limit := func() error {
-		if wait := s.Limiter.Wait(addr, username); wait > 0 {
-			return s.limited(wait)
-		}
-		return nil
-	}
-	if err := limit(); err != nil {
+	if err := s.limit(addr, username); err != nil {
 		return TokenPair{}, err
 	}
 	u, err := s.Store.UserByUsername(ctx, username)
@@ -72,13 +96,9 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	hctx, cancel := context.WithTimeout(ctx, s.HashWait)
-	ok, rehash, err := s.Hasher.VerifyGuarded(hctx, hash, password, limit, func(ok bool) {
-		if !ok || u == nil || !u.IsActive {
-			s.Limiter.Fail(addr, username)
-		}
+	ok, rehash, err := s.check(ctx, addr, username, hash, password, func(ok bool) bool {
+		return !ok || u == nil || !u.IsActive
 	})
-	cancel()
 	if err != nil {
 		return TokenPair{}, err
 	}
@@ -96,6 +116,37 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 		s.upgradeHash(ctx, u, password)
 	}
 	return s.issue(ctx, u, newJTI())
+}
+
+// ChangePassword changes the caller's password after checking their
+// current one, under the same limits as a login: a wrong old password
+// counts as a failed login for the caller's username from addr.
+func (s *Service) ChangePassword(ctx context.Context, oldPassword, newPassword, addr string) error {
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return tasktrack.ErrNotAuthenticated
+	}
+	if err := s.limit(addr, actor.Username); err != nil {
+		return err
+	}
+	u, err := s.Store.AuthUser(ctx, actor.ID)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.check(ctx, addr, u.Username, u.PasswordHash, oldPassword, func(ok bool) bool { return !ok })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if s.OnLoginFailure != nil {
+			s.OnLoginFailure(false)
+		}
+		errs := tasktrack.FieldErrors{}
+		errs.Add("old_password", tasktrack.WrongOldPassword)
+		tasktrack.ValidatePassword(errs, "new_password", newPassword, u.Username)
+		return errs.Err()
+	}
+	return s.Store.SetOwnPassword(ctx, u.PasswordHash, newPassword)
 }
 
 // upgradeHash replaces an outdated hash (an imported Django hash, or older

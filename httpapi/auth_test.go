@@ -432,8 +432,9 @@ func TestAuthLoginRateLimit(t *testing.T) {
 		ev := newEnv(t, e)
 		ev.newUser("alice", "user")
 		ev.newUser("bob", "user")
-		// The harness allows 10 failures per username per 10 minutes.
-		for i := range 10 {
+		// The harness allows 5 failures per username from one address per
+		// 10 minutes.
+		for i := range loginLimits.UserAddr.N {
 			wantBody(t, "wrong password "+strconv.Itoa(i+1), tokenLogin(ev, "alice", "wrong-"+strconv.Itoa(i)), 401, badCredentialsBody)
 		}
 		for _, username := range []string{"alice", "ALICE", "Alice"} {
@@ -446,9 +447,11 @@ func TestAuthLoginRateLimit(t *testing.T) {
 		}
 		// A wrong password while limited gets 429 too, not 401.
 		wantBody(t, "wrong password once limited", tokenLogin(ev, "alice", "wrong"), 429, loginLimitedBody)
-		// Another username from the same address is not limited yet.
+		// Another username from the same address is not limited yet, nor
+		// is alice from another address.
 		tokenPair(t, tokenLogin(ev, "bob", userPassword("bob")))
 		wantBody(t, "bob's wrong password", tokenLogin(ev, "bob", "wrong"), 401, badCredentialsBody)
+		tokenPair(t, ev.anon().via("127.0.0.2").do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")}))
 		// Ten minutes on, alice is let through.
 		ev.clock.Add(10 * time.Minute)
 		tokenPair(t, tokenLogin(ev, "alice", userPassword("alice")))
@@ -489,12 +492,13 @@ func TestAuthSuccessfulLoginsNeverCount(t *testing.T) {
 				t.Fatalf("login %d: %d %s", i+1, r.status, r.body)
 			}
 		}
-		// The username's whole allowance of failures is still there.
-		for i := range 9 {
+		// The whole allowance of failures is still there.
+		n := loginLimits.UserAddr.N
+		for i := range n - 1 {
 			wantBody(t, "failure "+strconv.Itoa(i+1), tokenLogin(ev, "admin", "wrong-pass"), 401, badCredentialsBody)
 		}
 		tokenPair(t, tokenLogin(ev, "admin", adminPassword))
-		wantBody(t, "failure 10", tokenLogin(ev, "admin", "wrong-pass"), 401, badCredentialsBody)
-		wantBody(t, "after 10 failures", tokenLogin(ev, "admin", adminPassword), 429, loginLimitedBody)
+		wantBody(t, "failure "+strconv.Itoa(n), tokenLogin(ev, "admin", "wrong-pass"), 401, badCredentialsBody)
+		wantBody(t, "after "+strconv.Itoa(n)+" failures", tokenLogin(ev, "admin", adminPassword), 429, loginLimitedBody)
 	})
 }

@@ -196,7 +196,7 @@ func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids [
 	}
 	logger := slog.New(slog.DiscardHandler)
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Hour, 24*time.Hour)
-	limiter := auth.NewLoginLimiter(auth.Limit{N: 20, Period: 10 * time.Minute}, auth.Limit{N: 10, Period: 10 * time.Minute})
+	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 20, Period: 10 * time.Minute}, UserAddr: auth.Limit{N: 5, Period: 10 * time.Minute}, User: auth.Limit{N: 10, Period: 10 * time.Minute}})
 	svc, err := auth.NewService(db, sqlstoretest.FastHasher(), tokens, limiter, logger)
 	if err != nil {
 		b.Fatal(err)

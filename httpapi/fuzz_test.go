@@ -114,7 +114,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		engine = Postgres
 	}
 	ev := newEnv(f, engine)
-	ev.auth.Limiter = auth.NewLoginLimiter(auth.Limit{}, auth.Limit{})
+	ev.auth.Limiter = auth.NewLoginLimiter(auth.LoginLimits{})
 	fe := &fuzzEnv{env: ev}
 	fe.spec = os.Getenv("TASKTRACK_FUZZ_OPENAPI") != "" || !fuzzing()
 	fe.http = &http.Client{

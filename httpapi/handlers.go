@@ -88,7 +88,7 @@ func (s *Server) handleChangeOwnPassword(w http.ResponseWriter, r *http.Request)
 	if err := f.err(); err != nil {
 		return err
 	}
-	if err := s.Users.ChangeOwnPassword(r.Context(), old, nw); err != nil {
+	if err := s.Auth.ChangePassword(r.Context(), old, nw, s.clientAddr(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

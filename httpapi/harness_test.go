@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,6 +34,13 @@ import (
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 const adminPassword = "admin-pass-123"
+
+// loginLimits are the server's default limits on failed logins.
+var loginLimits = auth.LoginLimits{
+	Addr:     auth.Limit{N: 20, Period: 10 * time.Minute},
+	UserAddr: auth.Limit{N: 5, Period: 10 * time.Minute},
+	User:     auth.Limit{N: 10, Period: 10 * time.Minute},
+}
 
 type env struct {
 	t      testing.TB
@@ -67,7 +75,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	}
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), 5*time.Minute, 24*time.Hour)
 	tokens.Now = clock.Now
-	limiter := auth.NewLoginLimiter(auth.Limit{N: 20, Period: 10 * time.Minute}, auth.Limit{N: 10, Period: 10 * time.Minute})
+	limiter := auth.NewLoginLimiter(loginLimits)
 	limiter.Now = clock.Now
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TASKTRACK_TEST_LOG") != "" {
@@ -100,6 +108,25 @@ type client struct {
 	access  string
 	refresh string
 	user    *tasktrack.User
+	// http sends the requests; nil: the test server's client.
+	http *http.Client
+}
+
+// via returns a copy of c whose connections come from the local address
+// ip, as another client's would: the server listens on 127.0.0.1, which
+// answers every source address in 127.0.0.0/8.
+func (c *client) via(ip string) *client {
+	c.env.t.Helper()
+	src := net.ParseIP(ip)
+	if src == nil {
+		c.env.t.Fatalf("via %q: not an address", ip)
+	}
+	tr := c.env.srv.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext
+	c.env.t.Cleanup(tr.CloseIdleConnections)
+	v := *c
+	v.http = &http.Client{Transport: tr}
+	return &v
 }
 
 type response struct {
@@ -226,7 +253,11 @@ func (c *client) send(req *http.Request, headers ...string) *response {
 			req.Header.Set(headers[i], headers[i+1])
 		}
 	}
-	res, err := c.env.srv.Client().Do(req)
+	hc := c.http
+	if hc == nil {
+		hc = c.env.srv.Client()
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		c.env.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}

@@ -52,14 +52,14 @@ func TestRacingLogins(t *testing.T) {
 	if ok[200] != 30 {
 		t.Fatalf("30 right passwords at once: %v", ok)
 	}
-	// 40 wrong passwords for one username at once: the username allows
-	// 10 failures, and the limit is checked and the failure recorded while
-	// the hashing slot is held, so exactly 10 are checked.
+	// 40 wrong passwords for one username at once from one address: they
+	// allow 5 failures, and the limit is checked and the failure recorded
+	// while the hashing slot is held, so exactly 5 are checked.
 	bad := statuses(40, func(int) map[string]string {
 		return map[string]string{"username": "ann", "password": "wrong-password"}
 	})
-	if bad[401] != 10 || bad[429] != 30 {
-		t.Fatalf("40 racing wrong passwords for one username: %v; want exactly 10 checked (401), the rest 429", bad)
+	if n := loginLimits.UserAddr.N; bad[401] != n || bad[429] != 40-n {
+		t.Fatalf("40 racing wrong passwords for one username: %v; want exactly %d checked (401), the rest 429", bad, n)
 	}
 }
 

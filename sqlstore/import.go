@@ -94,6 +94,11 @@ func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks [
 		if err := tx.importTasks(ctx, tasks, present, opt, res); err != nil {
 			return err
 		}
+		if res.UsersImported > 0 {
+			if err := tx.recountLegacyHashes(ctx); err != nil {
+				return err
+			}
+		}
 		if res.UsersImported == 0 && res.TasksImported == 0 {
 			if opt.DryRun {
 				return errDryRun

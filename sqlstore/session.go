@@ -136,6 +136,9 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHas
 		if n, _ := r.RowsAffected(); n == 0 {
 			return nil
 		}
+		if err := tx.legacyHashGone(ctx, oldHash); err != nil {
+			return err
+		}
 		return tx.audit(ctx, nil, tasktrack.ActionPasswordUpgraded, "user", itoa(id), map[string]any{})
 	})
 }

@@ -262,6 +262,11 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 		if err := tx.saveUser(ctx, &nu); err != nil {
 			return err
 		}
+		if hash != "" {
+			if err := tx.legacyHashGone(ctx, old.PasswordHash); err != nil {
+				return err
+			}
+		}
 		target := itoa(id)
 		if len(changed) > 0 {
 			if err := tx.audit(ctx, actor, tasktrack.ActionUserUpdate, "user", target, changed); err != nil {
@@ -345,6 +350,9 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 			}
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM users WHERE id = ?", id); err != nil {
+			return err
+		}
+		if err := tx.legacyHashGone(ctx, u.PasswordHash); err != nil {
 			return err
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserDelete, "user", itoa(id), map[string]any{"username": u.Username})
@@ -433,42 +441,51 @@ func (db *DB) SetUserPassword(ctx context.Context, id int64, password string) er
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	return db.setPassword(ctx, actor, id, password, "admin")
+	return db.setPassword(ctx, actor, id, password, "admin", "")
 }
 
-// ChangeOwnPassword changes the caller's password after checking the old one.
-func (db *DB) ChangeOwnPassword(ctx context.Context, oldPassword, newPassword string) error {
+// SetOwnPassword sets the caller's password once auth has checked their
+// current one, whose hash is oldHash; if the hash has changed since, the
+// old password given is no longer the current one.
+func (db *DB) SetOwnPassword(ctx context.Context, oldHash, newPassword string) error {
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return tasktrack.ErrNotAuthenticated
 	}
-	u, err := db.AuthUser(ctx, actor.ID)
-	if err != nil {
-		return err
-	}
 	errs := tasktrack.FieldErrors{}
-	if ok, _ := db.Hasher.Verify(u.PasswordHash, oldPassword); !ok {
-		errs.Add("old_password", "Your old password was entered incorrectly.")
-	}
-	tasktrack.ValidatePassword(errs, "new_password", newPassword, u.Username)
+	tasktrack.ValidatePassword(errs, "new_password", newPassword, actor.Username)
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	return db.setPassword(ctx, actor, u.ID, newPassword, "self")
+	return db.setPassword(ctx, actor, actor.ID, newPassword, "self", oldHash)
 }
 
-func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by string) error {
+// setPassword sets user id's password; with a non-empty oldHash, only if
+// that is still the user's hash.
+func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by, oldHash string) error {
 	hash, err := db.hash(password)
 	if err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, "UPDATE users SET password = ?, token_version = token_version + 1 WHERE id = ?", hash, id)
+		var cur string
+		err := tx.queryRow(ctx, "SELECT password FROM users WHERE id = ?"+tx.db.dialect.forUpdate(), id).Scan(&cur)
+		if err == sql.ErrNoRows {
+			return tasktrack.ErrNotFound
+		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return tasktrack.ErrNotFound
+		if oldHash != "" && cur != oldHash {
+			errs := tasktrack.FieldErrors{}
+			errs.Add("old_password", tasktrack.WrongOldPassword)
+			return errs.Err()
+		}
+		if _, err := tx.exec(ctx, "UPDATE users SET password = ?, token_version = token_version + 1 WHERE id = ?", hash, id); err != nil {
+			return err
+		}
+		if err := tx.legacyHashGone(ctx, cur); err != nil {
+			return err
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserPassword, "user", itoa(id), map[string]any{"by": by})
 	})

@@ -27,8 +27,7 @@ type Config struct {
 	AdminPassword   string
 	DBMaxConns      int
 	SQLiteSync      string
-	LoginLimitAddr  auth.Limit
-	LoginLimitUser  auth.Limit
+	LoginLimits     auth.LoginLimits
 	HashConcurrency int
 	TrustedProxies  []netip.Prefix
 	CORSOrigins     []string
@@ -137,8 +136,9 @@ var settings = []setting{
 		c.SQLiteSync = v
 		return nil
 	}, false},
-	{"login-limit-addr", "TASKTRACK_LOGIN_LIMIT_ADDR", "20/10m", "failed logins allowed per client address, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimitAddr }), false},
-	{"login-limit-user", "TASKTRACK_LOGIN_LIMIT_USER", "10/10m", "failed logins allowed per username, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimitUser }), false},
+	{"login-limit-addr", "TASKTRACK_LOGIN_LIMIT_ADDR", "20/10m", "failed logins allowed per client address (IPv6: per /64), as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimits.Addr }), false},
+	{"login-limit-user-addr", "TASKTRACK_LOGIN_LIMIT_USER_ADDR", "5/10m", "failed logins allowed per username from one client address, as N/period (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimits.UserAddr }), false},
+	{"login-limit-user", "TASKTRACK_LOGIN_LIMIT_USER", "10/10m", "failed logins allowed per username from all addresses, as N/period; once spent, only addresses that failed for it within the period are refused (0: off)", limitSetting(func(c *Config) *auth.Limit { return &c.LoginLimits.User }), false},
 	{"hash-concurrency", "TASKTRACK_HASH_CONCURRENCY", "0", "password hashes computed at once (0: half the CPUs, at least one)", intSetting(func(c *Config) *int { return &c.HashConcurrency }, 0), false},
 	{"trusted-proxies", "TASKTRACK_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
 		c.TrustedProxies = nil

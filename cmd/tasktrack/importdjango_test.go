@@ -153,7 +153,7 @@ func newAPI(t *testing.T, dsn string) *api {
 	db := OpenDSN(t, dsn)
 	logger := slog.New(slog.DiscardHandler)
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), 5*time.Minute, 24*time.Hour)
-	limiter := auth.NewLoginLimiter(auth.Limit{N: 100, Period: time.Minute}, auth.Limit{N: 100, Period: time.Minute})
+	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 100, Period: time.Minute}, UserAddr: auth.Limit{N: 100, Period: time.Minute}, User: auth.Limit{N: 100, Period: time.Minute}})
 	svc, err := auth.NewService(db, db.Hasher.(*auth.Hasher), tokens, limiter, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestImportDjangoQuirks(t *testing.T) {
 		// Sign-in: a kept hash works, an unusable one and an inactive user do not.
 		hasher := db.Hasher.(*auth.Hasher)
 		svc, err := auth.NewService(db, hasher, auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Minute, time.Hour),
-			auth.NewLoginLimiter(auth.Limit{}, auth.Limit{}), slog.New(slog.DiscardHandler))
+			auth.NewLoginLimiter(auth.LoginLimits{}), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}

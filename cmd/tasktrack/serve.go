@@ -44,7 +44,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	tokens := auth.NewTokens([]byte(secret), c.AccessTTL, c.RefreshTTL)
-	limiter := auth.NewLoginLimiter(c.LoginLimitAddr, c.LoginLimitUser)
+	limiter := auth.NewLoginLimiter(c.LoginLimits)
 	authSvc, err := auth.NewService(db, hasher, tokens, limiter, logger)
 	if err != nil {
 		return err
