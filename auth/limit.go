@@ -52,7 +52,7 @@ func (l Limit) String() string {
 // right now.
 type keyedLimiter struct {
 	limit Limit
-	// remember is how long a key's last failure is kept for failedAfter
+	// remember is how long a key's last failure is kept for lastFailure
 	// once its bucket is full again (0: not at all).
 	remember time.Duration
 	mu       sync.Mutex
@@ -138,8 +138,8 @@ type LoginLimits struct {
 	// spent, it refuses only the addresses that failed for that username
 	// within its period: an address with no recent failure is still let
 	// through, so an attack from elsewhere cannot lock out the person
-	// whose account it is, while every attacking address gets one guess
-	// per period at most.
+	// whose account it is. The failing addresses share the limit's refill,
+	// and any other address has one guess before it counts as failing.
 	User Limit
 }
 
