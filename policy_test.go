@@ -83,7 +83,7 @@ func TestAuthorizeReactivate(t *testing.T) {
 		{actor(tasktrack.RoleUser), tasktrack.RoleManager, false},
 		{actor(tasktrack.RoleUser), tasktrack.RoleUser, false},
 		{&tasktrack.User{ID: 7, Role: tasktrack.RoleAdmin}, tasktrack.RoleUser, false}, // an inactive admin
-		{nil, tasktrack.RoleAdmin, true}, // the system
+		{nil, tasktrack.RoleAdmin, true},                                               // the system
 	}
 	for _, c := range cases {
 		name := "the system"
