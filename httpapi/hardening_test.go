@@ -565,3 +565,47 @@ func TestRequestIDInLog(t *testing.T) {
 		}
 	}
 }
+
+// Pagination links never come from the Host header, which the caller
+// chooses: they are relative references, or absolute under PublicURL
+// when it is set, whatever Host says.
+func TestLinksIgnoreHost(t *testing.T) {
+	base := newEnv(t, SQLite)
+	for _, name := range []string{"ann", "bob", "cat"} {
+		base.newUser(name, "user")
+	}
+	cases := []struct {
+		publicURL, host, query string
+		want                   string
+	}{
+		{"", "evil.example", "limit=1&offset=1",
+			`</api/user/users/?limit=1&offset=2>; rel="next", </api/user/users/?limit=1&offset=0>; rel="prev"`},
+		{"", "", "limit=2&is_active=true",
+			`</api/user/users/?is_active=true&limit=2&offset=2>; rel="next"`},
+		{"https://tasks.example.com", "evil.example", "limit=1&offset=3",
+			`<https://tasks.example.com/api/user/users/?limit=1&offset=2>; rel="prev"`},
+		{"https://example.com/tasktrack", "evil.example:8443", "limit=3",
+			`<https://example.com/tasktrack/api/user/users/?limit=3&offset=3>; rel="next"`},
+	}
+	for _, c := range cases {
+		t.Run(c.publicURL+" Host "+c.host, func(t *testing.T) {
+			ev := base.withServer(t, func(s *httpapi.Server) { s.PublicURL = c.publicURL })
+			ev.t = t
+			req, err := http.NewRequest("GET", ev.srv.URL+"/api/user/users/?"+c.query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.host != "" {
+				req.Host = c.host
+			}
+			r := ev.admin.send(req, "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "gopher")
+			if r.status != 200 || r.header.Get("X-Total-Count") != "4" {
+				t.Fatalf("%d, X-Total-Count %q: %s", r.status, r.header.Get("X-Total-Count"), r.body)
+			}
+			checkAgainstSpec(t, req, nil, r)
+			if got := r.header.Get("Link"); got != c.want {
+				t.Errorf("Link %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}

@@ -42,6 +42,10 @@ type Server struct {
 	// CORSOrigins are the origins allowed to call the API from a browser;
 	// empty turns CORS off.
 	CORSOrigins []string
+	// PublicURL is the base of absolute links (scheme, host and any path
+	// prefix, without a trailing slash); empty makes them relative
+	// references.
+	PublicURL string
 	// Observe is called after each API request with its route pattern and
 	// status, for metrics; nil for none.
 	Observe func(route string, r *http.Request, status int, seconds float64)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ type Config struct {
 	HashConcurrency int
 	TrustedProxies  []netip.Prefix
 	CORSOrigins     []string
+	PublicURL       string
 	LogFormat       string
 	LogLevel        string
 	MaxInFlight     int
@@ -160,6 +162,19 @@ var settings = []setting{
 	}, false},
 	{"cors-origins", "TASKTRACK_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser (empty: CORS off)", func(c *Config, v string) error {
 		c.CORSOrigins = listSetting(v)
+		return nil
+	}, false},
+	{"public-url", "TASKTRACK_PUBLIC_URL", "", "the URL people reach the service at, the base of absolute links (empty: links in answers are relative)", func(c *Config, v string) error {
+		c.PublicURL = ""
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			return errors.New("must be an absolute http:// or https:// URL, without user, query or fragment")
+		}
+		c.PublicURL = strings.TrimSuffix(u.String(), "/")
 		return nil
 	}, false},
 	{"log-format", "TASKTRACK_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {

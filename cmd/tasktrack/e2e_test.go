@@ -248,6 +248,10 @@ func TestBadSettings(t *testing.T) {
 		{"database in a missing directory", []string{"--database", "/nonexistent-dir/x.db"}, nil, []string{"--database", "/nonexistent-dir/x.db"}},
 		{"addr", []string{"--addr", "nonsense"}, nil, []string{"--addr", "nonsense"}},
 		{"addr variable", nil, []string{"TASKTRACK_ADDR=nonsense"}, []string{"--addr", "$TASKTRACK_ADDR"}},
+		{"public-url not absolute", []string{"--public-url", "tasks.example.com"}, nil, []string{"--public-url", "tasks.example.com", "absolute"}},
+		{"public-url scheme", nil, []string{"TASKTRACK_PUBLIC_URL=ftp://tasks.example.com"}, []string{"--public-url", "$TASKTRACK_PUBLIC_URL", "http"}},
+		{"public-url with a query", []string{"--public-url", "https://tasks.example.com/?a=1"}, nil, []string{"--public-url"}},
+		{"public-url without a host", []string{"--public-url", "https:///path"}, nil, []string{"--public-url"}},
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
 	}
 	for _, c := range cases {
@@ -304,6 +308,22 @@ func TestFlagBeatsVariable(t *testing.T) {
 		if got := claims.Exp - claims.Iat; got != c.ttl {
 			t.Errorf("%s token lives %ds, want %ds", claims.TokenType, got, c.ttl)
 		}
+	}
+}
+
+// TestPublicURL: with --public-url set (a trailing slash is dropped),
+// pagination links are absolute under it.
+func TestPublicURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	t.Parallel()
+	s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0", "--public-url", "https://tasks.example.com/tt/")
+	admin := s.login(t, "admin", adminPassword)
+	admin.createUser("ann", "user")
+	r := admin.want("GET", "/api/user/users/?limit=1", nil, http.StatusOK)
+	if got, want := r.header.Get("Link"), `<https://tasks.example.com/tt/api/user/users/?limit=1&offset=1>; rel="next"`; got != want {
+		t.Errorf("Link %q, want %q", got, want)
 	}
 }
 

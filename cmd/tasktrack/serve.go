@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Auth: authSvc, Hub: hub,
 		Ready: db.Ping, Metrics: metrics.handler(), Web: web.Handler(), Logger: logger,
-		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, Observe: metrics.observe,
+		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
 		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
 	}
 	metrics.watchInFlight(api)
