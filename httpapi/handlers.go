@@ -515,14 +515,6 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
-	if s.Metrics == nil {
-		return tasktrack.ErrNotFound
-	}
-	s.Metrics.ServeHTTP(w, r)
-	return nil
-}
-
 func (s *Server) handleSchema(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -370,7 +370,7 @@ func (c *client) openAlertStream(t *testing.T) *http.Response {
 // 503 {"detail": "Service temporarily unavailable"} with Retry-After at
 // once; the held ones finish normally, and once they have, requests pass
 // again. Open event streams neither count nor are refused, and the
-// liveness and metrics endpoints answer under overload.
+// liveness and readiness endpoints answer under overload.
 func TestMaxInFlight(t *testing.T) {
 	base := newEnv(t, SQLite)
 	worker := base.newUser("worker", "user")
@@ -381,7 +381,6 @@ func TestMaxInFlight(t *testing.T) {
 			ev := base.withServer(t, func(s *httpapi.Server) {
 				s.MaxInFlight = limit
 				s.OnOverload = func() { refused.Add(1) }
-				s.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "# metrics\n") })
 			})
 			ev.t = t
 			api := ev.api
@@ -434,7 +433,7 @@ func TestMaxInFlight(t *testing.T) {
 				t.Errorf("stream over the limit: %d", res.StatusCode)
 			}
 			streams++
-			for _, path := range []string{"/healthz", "/metrics"} {
+			for _, path := range []string{"/healthz", "/readyz"} {
 				if r := ev.anon().do("GET", path, nil); r.status != 200 {
 					t.Errorf("GET %s over the limit: %d %s", path, r.status, r.body)
 				}

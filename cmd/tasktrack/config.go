@@ -38,6 +38,7 @@ type Config struct {
 	LogLevel        string
 	MaxInFlight     int
 	PprofAddr       string
+	MetricsAddr     string
 }
 
 // setting describes one setting: its flag, variable, default and parser.
@@ -193,6 +194,15 @@ var settings = []setting{
 		return errors.New("must be debug, info, warn or error")
 	}, false},
 	{"max-in-flight", "TASKTRACK_MAX_IN_FLIGHT", "512", "API requests served at once; more get 503 (0: no limit)", intSetting(func(c *Config) *int { return &c.MaxInFlight }, 0), false},
+	{"metrics-addr", "TASKTRACK_METRICS_ADDR", "127.0.0.1:9464", "address of the Prometheus /metrics listener, apart from the API (empty: off)", func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := splitHostPort(v); err != nil {
+				return err
+			}
+		}
+		c.MetricsAddr = v
+		return nil
+	}, false},
 	{"pprof-addr", "TASKTRACK_PPROF_ADDR", "", "loopback address for a pprof listener (empty: off)", func(c *Config, v string) error {
 		if v != "" {
 			host, _, err := splitHostPort(v)
