@@ -228,6 +228,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	s.usersChanged()
 	writeJSON(w, http.StatusOK, toUserJSON(u))
 	return nil
 }
@@ -240,6 +241,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Users.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.usersChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -264,6 +266,7 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) error 
 	if _, err := s.Users.DeactivateUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.usersChanged()
 	writeJSON(w, http.StatusOK, map[string]string{"status": "User deactivated"})
 	return nil
 }
@@ -285,6 +288,7 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request) error
 	if err := s.Users.SetUserPassword(r.Context(), id, pw); err != nil {
 		return err
 	}
+	s.usersChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
