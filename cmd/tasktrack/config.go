@@ -194,7 +194,11 @@ var settings = []setting{
 		return errors.New("must be debug, info, warn or error")
 	}, false},
 	{"max-in-flight", "TASKTRACK_MAX_IN_FLIGHT", "512", "API requests served at once; more get 503 (0: no limit)", intSetting(func(c *Config) *int { return &c.MaxInFlight }, 0), false},
-	{"metrics-addr", "TASKTRACK_METRICS_ADDR", "127.0.0.1:9464", "address of the Prometheus /metrics listener, apart from the API (empty: off)", func(c *Config, v string) error {
+	{"metrics-addr", "TASKTRACK_METRICS_ADDR", "127.0.0.1:9464", "address of the Prometheus /metrics listener, apart from the API (off or empty: none)", func(c *Config, v string) error {
+		// "off" because an empty variable means the default.
+		if v == "off" {
+			v = ""
+		}
 		if v != "" {
 			if _, _, err := splitHostPort(v); err != nil {
 				return err

@@ -275,6 +275,30 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestMetricsOff: --metrics-addr off (or empty) opens no metrics listener.
+func TestMetricsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	t.Parallel()
+	for _, v := range []string{"off", ""} {
+		t.Run(fmt.Sprintf("%q", v), func(t *testing.T) {
+			t.Parallel()
+			// The flag given last wins over the one startServe gives.
+			s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0", "--metrics-addr", v)
+			s.anon(t).want("GET", "/api/user/roles/", nil, http.StatusUnauthorized)
+			if res, err := httpClient.Get(s.metricsURL + "/metrics"); err == nil {
+				res.Body.Close()
+				t.Errorf("the metrics address answers %d", res.StatusCode)
+			}
+			s.stop()
+			if out := s.stderr.String(); strings.Contains(out, "serving metrics") {
+				t.Errorf("a metrics listener with --metrics-addr %q:\n%s", v, out)
+			}
+		})
+	}
+}
+
 // TestMetricsBounded: requests with made-up methods and paths, sent
 // without credentials, add no series to /metrics. Every method label is
 // a known method or "other" and every route label a route pattern or

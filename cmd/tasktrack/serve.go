@@ -70,7 +70,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return usageErrorf("bad setting --addr ($TASKTRACK_ADDR): %v", err)
 	}
-	defer ln.Close()
+	defer ln.Close() // when a later step fails
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
