@@ -73,6 +73,21 @@ func Authorize(actor *User, action Action) error {
 	return ErrForbidden
 }
 
+// AuthorizeReactivate decides whether actor may reactivate target: admins
+// may reactivate anyone, managers only accounts with the user role. A
+// manager who could bring back an admin would hand someone rights above
+// their own (the audit log, user management); a fellow manager was paused
+// by an admin or by the sweep, and only an admin undoes that.
+func AuthorizeReactivate(actor, target *User) error {
+	if err := Authorize(actor, CanReactivateUser); err != nil {
+		return err
+	}
+	if actor == nil || actor.IsAdmin() || target.Role.ID == RoleUser.ID {
+		return nil
+	}
+	return ErrForbidden
+}
+
 // CanSeeTask reports whether actor may see task t: managers and admins see
 // every task, a user only their own. A task the actor may not see is
 // answered as absent, never as forbidden.

@@ -1,6 +1,7 @@
 package tasktrack_test
 
 import (
+	"fmt"
 	"testing"
 
 	"tasktrack"
@@ -59,6 +60,42 @@ func TestPermissionTable(t *testing.T) {
 		// The system (no actor) may do everything.
 		if !tasktrack.Allowed(nil, row.action) {
 			t.Errorf("%s as the system: refused", row.row)
+		}
+	}
+}
+
+// A manager reactivates users only; an admin anyone; a user no one.
+func TestAuthorizeReactivate(t *testing.T) {
+	actor := func(r tasktrack.Role) *tasktrack.User { return &tasktrack.User{ID: 7, Role: r, IsActive: true} }
+	target := func(r tasktrack.Role) *tasktrack.User { return &tasktrack.User{ID: 9, Role: r} }
+	cases := []struct {
+		actor   *tasktrack.User
+		target  tasktrack.Role
+		allowed bool
+	}{
+		{actor(tasktrack.RoleAdmin), tasktrack.RoleAdmin, true},
+		{actor(tasktrack.RoleAdmin), tasktrack.RoleManager, true},
+		{actor(tasktrack.RoleAdmin), tasktrack.RoleUser, true},
+		{actor(tasktrack.RoleManager), tasktrack.RoleAdmin, false},
+		{actor(tasktrack.RoleManager), tasktrack.RoleManager, false},
+		{actor(tasktrack.RoleManager), tasktrack.RoleUser, true},
+		{actor(tasktrack.RoleUser), tasktrack.RoleAdmin, false},
+		{actor(tasktrack.RoleUser), tasktrack.RoleManager, false},
+		{actor(tasktrack.RoleUser), tasktrack.RoleUser, false},
+		{&tasktrack.User{ID: 7, Role: tasktrack.RoleAdmin}, tasktrack.RoleUser, false}, // an inactive admin
+		{nil, tasktrack.RoleAdmin, true},                                               // the system
+	}
+	for _, c := range cases {
+		name := "the system"
+		if c.actor != nil {
+			name = fmt.Sprintf("%s (active %v)", c.actor.Role.Name, c.actor.IsActive)
+		}
+		err := tasktrack.AuthorizeReactivate(c.actor, target(c.target))
+		if c.allowed && err != nil {
+			t.Errorf("%s reactivates a %s: %v, want nil", name, c.target.Name, err)
+		}
+		if !c.allowed && tasktrack.ErrorKind(err) != tasktrack.KindForbidden {
+			t.Errorf("%s reactivates a %s: %v, want forbidden", name, c.target.Name, err)
 		}
 	}
 }

@@ -81,7 +81,7 @@ LAST_PID=
 start_tt() { # name port database [flags...]
 	local name=$1 port=$2 db=$3
 	shift 3
-	TASKTRACK_DATABASE=$db "$TT" serve --addr "127.0.0.1:$port" --access-ttl 2h "$@" >>"$RUN/$name.log" 2>&1 &
+	TASKTRACK_DATABASE=$db "$TT" serve --addr "127.0.0.1:$port" --metrics-addr '' --access-ttl 2h "$@" >>"$RUN/$name.log" 2>&1 &
 	LAST_PID=$!
 	PIDS+=("$LAST_PID")
 	wait_url "http://127.0.0.1:$port/readyz"
@@ -183,7 +183,7 @@ log "  $sj; wall ${wall}s, max RSS ${rss} kB"
 # --- startup on the large set ------------------------------------------------------
 log "serve on $BIG tasks until /readyz is 200 (3 times)"
 st=$("$TOOL" startup -url "http://127.0.0.1:$PORT_START/readyz" -n 3 -- \
-	env TASKTRACK_DATABASE="$RUN/big.db" "$TT" serve --addr "127.0.0.1:$PORT_START")
+	env TASKTRACK_DATABASE="$RUN/big.db" "$TT" serve --addr "127.0.0.1:$PORT_START" --metrics-addr '')
 echo "startup_ms $st" >>"$METRICS"
 echo "startup_tasks $BIG" >>"$METRICS"
 log "  median and runs (ms): $st"

@@ -143,13 +143,14 @@ export class Server {
 }
 
 // startServer starts `tasktrack serve` on a free port (the kernel picks it,
-// the server logs it) with a fresh database and no in-process sweep.
+// the server logs it) with a fresh database, no in-process sweep and no
+// metrics listener.
 export async function startServer() {
   const bin = await binary();
   const dir = await mkdtemp(path.join(tmpdir(), 'tasktrack-e2e-'));
   const db = path.join(dir, 'tasktrack.db');
   const adminPassword = `admin-${Math.random().toString(36).slice(2)}-pw`;
-  const proc = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--database', db, '--sweep-interval', '0', '--log-format', 'text'], {
+  const proc = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--metrics-addr', '', '--database', db, '--sweep-interval', '0', '--log-format', 'text'], {
     env: cleanEnv({ TASKTRACK_ADMIN_PASSWORD: adminPassword }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -129,3 +129,33 @@ scenario('a manager reactivates a deactivated user, who then signs in', async ({
   check(new URL(frankPage.url()).pathname === '/my-tasks', `frank is on ${frankPage.url()}`);
   await frankPage.getByTestId('empty').filter({ hasText: 'You have no tasks.' }).waitFor();
 });
+
+scenario('a manager is offered no reactivation of a deactivated admin or manager', async ({ server, newPage, signIn }) => {
+  await server.createUser({ username: 'maria', role: 'manager' });
+  const gina = await server.createUser({ username: 'gina', role: 'admin' });
+  const hugo = await server.createUser({ username: 'hugo', role: 'manager' });
+  const ivan = await server.createUser({ username: 'ivan' });
+  for (const u of [gina, hugo, ivan]) {
+    await server.must(200, 'POST', `/api/user/users/${u.id}/deactivate/`, { token: await server.adminToken() });
+  }
+
+  const page = await newPage();
+  await signIn(page, 'maria');
+  await page.getByTestId('nav-users').click();
+  const row = (u) => page.locator(`[data-testid="user-row"][data-user-id="${u.id}"]`);
+  await row(ivan).getByTestId('user-reactivate').waitFor();
+  for (const u of [gina, hugo]) {
+    check((await row(u).getAttribute('data-active')) === 'false', `${u.username} shows as active`);
+    check((await row(u).getByTestId('user-reactivate').count()) === 0, `the list offers to reactivate ${u.username}`);
+  }
+
+  // Nor does the user's own page.
+  for (const u of [gina, hugo]) {
+    await page.goto(`${server.url}/users/${u.id}`);
+    await page.locator(`[data-testid="user-detail"][data-user-id="${u.id}"]`).waitFor();
+    check((await page.getByTestId('user-status').textContent()) === 'Deactivated', `${u.username} is not shown as Deactivated`);
+    check((await page.getByTestId('user-reactivate').count()) === 0, `${u.username}'s page offers to reactivate them`);
+  }
+  await page.goto(`${server.url}/users/${ivan.id}`);
+  await page.locator(`[data-testid="user-detail"][data-user-id="${ivan.id}"]`).getByTestId('user-reactivate').waitFor();
+});

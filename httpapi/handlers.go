@@ -102,7 +102,7 @@ func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	roles := tasktrack.Roles[min(p.Offset, len(tasktrack.Roles)):]
-	writeList(w, r, roles[:min(p.Limit, len(roles))], len(tasktrack.Roles), p)
+	writeList(w, r, s.PublicURL, roles[:min(p.Limit, len(roles))], len(tasktrack.Roles), p)
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, r, mapSlice(users, toUserJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(users, toUserJSON), total, f.Page)
 	return nil
 }
 
@@ -228,6 +228,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	s.usersChanged()
 	writeJSON(w, http.StatusOK, toUserJSON(u))
 	return nil
 }
@@ -240,6 +241,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Users.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.usersChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -264,6 +266,7 @@ func (s *Server) handleDeactivate(w http.ResponseWriter, r *http.Request) error 
 	if _, err := s.Users.DeactivateUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.usersChanged()
 	writeJSON(w, http.StatusOK, map[string]string{"status": "User deactivated"})
 	return nil
 }
@@ -285,6 +288,7 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request) error
 	if err := s.Users.SetUserPassword(r.Context(), id, pw); err != nil {
 		return err
 	}
+	s.usersChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -345,7 +349,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, f tasktrack.T
 	if err != nil {
 		return err
 	}
-	writeList(w, r, mapSlice(tasks, toTaskJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(tasks, toTaskJSON), total, f.Page)
 	return nil
 }
 
@@ -469,7 +473,7 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeList(w, r, mapSlice(alerts, toAlertJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(alerts, toAlertJSON), total, f.Page)
 	return nil
 }
 
@@ -492,7 +496,7 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, r, mapSlice(entries, toAuditJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(entries, toAuditJSON), total, f.Page)
 	return nil
 }
 
@@ -512,14 +516,6 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
-
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
-	if s.Metrics == nil {
-		return tasktrack.ErrNotFound
-	}
-	s.Metrics.ServeHTTP(w, r)
 	return nil
 }
 
@@ -625,16 +621,17 @@ func (q query) page() tasktrack.Page {
 }
 
 // writeList answers a page of a list: a JSON array, with the total in
-// X-Total-Count and the neighbouring pages in Link.
-func writeList[T any](w http.ResponseWriter, r *http.Request, items []T, total int, p tasktrack.Page) {
+// X-Total-Count and the neighbouring pages in Link, under base (see
+// Server.PublicURL).
+func writeList[T any](w http.ResponseWriter, r *http.Request, base string, items []T, total int, p tasktrack.Page) {
 	h := w.Header()
 	h.Set("X-Total-Count", strconv.Itoa(total))
 	var links []string
 	if p.Offset < total-p.Limit { // not p.Offset+p.Limit: the offset may be near the largest int
-		links = append(links, `<`+pageURL(r, p.Limit, p.Offset+p.Limit)+`>; rel="next"`)
+		links = append(links, `<`+pageURL(r, base, p.Limit, p.Offset+p.Limit)+`>; rel="next"`)
 	}
 	if p.Offset > 0 {
-		links = append(links, `<`+pageURL(r, p.Limit, max(0, p.Offset-p.Limit))+`>; rel="prev"`)
+		links = append(links, `<`+pageURL(r, base, p.Limit, max(0, p.Offset-p.Limit))+`>; rel="prev"`)
 	}
 	if len(links) > 0 {
 		h.Set("Link", strings.Join(links, ", "))
@@ -642,14 +639,14 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, items []T, total i
 	writeJSON(w, http.StatusOK, items)
 }
 
-func pageURL(r *http.Request, limit, offset int) string {
+// pageURL is the request's URL with another page: a relative reference
+// (RFC 8288 allows them; the client resolves it against the URL it asked
+// for), or absolute under base when one is set. Never built from the Host
+// header, which the caller chooses.
+func pageURL(r *http.Request, base string, limit, offset int) string {
 	q := r.URL.Query()
 	q.Set("limit", strconv.Itoa(limit))
 	q.Set("offset", strconv.Itoa(offset))
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
-	return u.String()
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	return base + u.String()
 }

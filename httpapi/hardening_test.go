@@ -370,7 +370,7 @@ func (c *client) openAlertStream(t *testing.T) *http.Response {
 // 503 {"detail": "Service temporarily unavailable"} with Retry-After at
 // once; the held ones finish normally, and once they have, requests pass
 // again. Open event streams neither count nor are refused, and the
-// liveness and metrics endpoints answer under overload.
+// liveness and readiness endpoints answer under overload.
 func TestMaxInFlight(t *testing.T) {
 	base := newEnv(t, SQLite)
 	worker := base.newUser("worker", "user")
@@ -381,7 +381,6 @@ func TestMaxInFlight(t *testing.T) {
 			ev := base.withServer(t, func(s *httpapi.Server) {
 				s.MaxInFlight = limit
 				s.OnOverload = func() { refused.Add(1) }
-				s.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "# metrics\n") })
 			})
 			ev.t = t
 			api := ev.api
@@ -434,7 +433,7 @@ func TestMaxInFlight(t *testing.T) {
 				t.Errorf("stream over the limit: %d", res.StatusCode)
 			}
 			streams++
-			for _, path := range []string{"/healthz", "/metrics"} {
+			for _, path := range []string{"/healthz", "/readyz"} {
 				if r := ev.anon().do("GET", path, nil); r.status != 200 {
 					t.Errorf("GET %s over the limit: %d %s", path, r.status, r.body)
 				}
@@ -563,5 +562,49 @@ func TestRequestIDInLog(t *testing.T) {
 		if id, _ := l["request_id"].(string); strings.ContainsAny(id, " \t\u00e9") || len(id) > 128 {
 			t.Errorf("log line with request_id %q", id)
 		}
+	}
+}
+
+// Pagination links never come from the Host header, which the caller
+// chooses: they are relative references, or absolute under PublicURL
+// when it is set, whatever Host says.
+func TestLinksIgnoreHost(t *testing.T) {
+	base := newEnv(t, SQLite)
+	for _, name := range []string{"ann", "bob", "cat"} {
+		base.newUser(name, "user")
+	}
+	cases := []struct {
+		publicURL, host, query string
+		want                   string
+	}{
+		{"", "evil.example", "limit=1&offset=1",
+			`</api/user/users/?limit=1&offset=2>; rel="next", </api/user/users/?limit=1&offset=0>; rel="prev"`},
+		{"", "", "limit=2&is_active=true",
+			`</api/user/users/?is_active=true&limit=2&offset=2>; rel="next"`},
+		{"https://tasks.example.com", "evil.example", "limit=1&offset=3",
+			`<https://tasks.example.com/api/user/users/?limit=1&offset=2>; rel="prev"`},
+		{"https://example.com/tasktrack", "evil.example:8443", "limit=3",
+			`<https://example.com/tasktrack/api/user/users/?limit=3&offset=3>; rel="next"`},
+	}
+	for _, c := range cases {
+		t.Run(c.publicURL+" Host "+c.host, func(t *testing.T) {
+			ev := base.withServer(t, func(s *httpapi.Server) { s.PublicURL = c.publicURL })
+			ev.t = t
+			req, err := http.NewRequest("GET", ev.srv.URL+"/api/user/users/?"+c.query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.host != "" {
+				req.Host = c.host
+			}
+			r := ev.admin.send(req, "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "gopher")
+			if r.status != 200 || r.header.Get("X-Total-Count") != "4" {
+				t.Fatalf("%d, X-Total-Count %q: %s", r.status, r.header.Get("X-Total-Count"), r.body)
+			}
+			checkAgainstSpec(t, req, nil, r)
+			if got := r.header.Get("Link"); got != c.want {
+				t.Errorf("Link %q\nwant %q", got, c.want)
+			}
+		})
 	}
 }

@@ -72,7 +72,10 @@ type permRow struct {
 	// check inspects a successful answer.
 	check  func(t *testing.T, f *permFixture, r *response)
 	stream bool // a text/event-stream: only the status is read
-	want   map[permWho]int
+	// ownerRole is the role of the other user, whose record is acted on;
+	// empty for "user".
+	ownerRole string
+	want      map[permWho]int
 }
 
 func permFixedPath(p string) func(*permFixture) string { return func(*permFixture) string { return p } }
@@ -257,20 +260,10 @@ func permRows() []permRow {
 		{row: "DELETE /api/user/users/{id}/", method: "DELETE", path: func(f *permFixture) string { return f.userPath("") },
 			state: permUserState,
 			want:  map[permWho]int{permAdmin: 204, permManager: 403, permUser: 403, permUserOwn: 403, permAnon: 401}},
-		// Users: POST /api/user/users/{id}/reactivate/ | 200 | 200 | 403
-		{row: "POST /api/user/users/{id}/reactivate/", method: "POST", path: func(f *permFixture) string { return f.userPath("reactivate/") },
-			setup: func(t *testing.T, f *permFixture) {
-				if r := f.ev.admin.do("POST", f.userPath("deactivate/"), nil); r.status != 200 {
-					t.Fatalf("deactivate: %d %s", r.status, r.body)
-				}
-			},
-			state: permUserState,
-			want:  permAllAndAnon(200, 200, 403),
-			check: func(t *testing.T, f *permFixture, r *response) {
-				if r.String() != `{"status":"User reactivated"}`+"\n" {
-					t.Errorf("body %s", r.body)
-				}
-			}},
+		// Users: POST /api/user/users/{id}/reactivate/ | 200 | 200 for a `user`, 403 for a manager or admin | 403
+		permReactivateRow("user", permAllAndAnon(200, 200, 403)),
+		permReactivateRow("manager", permAllAndAnon(200, 403, 403)),
+		permReactivateRow("admin", permAllAndAnon(200, 403, 403)),
 		// Users: POST /api/user/users/{id}/deactivate/ | 200 | 403 | 403
 		{row: "POST /api/user/users/{id}/deactivate/", method: "POST", path: func(f *permFixture) string { return f.userPath("deactivate/") },
 			state: permUserState,
@@ -400,6 +393,28 @@ func permRows() []permRow {
 	}
 }
 
+// permReactivateRow is the reactivate row for a deactivated owner of
+// the given role.
+func permReactivateRow(ownerRole string, want map[permWho]int) permRow {
+	article := "a "
+	if ownerRole == "admin" {
+		article = "an "
+	}
+	return permRow{row: "POST /api/user/users/{id}/reactivate/ (" + article + ownerRole + ")", method: "POST",
+		path: func(f *permFixture) string { return f.userPath("reactivate/") },
+		setup: func(t *testing.T, f *permFixture) {
+			if r := f.ev.admin.do("POST", f.userPath("deactivate/"), nil); r.status != 200 {
+				t.Fatalf("deactivate: %d %s", r.status, r.body)
+			}
+		},
+		state: permUserState, ownerRole: ownerRole, want: want,
+		check: func(t *testing.T, f *permFixture, r *response) {
+			if r.String() != `{"status":"User reactivated"}`+"\n" {
+				t.Errorf("body %s", r.body)
+			}
+		}}
+}
+
 // newPermFixture makes the world of one cell.
 func newPermFixture(t *testing.T, ev *env, n int, who permWho, row permRow) *permFixture {
 	t.Helper()
@@ -414,7 +429,11 @@ func newPermFixture(t *testing.T, ev *env, n int, who permWho, row permRow) *per
 	case permAnon:
 		f.caller = ev.anon()
 	}
-	f.other = ev.newUser(fmt.Sprintf("oth%d", n), "user")
+	ownerRole := row.ownerRole
+	if ownerRole == "" {
+		ownerRole = "user"
+	}
+	f.other = ev.newUser(fmt.Sprintf("oth%d", n), ownerRole)
 	f.owner = f.other
 	if who == permUserOwn || who == permManagerOwn {
 		f.owner = f.caller
@@ -719,7 +738,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 			}
 		})
 
-		// Managers may not touch an admin beyond reactivation.
+		// Managers may not touch an admin at all.
 		t.Run("manager against an admin", func(t *testing.T) {
 			f := newPermFixture(t, ev, 2002, permManager, permRow{})
 			victim := ev.newUser("victim-admin", "admin")
@@ -735,5 +754,30 @@ func TestPrivilegeEscalation(t *testing.T) {
 				t.Errorf("the admin lost their rights: %d %s", r.status, r.body)
 			}
 		})
+
+		// A manager cannot bring back a deactivated admin, who could then
+		// read the audit log, nor a deactivated fellow manager.
+		for i, role := range []string{"admin", "manager"} {
+			t.Run("manager reactivates a deactivated "+role, func(t *testing.T) {
+				f := newPermFixture(t, ev, 2003+i, permManager, permRow{ownerRole: role})
+				if r := ev.admin.do("POST", f.userPath("deactivate/"), nil); r.status != 200 {
+					t.Fatalf("deactivate: %d %s", r.status, r.body)
+				}
+				before := permUserState(t, f)
+				if r := f.caller.do("POST", f.userPath("reactivate/"), nil); r.status != 403 || r.String() != forbidden {
+					t.Fatalf("reactivate: %d %s; want 403 %s", r.status, r.body, forbidden)
+				}
+				if after := permUserState(t, f); after != before {
+					t.Errorf("the database changed:\nbefore %s\nafter  %s", before, after)
+				}
+				if r := f.owner.do("GET", "/api/user/me/", nil); r.status != 401 {
+					t.Errorf("the deactivated %s's token works again: %d %s", role, r.status, r.body)
+				}
+				r := ev.anon().do("POST", "/api/token/", map[string]string{"username": f.owner.user.Username, "password": userPassword(f.owner.user.Username)})
+				if r.status != 401 {
+					t.Errorf("the deactivated %s signs in: %d %s", role, r.status, r.body)
+				}
+			})
+		}
 	})
 }

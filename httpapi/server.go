@@ -32,8 +32,6 @@ type Server struct {
 	Hub    *AlertHub
 	// Ready checks that the database answers.
 	Ready func(ctx context.Context) error
-	// Metrics serves /metrics; nil answers 404.
-	Metrics http.Handler
 	// Web serves the browser UI at every path outside the API.
 	Web    http.Handler
 	Logger *slog.Logger
@@ -42,12 +40,18 @@ type Server struct {
 	// CORSOrigins are the origins allowed to call the API from a browser;
 	// empty turns CORS off.
 	CORSOrigins []string
-	// Observe is called after each API request with its route pattern and
-	// status, for metrics; nil for none.
-	Observe func(route string, r *http.Request, status int, seconds float64)
+	// PublicURL is the base of absolute links (scheme, host and any path
+	// prefix, without a trailing slash); empty makes them relative
+	// references.
+	PublicURL string
+	// Observe is called after each request with its route (a route
+	// pattern, or "other") and its method (see metricMethod), for
+	// metrics; nil for none. Both come from fixed sets, so that no caller
+	// can add label values.
+	Observe func(route, method string, status int, seconds float64)
 	// MaxInFlight bounds the requests served at once (event streams,
-	// /healthz and /metrics aside); more are answered 503 at once. 0
-	// means no bound.
+	// /healthz and /readyz aside); more are answered 503 at once. 0 means
+	// no bound.
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
@@ -108,7 +112,6 @@ func (s *Server) routes() []route {
 
 		{"GET", "/healthz", s.handleHealth, true},
 		{"GET", "/readyz", s.handleReady, true},
-		{"GET", "/metrics", s.handleMetrics, true},
 		{"GET", "/api/schema/", s.handleSchema, true},
 	}
 }
@@ -278,8 +281,26 @@ type requestIDKey struct{}
 
 // requestInfo travels with a request for its log lines and metrics.
 type requestInfo struct {
-	id    string
+	id string
+	// route is the pattern of the route that served the request, or
+	// otherRoute: never the raw path.
 	route string
+}
+
+// otherRoute is the route label of every request no API route served (the
+// web UI, the docs, unknown paths).
+const otherRoute = "other"
+
+// metricMethod is the method as a metrics label: one of the methods the
+// API knows, or "other". The raw method is the caller's to choose, and
+// every new label value would be a new series kept for the life of the
+// process.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 func requestIDFrom(ctx context.Context) string {
@@ -316,7 +337,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		info := &requestInfo{id: id, route: "other"}
+		info := &requestInfo{id: id, route: otherRoute}
 		ctx := context.WithValue(r.Context(), requestIDKey{}, info)
 		r = r.WithContext(ctx)
 		h := w.Header()
@@ -366,7 +387,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			if s.Observe != nil {
-				s.Observe(info.route, r, status, elapsed.Seconds())
+				s.Observe(info.route, metricMethod(r.Method), status, elapsed.Seconds())
 			}
 			level := slog.LevelDebug
 			if status >= 500 {
@@ -380,12 +401,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 }
 
 // unbounded reports whether a path is outside MaxInFlight: event streams,
-// which stay open for as long as their page does, and the liveness,
-// readiness and metrics endpoints, which must answer most when the server
-// is overloaded (and in their own shapes).
+// which stay open for as long as their page does, and the liveness and
+// readiness endpoints, which must answer most when the server is
+// overloaded (and in their own shapes).
 func unbounded(path string) bool {
 	path = strings.TrimSuffix(path, "/")
-	return path == "/api/alerts/stream" || path == "/healthz" || path == "/readyz" || path == "/metrics"
+	return path == "/api/alerts/stream" || path == "/healthz" || path == "/readyz"
 }
 
 // LogHandler wraps h so that every line logged with a request's context

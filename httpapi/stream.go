@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tasktrack"
+	"tasktrack/auth"
 )
 
 // AlertHub tells every open event stream of this process when new alerts
@@ -38,6 +39,12 @@ func NewAlertHub(alerts tasktrack.AlertService, wake <-chan struct{}, poll time.
 // Stopped returns a channel closed once Run has returned; open event
 // streams then end, so that they do not hold up a graceful shutdown.
 func (h *AlertHub) Stopped() <-chan struct{} { return h.stopped }
+
+// UsersChanged wakes every open stream of this process to check its
+// caller again: a user was deactivated, deleted, or had their role or
+// password changed here. (Changes made on another replica are seen at
+// the stream's next alert or heartbeat.)
+func (h *AlertHub) UsersChanged() { h.broadcast() }
 
 // Changed returns a channel closed at the next change.
 func (h *AlertHub) Changed() <-chan struct{} {
@@ -81,19 +88,40 @@ func (h *AlertHub) Run(ctx context.Context) {
 	}
 }
 
+// usersChanged tells this process's open streams that a user may have
+// lost their rights, so that they check their callers again at once. A
+// server without a hub has no streams.
+func (s *Server) usersChanged() {
+	if s.Hub != nil {
+		s.Hub.UsersChanged()
+	}
+}
+
 // HeartbeatInterval is how often an idle stream sends a comment line.
 var HeartbeatInterval = 15 * time.Second
 
 // handleStream sends each new alert as a Server-Sent Event. Last-Event-ID
-// resumes after the alert it names. At each heartbeat the caller's token is
-// checked again, so a deactivated user's stream ends.
+// resumes after the alert it names.
+//
+// A stream outlives the request that opened it, but not the caller's
+// credentials: after every wait, before anything is written, the caller is
+// authenticated again by the rule of every request (the user exists, is
+// active, has the token's version; the token has not expired) and the
+// policy asked again, and the stream ends, with nothing more sent, when
+// they fail. It is woken for that at once by a change to a user made
+// through this process (AlertHub.UsersChanged) and by the token's expiry,
+// and otherwise at the next alert or heartbeat.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListAlerts); err != nil {
 		return err
 	}
+	token, _ := bearerToken(r)
+	claims, err := s.Auth.Tokens.Verify(token, auth.TypeAccess)
+	if err != nil {
+		return err
+	}
 	var cursor int64
-	var err error
 	if last := r.Header.Get("Last-Event-ID"); last != "" {
 		cursor, err = s.Alerts.AlertSeq(ctx, last)
 	}
@@ -118,7 +146,12 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 	if !write([]byte(": connected\nretry: 3000\n\n")) {
 		return nil
 	}
-	token, _ := bearerToken(r)
+	allowed := func() bool {
+		u, err := s.Auth.Authenticate(ctx, token)
+		return err == nil && tasktrack.Allowed(u, tasktrack.CanListAlerts)
+	}
+	expired := time.NewTimer(claims.ExpiresAt.Sub(s.Auth.Tokens.Now()))
+	defer expired.Stop()
 	heartbeat := time.NewTicker(HeartbeatInterval)
 	defer heartbeat.Stop()
 	for {
@@ -130,6 +163,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 			}
 			s.Logger.WarnContext(ctx, "alert stream query failed", "err", err)
 			alerts = nil
+		}
+		// After the query: an alert committed after the caller lost their
+		// rights is never sent to them.
+		if !allowed() {
+			return nil
 		}
 		for _, a := range alerts {
 			data, _ := json.Marshal(toAlertJSON(a))
@@ -152,12 +190,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case <-s.Hub.Stopped():
 			return nil
+		case <-expired.C:
+			return nil
 		case <-changed:
 		case <-heartbeat.C:
-			if _, err := s.Auth.Authenticate(ctx, token); err != nil {
-				return nil
-			}
-			if !write([]byte(": heartbeat\n\n")) {
+			if !allowed() || !write([]byte(": heartbeat\n\n")) {
 				return nil
 			}
 		}

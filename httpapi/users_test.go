@@ -395,6 +395,12 @@ func TestAuditEntries(t *testing.T) {
 			{"deactivate", nil, func(t *testing.T) *response {
 				return admin.do("POST", "/api/user/users/"+uid(carol)+"/deactivate/", nil)
 			}, 200, "user.deactivate", admin, func() string { return uid(carol) }, "user", `{"reason":"manual"}`},
+			{"refused reactivation of a manager by a manager", nil, func(t *testing.T) *response {
+				return boss.do("POST", "/api/user/users/"+uid(carol)+"/reactivate/", nil)
+			}, 403, "", nil, nil, "", ""},
+			{"role change back", nil, func(t *testing.T) *response {
+				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"role": "user"})
+			}, 200, "user.role", admin, func() string { return uid(carol) }, "user", `{"from":"manager","to":"user"}`},
 			{"reactivate by a manager", nil, func(t *testing.T) *response {
 				return boss.do("POST", "/api/user/users/"+uid(carol)+"/reactivate/", nil)
 			}, 200, "user.reactivate", boss, func() string { return uid(carol) }, "user", ""},

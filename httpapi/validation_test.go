@@ -647,8 +647,7 @@ func TestPagination(t *testing.T) {
 			task := MustCreateTask(t, ev.db, alice.user, fmt.Sprintf("task %03d", i), time.Duration(i+1)*time.Minute)
 			ids = append(ids, task.ID)
 		}
-		base := ev.srv.URL + "/api/task/tasks/"
-		link := func(query string, rel string) string { return "<" + base + "?" + query + `>; rel="` + rel + `"` }
+		link := func(query string, rel string) string { return "</api/task/tasks/?" + query + `>; rel="` + rel + `"` }
 		cases := []struct {
 			query      string
 			from, to   int // the slice of ids answered

@@ -57,7 +57,7 @@ echo "== login flood"
   -clients "$FLOOD_CLIENTS" -duration "$FLOOD_DURATION" -flooders "$FLOODERS" || status=1
 
 echo
-overload=$(curl -fsS "$url/metrics" | sed -n 's/^tasktrack_http_overload_total \(.*\)/\1/p')
+overload=$(curl -fsS "http://$metrics_addr/metrics" | sed -n 's/^tasktrack_http_overload_total \(.*\)/\1/p')
 echo "requests refused by --max-in-flight: ${overload:-?}"
 
 kill -TERM "$pid"

@@ -13,16 +13,17 @@ trap cleanup EXIT
 
 # start_tasktrack BIN DIR
 # ADMIN_PASSWORD [serve flags...] starts `BIN serve` on a free port (port 0:
-# the kernel picks one and the server logs it) over a fresh SQLite database
-# in DIR, waits for /readyz, and sets pid, log and addr. On failure it
-# prints the server's log and exits 1.
+# the kernel picks one and the server logs it), with its metrics listener on
+# another, over a fresh SQLite database in DIR, waits for /readyz, and sets
+# pid, log, addr and metrics_addr. On failure it prints the server's log
+# and exits 1.
 start_tasktrack() {
   local bin=$1 dir=$2 password=$3
   shift 3
   log=$dir/server.log
   : >"$log"
   TASKTRACK_ADMIN_PASSWORD=$password "$bin" serve \
-    --addr 127.0.0.1:0 --database "$dir/tasktrack.db" --log-format text "$@" \
+    --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 --database "$dir/tasktrack.db" --log-format text "$@" \
     >"$log" 2>&1 &
   pid=$!
   addr=
@@ -34,6 +35,7 @@ start_tasktrack() {
     fi
     addr=$(sed -n 's/.*msg=serving addr=\([^ ]*\).*/\1/p' "$log" | head -n1)
     if [[ -n $addr ]] && curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null; then
+      metrics_addr=$(sed -n 's/.*msg="serving metrics" addr=\([^ ]*\).*/\1/p' "$log" | head -n1)
       return 0
     fi
     addr=

@@ -372,6 +372,9 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 		if u, err = tx.findUser(ctx, id); err != nil {
 			return err
 		}
+		if err := tasktrack.AuthorizeReactivate(actor, u); err != nil {
+			return err
+		}
 		if u.IsActive {
 			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already active"}
 		}

@@ -198,18 +198,21 @@ var adminEnv = []string{"TASKTRACK_ADMIN_PASSWORD=" + adminPassword}
 
 // server is a running `tasktrack serve`.
 type server struct {
-	t      testing.TB
-	db     string
-	addr   string
-	url    string
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan struct{} // closed once the process has exited
+	t    testing.TB
+	db   string
+	addr string
+	url  string
+	// metricsURL is the base of the metrics listener.
+	metricsURL string
+	cmd        *exec.Cmd
+	stderr     *syncBuffer
+	done       chan struct{} // closed once the process has exited
 }
 
-// startServe starts `tasktrack serve` on a free port over the database db
-// (a SQLite file or a PostgreSQL URL) with the clean environment plus env
-// and the extra flags, and waits until /readyz answers 200. At cleanup the
+// startServe starts `tasktrack serve` on a free port, and its metrics on
+// another, over the database db (a SQLite file or a PostgreSQL URL) with
+// the clean environment plus env and the extra flags, and waits until
+// /readyz answers 200. At cleanup the
 // server is stopped with SIGTERM and must exit with code 0.
 func startServe(t testing.TB, db string, env []string, flags ...string) *server {
 	t.Helper()
@@ -231,7 +234,9 @@ func launchServeIn(t testing.TB, dir, db string, env []string, flags ...string) 
 	t.Helper()
 	s := &server{t: t, db: db, addr: freeAddr(t), stderr: &syncBuffer{}, done: make(chan struct{})}
 	s.url = "http://" + s.addr
-	args := []string{"serve", "--addr", s.addr}
+	metricsAddr := freeAddr(t)
+	s.metricsURL = "http://" + metricsAddr
+	args := []string{"serve", "--addr", s.addr, "--metrics-addr", metricsAddr}
 	if db != "" {
 		args = append(args, "--database", db)
 	}
@@ -299,6 +304,24 @@ func (s *server) waitReady() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("server not ready within 30s:\n%s", s.stderr.String())
+}
+
+// scrape reads /metrics from the server's metrics listener.
+func (s *server) scrape(t testing.TB) *response {
+	t.Helper()
+	res, err := httpClient.Get(s.metricsURL + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", res.StatusCode, body)
+	}
+	return &response{status: res.StatusCode, header: res.Header, body: body}
 }
 
 // signal sends sig to the server.

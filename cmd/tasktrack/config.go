@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,10 +32,12 @@ type Config struct {
 	HashConcurrency int
 	TrustedProxies  []netip.Prefix
 	CORSOrigins     []string
+	PublicURL       string
 	LogFormat       string
 	LogLevel        string
 	MaxInFlight     int
 	PprofAddr       string
+	MetricsAddr     string
 }
 
 // setting describes one setting: its flag, variable, default and parser.
@@ -162,6 +165,19 @@ var settings = []setting{
 		c.CORSOrigins = listSetting(v)
 		return nil
 	}, false},
+	{"public-url", "TASKTRACK_PUBLIC_URL", "", "the URL people reach the service at, the base of absolute links (empty: links in answers are relative)", func(c *Config, v string) error {
+		c.PublicURL = ""
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			return errors.New("must be an absolute http:// or https:// URL, without user, query or fragment")
+		}
+		c.PublicURL = strings.TrimSuffix(u.String(), "/")
+		return nil
+	}, false},
 	{"log-format", "TASKTRACK_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
 		if v != "text" && v != "json" {
 			return errors.New("must be text or json")
@@ -178,6 +194,19 @@ var settings = []setting{
 		return errors.New("must be debug, info, warn or error")
 	}, false},
 	{"max-in-flight", "TASKTRACK_MAX_IN_FLIGHT", "512", "API requests served at once; more get 503 (0: no limit)", intSetting(func(c *Config) *int { return &c.MaxInFlight }, 0), false},
+	{"metrics-addr", "TASKTRACK_METRICS_ADDR", "127.0.0.1:9464", "address of the Prometheus /metrics listener, apart from the API (off or empty: none)", func(c *Config, v string) error {
+		// "off" because an empty variable means the default.
+		if v == "off" {
+			v = ""
+		}
+		if v != "" {
+			if _, _, err := splitHostPort(v); err != nil {
+				return err
+			}
+		}
+		c.MetricsAddr = v
+		return nil
+	}, false},
 	{"pprof-addr", "TASKTRACK_PPROF_ADDR", "", "loopback address for a pprof listener (empty: off)", func(c *Config, v string) error {
 		if v != "" {
 			host, _, err := splitHostPort(v)

@@ -155,7 +155,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 // inFlight reads the server's in-flight request gauge.
 func inFlight(t *testing.T, s *server) int {
 	t.Helper()
-	r := s.anon(t).want("GET", "/metrics", nil, http.StatusOK)
+	r := s.scrape(t)
 	for line := range strings.Lines(string(r.body)) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "tasktrack_http_in_flight_requests "); ok {
 			f, err := strconv.ParseFloat(v, 64)
@@ -190,7 +190,7 @@ func TestGracefulShutdown(t *testing.T) {
 		body   []byte
 		err    error
 	}
-	// The gauge counts the event stream and the /metrics request too.
+	// The gauge counts the event stream too.
 	base := inFlight(t, s)
 	results := make(chan outcome, k)
 	writers := make([]*io.PipeWriter, k)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -248,6 +249,11 @@ func TestBadSettings(t *testing.T) {
 		{"database in a missing directory", []string{"--database", "/nonexistent-dir/x.db"}, nil, []string{"--database", "/nonexistent-dir/x.db"}},
 		{"addr", []string{"--addr", "nonsense"}, nil, []string{"--addr", "nonsense"}},
 		{"addr variable", nil, []string{"TASKTRACK_ADDR=nonsense"}, []string{"--addr", "$TASKTRACK_ADDR"}},
+		{"metrics-addr", []string{"--metrics-addr", "nonsense"}, nil, []string{"--metrics-addr", "nonsense"}},
+		{"public-url not absolute", []string{"--public-url", "tasks.example.com"}, nil, []string{"--public-url", "tasks.example.com", "absolute"}},
+		{"public-url scheme", nil, []string{"TASKTRACK_PUBLIC_URL=ftp://tasks.example.com"}, []string{"--public-url", "$TASKTRACK_PUBLIC_URL", "http"}},
+		{"public-url with a query", []string{"--public-url", "https://tasks.example.com/?a=1"}, nil, []string{"--public-url"}},
+		{"public-url without a host", []string{"--public-url", "https:///path"}, nil, []string{"--public-url"}},
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
 	}
 	for _, c := range cases {
@@ -277,6 +283,21 @@ func TestBadSettings(t *testing.T) {
 			}
 		})
 	}
+	// A metrics address another program holds stops the start, as a
+	// taken --addr does.
+	t.Run("metrics-addr in use", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		r := runBinaryWithin(t, 20*time.Second, adminEnv, "", "serve", "--addr", freeAddr(t), "--database", sqliteFile(t),
+			"--metrics-addr", ln.Addr().String())
+		line := strings.TrimSuffix(r.stderr, "\n")
+		if r.code != 2 || strings.Contains(line, "\n") || !strings.Contains(line, "--metrics-addr") || !strings.Contains(line, ln.Addr().String()) {
+			t.Fatalf("exit code %d, stderr %q", r.code, r.stderr)
+		}
+	})
 	t.Run("secret not shown", func(t *testing.T) {
 		secret := "not-long-enough-secret"
 		r := runBinaryWithin(t, 20*time.Second, []string{"TASKTRACK_JWT_SECRET=" + secret}, "", "serve", "--addr", freeAddr(t), "--database", sqliteFile(t))
@@ -304,6 +325,22 @@ func TestFlagBeatsVariable(t *testing.T) {
 		if got := claims.Exp - claims.Iat; got != c.ttl {
 			t.Errorf("%s token lives %ds, want %ds", claims.TokenType, got, c.ttl)
 		}
+	}
+}
+
+// TestPublicURL: with --public-url set (a trailing slash is dropped),
+// pagination links are absolute under it.
+func TestPublicURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	t.Parallel()
+	s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0", "--public-url", "https://tasks.example.com/tt/")
+	admin := s.login(t, "admin", adminPassword)
+	admin.createUser("ann", "user")
+	r := admin.want("GET", "/api/user/users/?limit=1", nil, http.StatusOK)
+	if got, want := r.header.Get("Link"), `<https://tasks.example.com/tt/api/user/users/?limit=1&offset=1>; rel="next"`; got != want {
+		t.Errorf("Link %q, want %q", got, want)
 	}
 }
 

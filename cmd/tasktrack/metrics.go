@@ -60,17 +60,20 @@ func newMetrics(db *sqlstore.DB) *metrics {
 	return m
 }
 
+// handler serves /metrics, and 404 at every other path.
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // reactivateRoute is the route whose successes are reactivations.
 const reactivateRoute = "/api/user/users/{id}/reactivate/"
 
-func (m *metrics) observe(route string, r *http.Request, status int, seconds float64) {
-	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, r.Method).Observe(seconds)
-	if route == reactivateRoute && r.Method == http.MethodPost && status == http.StatusOK {
+func (m *metrics) observe(route, method string, status int, seconds float64) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(seconds)
+	if route == reactivateRoute && method == http.MethodPost && status == http.StatusOK {
 		m.usersReactivated.Inc()
 	}
 }

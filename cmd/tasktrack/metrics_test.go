@@ -3,11 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"tasktrack/httpapi"
 )
 
 // sample is one line of the Prometheus text format: a metric name, its
@@ -102,9 +106,10 @@ func one(t *testing.T, samples []sample, name string, want ...string) float64 {
 
 // TestMetrics drives a server through requests, failed and rate-limited
 // logins, a sweep that marks a task missed and deactivates its assignee,
-// and a reactivation, then reads /metrics: every counter has the exact
-// count, requests are labelled by route pattern (never by raw path),
-// method and status, and the gauges and histograms are there.
+// and a reactivation, then reads /metrics from the metrics listener:
+// every counter has the exact count, requests are labelled by route
+// pattern (never by raw path), method and status, and the gauges and
+// histograms are there. The API's own listener serves no metrics.
 func TestMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the binary and waits for a deadline")
@@ -151,7 +156,9 @@ func TestMetrics(t *testing.T) {
 	admin.want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", workerID), nil, http.StatusBadRequest)
 	admin.want("POST", "/api/user/users/999999/reactivate/", nil, http.StatusNotFound)
 
-	r := s.anon(t).want("GET", "/metrics", nil, http.StatusOK)
+	// An open event stream is the one request in flight.
+	admin.openStream("")
+	r := s.scrape(t)
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("/metrics Content-Type %q", ct)
 	}
@@ -210,7 +217,6 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("%s has too few buckets", duration)
 	}
 
-	// The /metrics request itself is the one in flight.
 	if v := one(t, m, "tasktrack_http_in_flight_requests"); v != 1 {
 		t.Errorf("tasktrack_http_in_flight_requests = %v, want 1", v)
 	}
@@ -252,6 +258,118 @@ func TestMetrics(t *testing.T) {
 	// The runtime's own metrics are there too.
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
 		one(t, m, name)
+	}
+
+	// Neither the API's listener nor another path of the metrics one
+	// tells any of it.
+	if r := s.anon(t).do("GET", "/metrics", nil); strings.Contains(string(r.body), "tasktrack_") {
+		t.Errorf("GET /metrics on the API: %s", r)
+	}
+	res, err := httpClient.Get(s.metricsURL + "/api/user/me/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /api/user/me/ on the metrics listener: %d, want 404", res.StatusCode)
+	}
+}
+
+// TestMetricsOff: --metrics-addr off (or empty) opens no metrics listener.
+func TestMetricsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	t.Parallel()
+	for _, v := range []string{"off", ""} {
+		t.Run(fmt.Sprintf("%q", v), func(t *testing.T) {
+			t.Parallel()
+			// The flag given last wins over the one startServe gives.
+			s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0", "--metrics-addr", v)
+			s.anon(t).want("GET", "/api/user/roles/", nil, http.StatusUnauthorized)
+			if res, err := httpClient.Get(s.metricsURL + "/metrics"); err == nil {
+				res.Body.Close()
+				t.Errorf("the metrics address answers %d", res.StatusCode)
+			}
+			s.stop()
+			if out := s.stderr.String(); strings.Contains(out, "serving metrics") {
+				t.Errorf("a metrics listener with --metrics-addr %q:\n%s", v, out)
+			}
+		})
+	}
+}
+
+// TestMetricsBounded: requests with made-up methods and paths, sent
+// without credentials, add no series to /metrics. Every method label is
+// a known method or "other" and every route label a route pattern or
+// "other"; a second round of new methods and paths, in the same mix as
+// the first, leaves the number of series where the first left it.
+func TestMetricsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	t.Parallel()
+	s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0")
+	known := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+	// The paths: an API route with an id, one without, an unknown API
+	// path, the web UI, and the docs; %s is a new value every time.
+	paths := []string{"/api/task/tasks/%s/", "/api/user/roles/?q=%s", "/api/%s/x/", "/%s", "/api/docs/%s"}
+	var routes []string
+	for _, r := range (&httpapi.Server{}).Routes() {
+		_, path, _ := strings.Cut(r, " ")
+		routes = append(routes, path)
+	}
+	n := 0
+	round := func() {
+		for _, p := range paths {
+			methods := append([]string{}, known...)
+			for range 20 {
+				n++
+				methods = append(methods, fmt.Sprintf("M%dX", n), fmt.Sprintf("get%d", n))
+			}
+			for _, m := range methods {
+				n++
+				req, err := http.NewRequest(m, s.url+fmt.Sprintf(p, fmt.Sprintf("p%d", n)), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := httpClient.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", m, req.URL.Path, err)
+				}
+				res.Body.Close()
+				if res.StatusCode >= 500 {
+					t.Fatalf("%s %s: %d", m, req.URL.Path, res.StatusCode)
+				}
+			}
+		}
+	}
+	series := func() int {
+		count := 0
+		bad := map[string]bool{}
+		for _, smp := range parseMetrics(t, string(s.scrape(t).body)) {
+			if !strings.HasPrefix(smp.name, "tasktrack_http_") {
+				continue
+			}
+			count++
+			if m, ok := smp.labels["method"]; ok && m != "other" && !slices.Contains(known, m) {
+				bad["method="+m] = true
+			}
+			if r, ok := smp.labels["route"]; ok && r != "other" && !slices.Contains(routes, r) {
+				bad["route="+r] = true
+			}
+		}
+		if len(bad) > 0 {
+			labels := slices.Sorted(maps.Keys(bad))
+			t.Errorf("%d label values outside the fixed sets, such as %q", len(labels), labels[:min(5, len(labels))])
+		}
+		return count
+	}
+	round()
+	first := series()
+	round()
+	if second := series(); second != first {
+		t.Errorf("%d series after the second round of made-up requests, %d after the first", second, first)
 	}
 }
 

@@ -59,8 +59,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Auth: authSvc, Hub: hub,
-		Ready: db.Ping, Metrics: metrics.handler(), Web: web.Handler(), Logger: logger,
-		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, Observe: metrics.observe,
+		Ready: db.Ping, Web: web.Handler(), Logger: logger,
+		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
 		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
 	}
 	metrics.watchInFlight(api)
@@ -70,6 +70,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return usageErrorf("bad setting --addr ($TASKTRACK_ADDR): %v", err)
 	}
+	defer ln.Close() // when a later step fails
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -78,6 +79,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	// Metrics have a listener of their own, on loopback by default: what
+	// they tell (traffic, failed logins, pool use) is for operators, and
+	// the API's callers, signed in or not, should reach none of it.
+	var metricsLn net.Listener
+	if c.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			return usageErrorf("bad setting --metrics-addr ($TASKTRACK_METRICS_ADDR): %v", err)
+		}
 	}
 
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
@@ -89,6 +99,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	if c.PprofAddr != "" {
 		wg.Go(func() { servePprof(bg, c.PprofAddr, logger) })
+	}
+	if metricsLn != nil {
+		logger.Info("serving metrics", "addr", metricsLn.Addr().String())
+		wg.Go(func() { serveMetrics(bg, metricsLn, metrics.handler(), logger) })
 	}
 
 	logger.Info("serving", "addr", ln.Addr().String(), "database", db.Engine(), "sweep_interval", c.SweepInterval)
@@ -156,6 +170,25 @@ func sweepLoop(ctx context.Context, db *sqlstore.DB, every time.Duration, m *met
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// serveMetrics serves Prometheus scrapes on ln until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Close() // a scrape is short and the next one is retried: none is worth waiting for
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("metrics listener", "err", err)
 	}
 }
 

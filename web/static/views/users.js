@@ -1,5 +1,6 @@
-// Users: the list with one-click reactivation (managers and admins), and for
-// admins creating, editing, deactivating, password resets and deleting.
+// Users: the list with one-click reactivation (admins of anyone, managers of
+// accounts with the user role), and for admins creating, editing,
+// deactivating, password resets and deleting.
 
 import * as api from '../api.js';
 import {
@@ -35,6 +36,13 @@ function statusCell(u) {
     u.deactivated_at ? [', ', agoTime(u.deactivated_at, 'user-deactivated-at')] : null);
 }
 
+// mayReactivate mirrors the server's rule, so that no one is offered a
+// button the server would refuse: admins reactivate anyone, managers only
+// accounts with the user role.
+function mayReactivate(u) {
+  return session.hasRole('admin') || (session.hasRole('manager') && !!u.role && u.role.name === 'user');
+}
+
 function reactivateButton(u, onDone, errorSlot) {
   return actionButton('Reactivate', { class: 'small', 'data-testid': 'user-reactivate' }, async () => {
     errorSlot.textContent = '';
@@ -66,7 +74,7 @@ export function userList(ctx) {
       h('td', { 'data-label': 'Email' }, u.email || ''),
       h('td', { 'data-label': 'Role', 'data-testid': 'user-role' }, u.role ? u.role.name : ''),
       h('td', { 'data-label': 'Status' }, statusCell(u)),
-      h('td', { 'data-label': 'Actions' }, u.is_active ? null : reactivateButton(u, (fresh) => tr.replaceWith(row(fresh)), error), error));
+      h('td', { 'data-label': 'Actions' }, u.is_active || !mayReactivate(u) ? null : reactivateButton(u, (fresh) => tr.replaceWith(row(fresh)), error), error));
     return tr;
   }
 
@@ -184,7 +192,7 @@ function renderUser(ctx, user, roleList, flash) {
         accountError.textContent = errorText(err);
       }
     }) : null)
-    : actionButton('Reactivate', { class: 'primary', 'data-testid': 'user-reactivate' }, async () => {
+    : (mayReactivate(user) ? actionButton('Reactivate', { class: 'primary', 'data-testid': 'user-reactivate' }, async () => {
       accountError.textContent = '';
       try {
         await api.post(`/api/user/users/${user.id}/reactivate/`);
@@ -192,7 +200,7 @@ function renderUser(ctx, user, roleList, flash) {
       } catch (err) {
         accountError.textContent = errorText(err);
       }
-    });
+    }) : null);
 
   const parts = [
     h('a', { href: '/users', 'data-testid': 'back' }, '‹ Users'),
