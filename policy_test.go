@@ -82,7 +82,8 @@ func TestOwnTasks(t *testing.T) {
 		{"user, own task past its deadline", user, own, true, true, tasktrack.KindConflict},
 		{"user, own missed task", user, missed, true, true, tasktrack.KindConflict},
 		{"manager, anyone's task", manager, other, false, true, -1},
-		{"manager, a missed task", manager, missed, true, true, -1},
+		{"manager, a missed task", manager, missed, true, true, tasktrack.KindConflict},
+		{"manager, a task past its deadline", manager, own, true, true, -1},
 	}
 	for _, c := range cases {
 		if got := tasktrack.CanSeeTask(c.actor, c.task); got != c.sees {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"tasktrack"
 )
 
 // Limit is a number of failures allowed per period, refilled evenly.
@@ -101,7 +103,8 @@ func (k *keyedLimiter) fail(key string, now time.Time) {
 
 // LoginLimiter limits failed logins per client address and per username.
 // Only failures count, so people who type their password right are never
-// slowed.
+// slowed. Usernames count by the form login finds accounts by, so case and
+// width variants of a name share its limit.
 type LoginLimiter struct {
 	byAddr *keyedLimiter
 	byUser *keyedLimiter
@@ -118,14 +121,14 @@ func NewLoginLimiter(perAddr, perUser Limit) *LoginLimiter {
 // it through.
 func (l *LoginLimiter) Wait(addr, username string) time.Duration {
 	now := l.Now()
-	return max(l.byAddr.wait(addr, now), l.byUser.wait(strings.ToLower(username), now))
+	return max(l.byAddr.wait(addr, now), l.byUser.wait(tasktrack.UsernameKey(username), now))
 }
 
 // Fail records a failed login.
 func (l *LoginLimiter) Fail(addr, username string) {
 	now := l.Now()
 	l.byAddr.fail(addr, now)
-	l.byUser.fail(strings.ToLower(username), now)
+	l.byUser.fail(tasktrack.UsernameKey(username), now)
 }
 
 // RetryAfterSeconds rounds a wait up to whole seconds, at least one.
