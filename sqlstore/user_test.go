@@ -54,3 +54,26 @@ func TestUserIDsAreNeverReused(t *testing.T) {
 		next("after-import")
 	})
 }
+
+// TestRefreshRotationChecksTheTokenKey: a stored refresh token rotates
+// only for a token that carries its user's token key, as it does only for
+// the user's token version; a refused rotation spends nothing.
+func TestRefreshRotationChecksTheTokenKey(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		db := Open(t, e)
+		ctx := context.Background()
+		u := MustCreateUser(t, db, "alice", "user")
+		exp := db.Now().Add(time.Hour)
+		if err := db.SaveRefreshToken(ctx, tasktrack.RefreshToken{Hash: "first", FamilyID: "family", UserID: u.ID, TokenVersion: u.TokenVersion, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"", "another-accounts-key"} {
+			if _, err := db.RotateRefreshToken(ctx, "first", tasktrack.RefreshToken{Hash: "second", TokenKey: key, ExpiresAt: exp}); err != tasktrack.ErrTokenInvalid {
+				t.Errorf("rotation with key %q: %v, want %v", key, err, tasktrack.ErrTokenInvalid)
+			}
+		}
+		if got, err := db.RotateRefreshToken(ctx, "first", tasktrack.RefreshToken{Hash: "second", TokenKey: u.TokenKey, ExpiresAt: exp}); err != nil || got.ID != u.ID {
+			t.Errorf("rotation with the user's key: %+v, %v", got, err)
+		}
+	})
+}
