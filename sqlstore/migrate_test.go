@@ -91,12 +91,10 @@ func schemaObjects(t *testing.T, e Engine, raw *sql.DB) map[string]string {
 	return out
 }
 
-const (
-	oldTask = "0195a6f0-0000-7000-8000-000000000001"
-	// Times in microseconds: the task's deadline, and alerts before it
-	// (for an earlier deadline) and after it (twice for the same one).
-	oldDeadline = 5_000_000
-)
+// oldTask was missed at 7 s (times are microseconds) for its deadline at
+// 5 s; it has three task_missed alerts: one from before its deadline was
+// moved to 5 s, and two for 5 s, as the sweep could raise before.
+const oldTask = "0195a6f0-0000-7000-8000-000000000001"
 
 // TestMigrateAccountsFromOldSchema migrates a database from before the
 // accounts migration: every row and every index and constraint stays, the
