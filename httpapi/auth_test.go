@@ -100,7 +100,7 @@ func TestAuthLoginSuccess(t *testing.T) {
 			}
 			claims := jwtPart(t, c.token, 1)
 			jti, _ := claims["jti"].(string)
-			if claims["token_type"] != c.typ || claims["user_id"] != float64(ev.admin.user.ID) || jti == "" ||
+			if claims["token_type"] != c.typ || claims["user_id"] != float64(ev.admin.user.ID) || jti == "" || claims["user_key"] != ev.admin.user.TokenKey ||
 				claims["iat"] != float64(t0.Unix()) || claims["exp"] != float64(t0.Add(c.ttl).Unix()) {
 				t.Errorf("%s claims %v", c.typ, claims)
 			}
