@@ -96,17 +96,21 @@ func CanSeeTask(actor *User, t *Task) bool {
 }
 
 // AuthorizeStatusChange decides whether actor may move task t to a new
-// status at time now: admins and managers may; the assignee may while
-// the task is open and its deadline has not passed.
+// status at time now: no one may while it is missed (admins and managers
+// re-open it by moving its deadline); otherwise admins and managers may,
+// and the assignee may while its deadline has not passed.
 func AuthorizeStatusChange(actor *User, t *Task, deadlinePassed bool) error {
 	if !CanSeeTask(actor, t) {
 		return ErrNotFound
 	}
+	if t.Status == StatusMissed {
+		if Allowed(actor, CanUpdateTask) {
+			return ErrMissedStatus
+		}
+		return Errorf(KindConflict, "This task was missed; its status can no longer be changed.")
+	}
 	if Allowed(actor, CanUpdateAnyStatus) {
 		return nil
-	}
-	if t.Status == StatusMissed {
-		return Errorf(KindConflict, "This task was missed; its status can no longer be changed.")
 	}
 	if deadlinePassed {
 		return Errorf(KindConflict, "The deadline of this task has passed; its status can no longer be changed.")

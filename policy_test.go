@@ -119,7 +119,8 @@ func TestOwnTasks(t *testing.T) {
 		{"user, own task past its deadline", user, own, true, true, tasktrack.KindConflict},
 		{"user, own missed task", user, missed, true, true, tasktrack.KindConflict},
 		{"manager, anyone's task", manager, other, false, true, -1},
-		{"manager, a missed task", manager, missed, true, true, -1},
+		{"manager, a missed task", manager, missed, true, true, tasktrack.KindConflict},
+		{"manager, a task past its deadline", manager, own, true, true, -1},
 	}
 	for _, c := range cases {
 		if got := tasktrack.CanSeeTask(c.actor, c.task); got != c.sees {
@@ -147,6 +148,13 @@ func TestValidators(t *testing.T) {
 		{"username blank", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "") }, "username"},
 		{"username space", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "a b") }, "username"},
 		{"username 151", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, string(make([]byte, 151))) }, "username"},
+		{"username fullwidth", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "ａｄｍｉｎ") }, ""},
+		{"username Cyrillic a among Latin", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "аdmin") }, "username"},
+		{"username Cyrillic", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "иван") }, ""},
+		{"username kanji and kana", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "山田たろう") }, ""},
+		{"username Hangul and Han", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "김金") }, ""},
+		{"username kana and Hangul", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "たろ김") }, "username"},
+		{"username ligature", func(e tasktrack.FieldErrors) { tasktrack.ValidateUsername(e, "ﬁnn") }, "username"},
 		{"password ok", func(e tasktrack.FieldErrors) { tasktrack.ValidatePassword(e, "password", "correct horse", "ann") }, ""},
 		{"password short", func(e tasktrack.FieldErrors) { tasktrack.ValidatePassword(e, "password", "short1", "ann") }, "password"},
 		{"password digits", func(e tasktrack.FieldErrors) { tasktrack.ValidatePassword(e, "password", "1234567890", "ann") }, "password"},
@@ -172,5 +180,23 @@ func TestValidators(t *testing.T) {
 	errs := tasktrack.FieldErrors{}
 	if got := tasktrack.NormalizeTitle(errs, "  Report  "); got != "Report" || len(errs) > 0 {
 		t.Errorf("NormalizeTitle trims: %q %v", got, errs)
+	}
+}
+
+func TestUsernameKey(t *testing.T) {
+	for _, c := range []struct{ username, key string }{
+		{"admin", "admin"},
+		{"Admin", "admin"},
+		{"ａｄｍｉｎ", "admin"},
+		{"ＡＤＭＩＮ", "admin"},
+		{"аdmin", "аdmin"}, // Cyrillic а: another name (and refused when new)
+		{"Zoë", "zoë"},
+		{"ＺＯË", "zoë"},
+		{"ΣΑΣ", "σασ"},
+		{"bad name", "bad name"}, // refused by the profile: lower case
+	} {
+		if got := tasktrack.UsernameKey(c.username); got != c.key {
+			t.Errorf("UsernameKey(%q) = %q, want %q", c.username, got, c.key)
+		}
 	}
 }

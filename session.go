@@ -13,7 +13,10 @@ type RefreshToken struct {
 	FamilyID     string
 	UserID       int64
 	TokenVersion int64
-	ExpiresAt    time.Time
+	// TokenKey is the user's token key, which the token carries; it is
+	// checked against the user's, not stored.
+	TokenKey  string
+	ExpiresAt time.Time
 }
 
 // ErrRefreshReused reports a refresh token presented again after rotation;

@@ -122,6 +122,11 @@ func ValidateDeadline(errs FieldErrors, deadline, now time.Time) {
 	}
 }
 
+// ErrMissedStatus answers a change of a missed task's status by someone who
+// may move its deadline: only a deadline in the future re-opens it, so that
+// a task is never missed twice for one deadline.
+var ErrMissedStatus = &Error{Kind: KindConflict, Message: "This task was missed; move its deadline into the future to re-open it."}
+
 // ValidateSettableStatus checks a status given by a person: anything but
 // missed, which only the sweep sets.
 func ValidateSettableStatus(errs FieldErrors, s Status) {

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
 )
 
 // Role is one of the three fixed roles.
@@ -66,6 +68,10 @@ type User struct {
 	// TokenVersion changes whenever the user's tokens must stop working:
 	// deactivation, password or role change.
 	TokenVersion int64
+	// TokenKey is a random value made with the account and never changed.
+	// Tokens carry it, so that a token names one account, not merely an
+	// id and a version another account could also have.
+	TokenKey string
 	// PasswordHash is loaded only for authentication.
 	PasswordHash string
 }
@@ -136,7 +142,14 @@ const (
 	MaxEmailLen    = 254
 )
 
-// ValidateUsername checks the username rules: 1-150 letters, digits and @.+-_.
+// Messages of the username rules.
+const (
+	msgUsernameChars  = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
+	msgUsernameScript = "Enter a valid username. This value may not mix scripts."
+)
+
+// ValidateUsername checks the username rules: 1-150 letters, digits and
+// @.+-_, of one script, that the PRECIS UsernameCaseMapped profile accepts.
 func ValidateUsername(errs FieldErrors, username string) {
 	n := utf8.RuneCountInString(username)
 	switch {
@@ -147,11 +160,94 @@ func ValidateUsername(errs FieldErrors, username string) {
 	default:
 		for _, r := range username {
 			if !(isLetterOrDigit(r) || strings.ContainsRune("@.+-_", r)) {
-				errs.Add("username", "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.")
+				errs.Add("username", msgUsernameChars)
 				return
 			}
 		}
+		if !oneScript(username) {
+			errs.Add("username", msgUsernameScript)
+			return
+		}
+		// Letters the profile refuses (ligatures and other compatibility
+		// forms, unassigned code points) could not be told apart reliably.
+		if _, err := precis.UsernameCaseMapped.CompareKey(username); err != nil {
+			errs.Add("username", msgUsernameChars)
+		}
 	}
+}
+
+// UsernameKey is what makes usernames unique and finds them at login: the
+// PRECIS UsernameCaseMapped form (RFC 8265), under which case and width
+// variants ("Admin", "ａｄｍｉｎ") are the same name as "admin". A name the
+// profile refuses (one from before the rule, or an import) keeps its
+// lower-cased form, which no accepted name has: an accepted name's form
+// has no character the profile refuses.
+func UsernameKey(username string) string {
+	k, err := precis.UsernameCaseMapped.CompareKey(username)
+	if err != nil {
+		return strings.ToLower(username)
+	}
+	return k
+}
+
+// oneScript reports whether the letters and digits of s belong to one
+// writing system, so that "аdmin" with a Cyrillic "а" is refused beside
+// "admin". Characters common to all scripts (ASCII digits, @.+-_) and
+// combining marks go with any. Following UTS #39's augmented script sets,
+// Han mixes with the kana as Japanese, with Hangul as Korean and with
+// Bopomofo, as those languages are written.
+func oneScript(s string) bool {
+	var common []string
+	for _, r := range s {
+		sets := scriptSets(r)
+		if sets == nil {
+			continue
+		}
+		if common == nil {
+			common = sets
+			continue
+		}
+		var kept []string
+		for _, c := range common {
+			for _, x := range sets {
+				if c == x {
+					kept = append(kept, c)
+				}
+			}
+		}
+		if kept == nil {
+			return false
+		}
+		common = kept
+	}
+	return true
+}
+
+// scriptSets returns the writing systems r may be part of, nil for any.
+func scriptSets(r rune) []string {
+	if r < utf8.RuneSelf {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
+			return []string{"Latin"}
+		}
+		return nil
+	}
+	for name, table := range unicode.Scripts {
+		if name == "Common" || name == "Inherited" || !unicode.Is(table, r) {
+			continue
+		}
+		switch name {
+		case "Han":
+			return []string{"Han", "Japanese", "Korean", "Bopomofo"}
+		case "Hiragana", "Katakana":
+			return []string{"Japanese"}
+		case "Hangul":
+			return []string{"Korean"}
+		case "Bopomofo":
+			return []string{"Bopomofo"}
+		}
+		return []string{name}
+	}
+	return nil
 }
 
 func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"tasktrack"
 )
 
 // Limit is a number of failures allowed per period, refilled evenly.
@@ -145,7 +147,8 @@ type LoginLimits struct {
 
 // LoginLimiter limits failed password checks (logins and password
 // changes) per client address, per username and address, and per
-// username; see LoginLimits.
+// username; see LoginLimits. Usernames count by the form login finds
+// accounts by, so case and width variants of a name share its limits.
 type LoginLimiter struct {
 	userLimit Limit
 	byAddr    *keyedLimiter
@@ -183,7 +186,7 @@ func addrKey(addr string) string {
 	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
-func userKey(username string) string { return strings.ToLower(username) }
+func userKey(username string) string { return tasktrack.UsernameKey(username) }
 
 // pairKey joins an address key and a username key; the length prefix
 // keeps distinct pairs apart whatever they hold.

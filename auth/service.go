@@ -172,7 +172,7 @@ func (s *Service) issue(ctx context.Context, u *tasktrack.User, family string) (
 		return TokenPair{}, err
 	}
 	err = s.Store.SaveRefreshToken(ctx, tasktrack.RefreshToken{
-		Hash: HashToken(refresh), FamilyID: family, UserID: u.ID, TokenVersion: u.TokenVersion, ExpiresAt: exp,
+		Hash: HashToken(refresh), FamilyID: family, UserID: u.ID, TokenVersion: u.TokenVersion, TokenKey: u.TokenKey, ExpiresAt: exp,
 	})
 	return TokenPair{Access: access, Refresh: refresh}, err
 }
@@ -185,8 +185,9 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (TokenPair, error
 		return TokenPair{}, err
 	}
 	// The user is loaded inside the rotation; the new pair needs the
-	// current token version, which the rotation checks equals the claim.
-	u := &tasktrack.User{ID: c.UserID, TokenVersion: c.Version}
+	// current token version and key, which the rotation checks equal the
+	// claims.
+	u := &tasktrack.User{ID: c.UserID, TokenVersion: c.Version, TokenKey: c.Key}
 	access, _, err := s.Tokens.Issue(u, TypeAccess)
 	if err != nil {
 		return TokenPair{}, err
@@ -195,7 +196,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (TokenPair, error
 	if err != nil {
 		return TokenPair{}, err
 	}
-	_, err = s.Store.RotateRefreshToken(ctx, HashToken(refresh), tasktrack.RefreshToken{Hash: HashToken(next), ExpiresAt: exp})
+	_, err = s.Store.RotateRefreshToken(ctx, HashToken(refresh), tasktrack.RefreshToken{Hash: HashToken(next), TokenKey: c.Key, ExpiresAt: exp})
 	if errors.Is(err, tasktrack.ErrRefreshReused) {
 		s.Logger.WarnContext(ctx, "refresh token reused; family revoked", "user_id", c.UserID)
 		return TokenPair{}, tasktrack.ErrTokenInvalid
@@ -215,7 +216,8 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 }
 
 // Authenticate verifies an access token and returns its user, who must
-// still exist, be active, and have the token version the token carries.
+// still exist, be active, and have the token version and key the token
+// carries.
 func (s *Service) Authenticate(ctx context.Context, access string) (*tasktrack.User, error) {
 	c, err := s.Tokens.Verify(access, TypeAccess)
 	if err != nil {
@@ -228,7 +230,7 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*tasktrack.U
 	if err != nil {
 		return nil, err
 	}
-	if !u.IsActive || u.TokenVersion != c.Version {
+	if !u.IsActive || u.TokenVersion != c.Version || u.TokenKey != c.Key {
 		return nil, tasktrack.ErrTokenInvalid
 	}
 	u.PasswordHash = ""

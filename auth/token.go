@@ -25,6 +25,9 @@ type Claims struct {
 	// Version is the user's token version at issue; a token whose version
 	// is behind the user's is dead.
 	Version int64 `json:"ver"`
+	// Key is the user's token key at issue: a token whose key is not its
+	// user's was issued for another account that had the same id.
+	Key string `json:"user_key"`
 	jwt.RegisteredClaims
 }
 
@@ -61,7 +64,7 @@ func (t *Tokens) Issue(u *tasktrack.User, typ string) (string, time.Time, error)
 	}
 	exp := now.Add(ttl)
 	c := Claims{
-		TokenType: typ, UserID: u.ID, Version: u.TokenVersion,
+		TokenType: typ, UserID: u.ID, Version: u.TokenVersion, Key: u.TokenKey,
 		RegisteredClaims: jwt.RegisteredClaims{
 			ID: newJTI(), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 		},

@@ -4,8 +4,9 @@
 // changes it. What the original let in and tasktrack does not (users
 // without a role, statuses outside the four, titles out of bounds, password
 // hashes tasktrack cannot verify) is mapped, and every mapping is listed in
-// Data.Notes; usernames equal without regard to case are listed in
-// Data.Collisions, and such data must not be imported.
+// Data.Notes; usernames that are one name to tasktrack (equal but for case
+// or width) are listed in Data.Collisions, and such data must not be
+// imported.
 package djangoimport
 
 import (
@@ -67,8 +68,9 @@ type UserRef struct {
 	Username string `json:"username"`
 }
 
-// Collision is a set of the original's users whose usernames are equal
-// without regard to case. tasktrack treats usernames so, and cannot tell
+// Collision is a set of the original's users whose usernames have the same
+// key (tasktrack.UsernameKey: they differ only in case or width, as "mgr",
+// "MGR" and "ｍｇｒ"). tasktrack treats them as one name, and cannot tell
 // them apart at login.
 type Collision struct {
 	Key   string    `json:"key"`
@@ -95,8 +97,8 @@ type Data struct {
 	// Overdue counts open tasks whose deadline is past: tasktrack's first
 	// sweep marks them missed.
 	Overdue int
-	// Collisions lists usernames equal without regard to case; while it is
-	// not empty the data must not be imported.
+	// Collisions lists usernames that are one name to tasktrack; while it
+	// is not empty the data must not be imported.
 	Collisions []Collision
 }
 
@@ -310,7 +312,7 @@ func (r *reader) readUsers(ctx context.Context) error {
 		if errs["email"] != nil {
 			r.note(Note{Target: TargetUser, ID: id, Name: u.Username, Detail: fmt.Sprintf("email %q is not a valid address; kept as it is", u.Email)})
 		}
-		key := strings.ToLower(u.Username)
+		key := tasktrack.UsernameKey(u.Username)
 		byKey[key] = append(byKey[key], UserRef{ID: u.ID, Username: u.Username})
 		r.users[u.ID] = true
 		r.d.Users = append(r.d.Users, &u)

@@ -234,7 +234,7 @@ func TestReadFindsUsernameCollisions(t *testing.T) {
 		t.Run(src.name, func(t *testing.T) {
 			q := djangotest.Quirks()
 			q.Users = append(q.Users, q.Users[2], q.Users[1])
-			q.Users[9].ID, q.Users[9].Username = 10, "NoRole"
+			q.Users[9].ID, q.Users[9].Username = 10, "ＮｏＲｏｌｅ" // fullwidth
 			q.Users[10].ID, q.Users[10].Username = 11, "MGR"
 			d, err := djangoimport.Read(context.Background(), src.make(t, q), djangotest.At)
 			if err != nil {
@@ -242,7 +242,7 @@ func TestReadFindsUsernameCollisions(t *testing.T) {
 			}
 			want := []djangoimport.Collision{
 				{Key: "mgr", Users: []djangoimport.UserRef{{ID: 2, Username: "mgr"}, {ID: 11, Username: "MGR"}}},
-				{Key: "norole", Users: []djangoimport.UserRef{{ID: 3, Username: "norole"}, {ID: 10, Username: "NoRole"}}},
+				{Key: "norole", Users: []djangoimport.UserRef{{ID: 3, Username: "norole"}, {ID: 10, Username: "ＮｏＲｏｌｅ"}}},
 			}
 			if !reflect.DeepEqual(d.Collisions, want) {
 				t.Errorf("collisions\n got %+v\nwant %+v", d.Collisions, want)

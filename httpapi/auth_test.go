@@ -12,6 +12,7 @@ import (
 
 	"tasktrack"
 	"tasktrack/auth"
+	"tasktrack/sqlstore"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
 
@@ -99,7 +100,7 @@ func TestAuthLoginSuccess(t *testing.T) {
 			}
 			claims := jwtPart(t, c.token, 1)
 			jti, _ := claims["jti"].(string)
-			if claims["token_type"] != c.typ || claims["user_id"] != float64(ev.admin.user.ID) || jti == "" ||
+			if claims["token_type"] != c.typ || claims["user_id"] != float64(ev.admin.user.ID) || jti == "" || claims["user_key"] != ev.admin.user.TokenKey ||
 				claims["iat"] != float64(t0.Unix()) || claims["exp"] != float64(t0.Add(c.ttl).Unix()) {
 				t.Errorf("%s claims %v", c.typ, claims)
 			}
@@ -113,6 +114,32 @@ func TestAuthLoginSuccess(t *testing.T) {
 		if again == access || againRefresh == refresh {
 			t.Fatal("two logins gave the same token")
 		}
+	})
+}
+
+// A username is found by its PRECIS UsernameCaseMapped form, so every case
+// and width variant signs in to the one account it names, and failures
+// under any variant count towards that name's limit; a look-alike in
+// another script names no one.
+func TestAuthLoginByUsernameVariants(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		ev := newEnv(t, e)
+		for _, name := range []string{"ADMIN", "Admin", "ａｄｍｉｎ", "ＡＤＭＩＮ"} {
+			access, _ := tokenPair(t, tokenLogin(ev, name, adminPassword))
+			if id := jwtPart(t, access, 1)["user_id"]; id != float64(ev.admin.user.ID) {
+				t.Errorf("%s signed in as user %v, want the admin %d", name, id, ev.admin.user.ID)
+			}
+		}
+		wantBody(t, "admin with a Cyrillic a", tokenLogin(ev, "аdmin", adminPassword), 401, badCredentialsBody)
+		// The harness allows one address loginLimits.UserAddr.N failures
+		// per username; the variants spend that one allowance together.
+		variants := []string{"admin", "ａｄｍｉｎ", "ＡＤＭＩＮ", "Ａｄｍｉｎ"}
+		for i := range loginLimits.UserAddr.N {
+			name := variants[i%len(variants)]
+			wantBody(t, "wrong password "+strconv.Itoa(i+1)+" as "+name, tokenLogin(ev, name, "wrong-"+strconv.Itoa(i)), 401, badCredentialsBody)
+		}
+		wantBody(t, "another variant once the name is limited", tokenLogin(ev, "Ａｄｍｉｎ", "wrong-again"), 429, loginLimitedBody)
+		wantBody(t, "right password once the name is limited", tokenLogin(ev, "admin", adminPassword), 429, loginLimitedBody)
 	})
 }
 
@@ -369,7 +396,9 @@ func TestAuthForeignTokens(t *testing.T) {
 			{"another secret", issue(other, alice.user, auth.TypeAccess)},
 			{"alg none", none},
 			{"user that never existed", issue(ev.auth.Tokens, ghost, auth.TypeAccess)},
-			{"stale token version", issue(ev.auth.Tokens, &tasktrack.User{ID: alice.user.ID, TokenVersion: alice.user.TokenVersion + 1}, auth.TypeAccess)},
+			{"stale token version", issue(ev.auth.Tokens, &tasktrack.User{ID: alice.user.ID, TokenVersion: alice.user.TokenVersion + 1, TokenKey: alice.user.TokenKey}, auth.TypeAccess)},
+			{"another account's token key", issue(ev.auth.Tokens, &tasktrack.User{ID: alice.user.ID, TokenVersion: alice.user.TokenVersion, TokenKey: ev.admin.user.TokenKey}, auth.TypeAccess)},
+			{"no token key", issue(ev.auth.Tokens, &tasktrack.User{ID: alice.user.ID, TokenVersion: alice.user.TokenVersion}, auth.TypeAccess)},
 			{"garbage", "garbage"},
 		}
 		for _, c := range cases {
@@ -391,6 +420,42 @@ func TestAuthForeignTokens(t *testing.T) {
 
 		// No credentials at all is another answer.
 		wantBody(t, "no credentials", ev.anon().do("GET", "/api/user/me/", nil), 401, `{"detail":"Authentication credentials were not provided."}`)
+	})
+}
+
+// A deleted user's unexpired tokens never authenticate anyone else: not
+// the next user created (who never gets the deleted id; on SQLite it used
+// to be given again, and the intern's token then signed in as the new
+// admin), and not an account brought back under the same id by an import
+// of the original (the same person, but a new account with a token key of
+// its own).
+func TestAuthDeletedUsersTokensStayDead(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		ev := newEnv(t, e)
+		intern := ev.newUser("intern", "user")
+		if r := ev.admin.do("DELETE", "/api/user/users/"+itoa(intern.user.ID)+"/", nil); r.status != 204 {
+			t.Fatalf("delete the intern: %d %s", r.status, r.body)
+		}
+		r := ev.admin.do("POST", "/api/user/users/", map[string]string{"username": "chief", "password": userPassword("chief"), "role": "admin"})
+		if r.status != 201 {
+			t.Fatalf("create an admin: %d %s", r.status, r.body)
+		}
+		wantBody(t, "deleted user's access token after a new admin", intern.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's refresh token after a new admin", tokenRefresh(ev, intern.refresh), 401, tokenNotValidBody)
+		if id := int64(r.object(t)["id"].(float64)); id <= intern.user.ID {
+			t.Errorf("the new admin got id %d; the deleted user had %d", id, intern.user.ID)
+		}
+
+		back := *intern.user
+		if _, err := ev.db.ImportDjango(context.Background(), []*tasktrack.User{&back}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantBody(t, "deleted user's access token after the same id came back", intern.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's refresh token after the same id came back", tokenRefresh(ev, intern.refresh), 401, tokenNotValidBody)
+		if again := ev.login("intern", userPassword("intern")); again.user.ID != intern.user.ID || again.user.TokenKey == intern.user.TokenKey {
+			t.Errorf("the account brought back: id %d key %q; the deleted one: id %d key %q",
+				again.user.ID, again.user.TokenKey, intern.user.ID, intern.user.TokenKey)
+		}
 	})
 }
 

@@ -62,6 +62,7 @@ func TestUserValidation(t *testing.T) {
 			tooLong   = `{"username":["Ensure this field has no more than 150 characters."]}`
 			badChars  = `{"username":["Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."]}`
 			taken     = `{"username":["A user with that username already exists."]}`
+			scripts   = `{"username":["Enter a valid username. This value may not mix scripts."]}`
 			short     = "This password is too short. It must contain at least 8 characters."
 			numeric   = "This password is entirely numeric."
 			similar   = "The password is too similar to the username."
@@ -88,6 +89,16 @@ func TestUserValidation(t *testing.T) {
 			create("letters of any script", "jürgen", "a-good-password", nil, 201, ""),
 			create("username taken in another case", "ALICE", "a-good-password", nil, 400, taken),
 			create("username taken in the same case", "alice", "a-good-password", nil, 400, taken),
+			create("username taken in fullwidth letters", "ａｌｉｃｅ", "a-good-password", nil, 400, taken),
+			create("admin in fullwidth letters", "ａｄｍｉｎ", "a-good-password", nil, 400, taken),
+			create("admin in fullwidth capitals", "ＡＤＭＩＮ", "a-good-password", nil, 400, taken),
+			create("admin with a capital", "Admin", "a-good-password", nil, 400, taken),
+			create("admin with a Cyrillic a", "аdmin", "a-good-password", nil, 400, scripts),
+			create("Latin with a Greek letter", "alicε", "a-good-password", nil, 400, scripts),
+			create("Latin with an Arabic-Indic digit", "alice٣", "a-good-password", nil, 400, scripts),
+			create("Cyrillic alone", "иван", "a-good-password", nil, 201, ""),
+			create("Japanese: kanji and kana", "山田たろう", "a-good-password", nil, 201, ""),
+			create("a ligature", "ﬁnn", "a-good-password", nil, 400, badChars),
 			create("7-character password", "pw1", "abcdef1", nil, 400, `{"password":["`+short+`"]}`),
 			create("8-character password", "pw2", "abcdefg1", nil, 201, ""),
 			create("all-digit password", "pw3", "1234567890", nil, 400, `{"password":["`+numeric+`"]}`),
@@ -115,7 +126,7 @@ func TestUserValidation(t *testing.T) {
 		}
 		valRun(t, ev.admin, cases)
 		// Nothing refused was created.
-		for _, name := range []string{"", long + "b", "bad name", "pw1", "pw3", "carol-long-name", "em1", "ro1", "nul1", "fn1"} {
+		for _, name := range []string{"", long + "b", "bad name", "pw1", "pw3", "carol-long-name", "em1", "ro1", "nul1", "fn1", "аdmin", "alicε", "alice٣", "ﬁnn"} {
 			if valUserExists(t, ev, name) {
 				t.Errorf("user %q was created", name)
 			}
@@ -470,6 +481,30 @@ func TestUpdateStatusRules(t *testing.T) {
 		})
 		if got := status(id); got.Status != tasktrack.StatusMissed {
 			t.Errorf("a refused change moved the missed task to %s", got.Status)
+		}
+
+		// Managers and admins neither: only a deadline in the future
+		// re-opens a missed task, so it is never missed twice for one
+		// deadline.
+		const reopenFirst = `{"detail":"This task was missed; move its deadline into the future to re-open it."}`
+		task := "/api/task/tasks/" + id + "/"
+		deadline := valTime(status(id).Deadline)
+		for _, c := range []*client{boss, ev.admin} {
+			valRun(t, c, []valCase{
+				{c.user.Username + ": status of a missed task", "PATCH", path, map[string]any{"status": "pending"}, 409, reopenFirst},
+				{c.user.Username + ": update with a status", "PATCH", task, map[string]any{"status": "in_progress", "title": "Renamed"}, 409, reopenFirst},
+				{c.user.Username + ": full update with a status", "PUT", task, map[string]any{"title": "Renamed", "description": "", "deadline": deadline, "status": "completed", "assigned_to": alice.user.ID}, 409, reopenFirst},
+			})
+		}
+		if got := status(id); got.Status != tasktrack.StatusMissed || got.Title != "Soon due" {
+			t.Errorf("a refused change moved the missed task: %s %q", got.Status, got.Title)
+		}
+		valRun(t, boss, []valCase{
+			{"manager: update without a status", "PATCH", task, map[string]any{"title": "Renamed"}, 200, ""},
+			{"manager: a new deadline and a status", "PATCH", task, map[string]any{"deadline": valTime(ev.clock.Now().Add(time.Hour)), "status": "in_progress"}, 200, ""},
+		})
+		if got := status(id); got.Status != tasktrack.StatusInProgress || got.MissedAt != nil || got.Title != "Renamed" {
+			t.Errorf("re-opened: %s %v %q", got.Status, got.MissedAt, got.Title)
 		}
 	})
 }

@@ -154,7 +154,13 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 }
 
 // update runs fn in a write transaction and commits it if fn returns nil.
-func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (err error) {
+func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.updateOn(ctx, db.writer.BeginTx, fn)
+}
+
+// updateOn is update with a transaction from begin: the writer pool's, or
+// one connection's.
+func (db *DB) updateOn(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(tx *Tx) error) (err error) {
 	if db.writeSlot != nil {
 		select {
 		case db.writeSlot <- struct{}{}:
@@ -163,7 +169,7 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			return ctx.Err()
 		}
 	}
-	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	sqlTx, err := begin(ctx, nil)
 	if err != nil {
 		return db.mapErr(err)
 	}

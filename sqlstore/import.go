@@ -121,10 +121,13 @@ func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks [
 		}
 		if res.UsersImported > 0 && db.dialect.name() == "postgres" {
 			// Explicit ids do not advance the identity: make new users'
-			// ids follow the imported ones. (SQLite's INTEGER PRIMARY KEY
-			// continues after the largest id by itself.) A sequence is not
+			// ids follow the imported ones, but never set it back, which
+			// would give a deleted user's id again. (SQLite's AUTOINCREMENT
+			// counter follows explicit ids by itself.) A sequence is not
 			// transactional, hence not in a dry run.
-			if _, err := tx.exec(ctx, "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))"); err != nil {
+			if _, err := tx.exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), m)
+				FROM (SELECT max(id) AS m FROM users) AS x
+				WHERE m > COALESCE(pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass), 0)`); err != nil {
 				return err
 			}
 		}
@@ -163,7 +166,7 @@ func checkImport(users []*tasktrack.User, tasks []*tasktrack.Task) error {
 	}
 	if len(clashes) > 0 {
 		sort.Strings(clashes)
-		return tasktrack.Errorf(tasktrack.KindConflict, "Usernames equal without regard to case: %s.", strings.Join(clashes, "; "))
+		return tasktrack.Errorf(tasktrack.KindConflict, "Usernames equal but for case or width: %s.", strings.Join(clashes, "; "))
 	}
 	seen := map[string]bool{}
 	for _, t := range tasks {

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -12,6 +14,13 @@ import (
 
 //go:embed migrations
 var migrations embed.FS
+
+// afterSQL holds the parts of migrations that SQL cannot do, by the
+// migration's name without its number (which differs per engine). Each
+// runs in its migration's transaction, after the SQL.
+var afterSQL = map[string]func(*Tx, context.Context) error{
+	"accounts_and_misses": (*Tx).rekeyUsernames,
+}
 
 // Migrate brings the schema up to date: it applies, in order, every
 // embedded migration of the engine that is not yet recorded in
@@ -32,7 +41,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	for _, name := range names {
 		base := name[strings.LastIndexByte(name, '/')+1:]
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		number, rest, _ := strings.Cut(base, "_")
+		version, err := strconv.Atoi(number)
 		if err != nil {
 			return fmt.Errorf("migration %s: bad name", base)
 		}
@@ -40,7 +50,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = db.update(ctx, func(tx *Tx) error {
+		err = db.migration(ctx, func(tx *Tx) error {
 			if err := db.dialect.lock(ctx, tx, lockMigrate); err != nil {
 				return err
 			}
@@ -54,10 +64,125 @@ func (db *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", base, err)
 			}
+			if step := afterSQL[strings.TrimSuffix(rest, ".sql")]; step != nil {
+				if err := step(tx, ctx); err != nil {
+					return fmt.Errorf("migration %s: %w", base, err)
+				}
+			}
 			_, err := tx.exec(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, micros(tx.now))
 			return err
 		})
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migration runs fn in a write transaction. On SQLite it runs with foreign
+// key enforcement off, as SQLite's procedure for rebuilding a table
+// requires (dropping the old table would otherwise cascade to the rows
+// that refer to it), and PRAGMA foreign_key_check must find nothing before
+// it commits. The pragma holds for a connection and cannot change inside a
+// transaction, hence one connection held throughout.
+func (db *DB) migration(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.dialect.name() != "sqlite" {
+		return db.update(ctx, fn)
+	}
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return db.mapErr(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return db.mapErr(err)
+	}
+	err = db.updateOn(ctx, conn.BeginTx, func(tx *Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.checkForeignKeys(ctx)
+	})
+	// The connection goes back to the pool: with enforcement on again, or
+	// not at all.
+	if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); onErr != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		if err == nil {
+			err = db.mapErr(onErr)
+		}
+	}
+	return err
+}
+
+// checkForeignKeys fails when a row refers to one that does not exist.
+func (tx *Tx) checkForeignKeys(ctx context.Context) error {
+	rows, err := tx.tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var (
+			table, parent string
+			rowid         sql.NullInt64
+			fk            int
+		)
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
+}
+
+// rekeyUsernames sets every user's username_key to the name's PRECIS form
+// (tasktrack.UsernameKey). Names that have the same form are refused by
+// name, and the migration with them, before anything changes: which of the
+// accounts keeps the name is for a person to decide (README, "Upgrading").
+func (tx *Tx) rekeyUsernames(ctx context.Context) error {
+	type user struct {
+		id       int64
+		name     string
+		key, was string
+	}
+	rows, err := tx.query(ctx, "SELECT id, username, username_key FROM users ORDER BY id")
+	if err != nil {
+		return err
+	}
+	var users []user
+	for rows.Next() {
+		var u user
+		if err := rows.Scan(&u.id, &u.name, &u.was); err != nil {
+			rows.Close()
+			return err
+		}
+		u.key = usernameKey(u.name)
+		users = append(users, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	byKey := map[string][]string{}
+	for _, u := range users {
+		byKey[u.key] = append(byKey[u.key], fmt.Sprintf("%q (id %d)", u.name, u.id))
+	}
+	var clashes []string
+	for _, names := range byKey {
+		if len(names) > 1 {
+			clashes = append(clashes, strings.Join(names, " and "))
+		}
+	}
+	if len(clashes) > 0 {
+		sort.Strings(clashes)
+		return fmt.Errorf("usernames that differ only in case or width are now one name: %s; rename all but one of each, then start again (README: Upgrading)",
+			strings.Join(clashes, "; "))
+	}
+	for _, u := range users {
+		if u.key == u.was {
+			continue
+		}
+		if _, err := tx.exec(ctx, "UPDATE users SET username_key = ? WHERE id = ?", u.key, u.id); err != nil {
 			return err
 		}
 	}

@@ -47,7 +47,8 @@ func (tx *Tx) saveRefresh(ctx context.Context, t tasktrack.RefreshToken) error {
 // next in its place, in the same family. It answers ErrRefreshReused (after
 // revoking the family) when the token was already spent or revoked, and an
 // unauthenticated error when it is unknown, expired, or its user may no
-// longer sign in. It returns the user.
+// longer sign in or has another token key than next carries. It returns
+// the user.
 func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (*tasktrack.User, error) {
 	var (
 		u      *tasktrack.User
@@ -82,7 +83,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next taskt
 			}
 			return err
 		}
-		if !u.IsActive || u.TokenVersion != ver {
+		if !u.IsActive || u.TokenVersion != ver || u.TokenKey != next.TokenKey {
 			return errTokenInvalid
 		}
 		if _, err := tx.exec(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", micros(tx.now), oldHash); err != nil {

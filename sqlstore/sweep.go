@@ -14,7 +14,8 @@ var _ tasktrack.Sweeper = (*DB)(nil)
 // table:
 //
 //  1. open tasks whose deadline has passed become missed, each with one
-//     task_missed alert and one audit entry;
+//     audit entry and one task_missed alert, unless the task already had
+//     one for that deadline;
 //  2. active non-admin users with at least MissedThreshold missed tasks
 //     whose deadlines fall in the window (and after their last
 //     reactivation) are deactivated, each with one user_deactivated alert
@@ -60,8 +61,10 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		res.TasksMissed = int(n)
 		lap("mark")
 		if n > 0 {
-			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
-				SELECT tt_uuid7(?), 'task_missed', t.id, t.assigned_to, u.username, t.missed_at
+			// One alert per task and deadline (alerts_task_missed_once): a
+			// task missed again without a new deadline raises none.
+			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at, deadline)
+				SELECT tt_uuid7(?), 'task_missed', t.id, t.assigned_to, u.username, t.missed_at, t.deadline
 				FROM tasks t JOIN users u ON u.id = t.assigned_to
 				WHERE t.status = 'missed' AND t.missed_at = ?
 				ORDER BY t.id

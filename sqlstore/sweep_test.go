@@ -341,3 +341,79 @@ func TestConcurrentSweepsActOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepRaisesOneAlertPerDeadline: a task that is open again past the
+// same deadline (set back by hand in the database, or by a manager before
+// a missed task's status was locked) is marked missed again, but raises no
+// second task_missed alert; a new deadline missed raises a new one.
+func TestSweepRaisesOneAlertPerDeadline(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		dsn := DSN(t, e)
+		db := OpenDSN(t, dsn)
+		clock := NewClock(t0)
+		db.Now = clock.Now
+		bob := MustCreateUser(t, db, "bob", "user")
+		boss := MustCreateUser(t, db, "boss", "manager")
+		task := MustCreateTask(t, db, bob, "late", time.Hour)
+		clock.Add(2 * time.Hour)
+		mustSweep(t, db)
+		if _, err := Raw(t, dsn).Exec("UPDATE tasks SET status = 'pending', missed_at = NULL WHERE id = $1", task.ID); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Minute)
+		if res := mustSweep(t, db); res.TasksMissed != 1 {
+			t.Fatalf("the task open again was not marked missed: %+v", res)
+		}
+		if n := len(alertsOf(t, db, tasktrack.AlertTaskMissed)); n != 1 {
+			t.Fatalf("%d task_missed alerts for one deadline, want 1", n)
+		}
+		future := clock.Now().Add(time.Hour)
+		if _, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(2 * time.Hour)
+		mustSweep(t, db)
+		if n := len(alertsOf(t, db, tasktrack.AlertTaskMissed)); n != 2 {
+			t.Fatalf("%d task_missed alerts after a new deadline was missed, want 2", n)
+		}
+	})
+}
+
+// TestMissedStatusChangesOnlyByDeadline: no one sets a missed task's status
+// (409, the task unchanged) unless the deadline moves into the future,
+// which re-opens it first.
+func TestMissedStatusChangesOnlyByDeadline(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		db, clock := sweepDB(t, e, 5, 24*time.Hour)
+		bob := MustCreateUser(t, db, "bob", "user")
+		boss := MustCreateUser(t, db, "boss", "manager")
+		admin := MustCreateUser(t, db, "root", "admin")
+		task := MustCreateTask(t, db, bob, "late", time.Hour)
+		clock.Add(2 * time.Hour)
+		mustSweep(t, db)
+		pending, title := tasktrack.StatusPending, "renamed"
+		for _, c := range []struct {
+			name   string
+			change func() error
+		}{
+			{"manager, status", func() error { _, err := db.UpdateTaskStatus(As(boss), task.ID, pending); return err }},
+			{"admin, status", func() error { _, err := db.UpdateTaskStatus(As(admin), task.ID, pending); return err }},
+			{"manager, update with a status", func() error {
+				_, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Status: &pending, Title: &title})
+				return err
+			}},
+		} {
+			if err := c.change(); err != tasktrack.ErrMissedStatus {
+				t.Errorf("%s: err %v, want %v", c.name, err, tasktrack.ErrMissedStatus)
+			}
+		}
+		if got := taskStatus(t, db, task.ID); got.Status != tasktrack.StatusMissed || got.Title != "late" {
+			t.Fatalf("a refused change moved the task: %s %q", got.Status, got.Title)
+		}
+		inProgress, future := tasktrack.StatusInProgress, clock.Now().Add(time.Hour)
+		got, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future, Status: &inProgress})
+		if err != nil || got.Status != tasktrack.StatusInProgress || got.MissedAt != nil {
+			t.Fatalf("a new deadline with a status: %+v, %v", got, err)
+		}
+	})
+}

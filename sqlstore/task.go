@@ -323,6 +323,9 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 		if err := errs.Err(); err != nil {
 			return err
 		}
+		if old.Status == tasktrack.StatusMissed && !reopen && in.Status != nil {
+			return tasktrack.ErrMissedStatus
+		}
 		if reopen {
 			setStatus(&nt, tasktrack.StatusPending, tx.now)
 		}

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"tasktrack"
 )
@@ -12,7 +11,7 @@ var _ tasktrack.UserService = (*DB)(nil)
 
 const userColumns = `u.id, u.username, u.email, u.first_name, u.last_name, u.role_id, u.is_active,
 	u.date_joined, u.deactivated_at, u.deactivation_reason, u.reactivated_at, u.reactivated_by,
-	u.token_version, u.password`
+	u.token_version, u.token_key, u.password`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -25,7 +24,7 @@ func scanUser(s scanner) (*tasktrack.User, error) {
 		reason               sql.NullString
 	)
 	err := s.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &roleID, &u.IsActive,
-		&joined, &deact, &reason, &react, &reactB, &u.TokenVersion, &u.PasswordHash)
+		&joined, &deact, &reason, &react, &reactB, &u.TokenVersion, &u.TokenKey, &u.PasswordHash)
 	if err != nil {
 		return nil, err
 	}
@@ -38,8 +37,9 @@ func scanUser(s scanner) (*tasktrack.User, error) {
 	return &u, nil
 }
 
-// usernameKey is what makes usernames unique without regard to case.
-func usernameKey(username string) string { return strings.ToLower(username) }
+// usernameKey is what makes usernames unique: case and width variants of
+// a name are one name.
+func usernameKey(username string) string { return tasktrack.UsernameKey(username) }
 
 func (tx *Tx) findUser(ctx context.Context, id int64) (*tasktrack.User, error) {
 	u, err := scanUser(tx.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?"+tx.db.dialect.forUpdate(), id))
@@ -58,8 +58,8 @@ func (db *DB) AuthUser(ctx context.Context, id int64) (*tasktrack.User, error) {
 	return u, nil
 }
 
-// UserByUsername loads a user by username (without regard to case) for
-// login, without policy.
+// UserByUsername loads a user by username (by its key, so any case or
+// width variant finds the one account) for login, without policy.
 func (db *DB) UserByUsername(ctx context.Context, username string) (*tasktrack.User, error) {
 	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?", usernameKey(username)))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -173,9 +174,16 @@ func mustRun(t testing.TB, env []string, stdin string, args ...string) string {
 }
 
 // freeAddr returns a loopback address with a port nobody listens on.
+//
+// The address is on a loopback address of its own (127.x.y.z), not
+// 127.0.0.1: between this listener's close and the server's bind, the
+// kernel may hand the same port on 127.0.0.1 to any outgoing connection of
+// a test running beside this one, but it binds an outgoing connection to
+// another loopback address only when that connection goes there.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ip := fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
+	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 		}
 	}
 	if len(data.Collisions) > 0 {
-		rep.Refused = fmt.Sprintf("%d username(s) collide without regard to case, which tasktrack cannot tell apart at login: rename all but one of each in the Django database, then import again", len(data.Collisions))
+		rep.Refused = fmt.Sprintf("%d username(s) collide: they differ only in case or width, which tasktrack cannot tell apart at login: rename all but one of each in the Django database, then import again", len(data.Collisions))
 		return printImportReport(rep, *asJSON, stdout)
 	}
 
@@ -242,7 +242,7 @@ func printImportText(rep *importReport, w io.Writer) {
 	fmt.Fprintf(w, "Passwords: %d kept (Django's pbkdf2_sha256, verified at login and re-hashed at the first), %d must be reset by an admin\n",
 		rep.Passwords.Kept, rep.Passwords.Reset)
 	if len(rep.Collisions) > 0 {
-		fmt.Fprintf(w, "Username collisions (%d), equal without regard to case:\n", len(rep.Collisions))
+		fmt.Fprintf(w, "Username collisions (%d), equal but for case or width:\n", len(rep.Collisions))
 		for _, c := range rep.Collisions {
 			var us []string
 			for _, u := range c.Users {

@@ -92,6 +92,24 @@ func DSN(tb testing.TB, e Engine) string {
 	return u.String()
 }
 
+// Raw opens the database at dsn without the store, closed when the test
+// ends: to set up what the store itself would refuse to write, such as a
+// schema of an earlier version. Placeholders are $1, $2, ... on both
+// engines.
+func Raw(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	driver := "sqlite"
+	if sqlstore.IsPostgres(dsn) {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 // Clock is a clock that tests move by hand.
 type Clock struct {
 	mu sync.Mutex

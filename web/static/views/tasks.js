@@ -345,7 +345,8 @@ function taskForm(task, users) {
   if (editing) {
     const statusOptions = SETTABLE.map((s) => ({ value: s, label: STATUS_LABELS[s] }));
     if (task.status === 'missed') statusOptions.unshift({ value: 'missed', label: 'Missed (set by the system)', disabled: true });
-    fields.status = field({ label: 'Status', name: 'status', type: 'select', options: statusOptions, value: task.status, testid: 'task-status-input' });
+    const hint = task.status === 'missed' ? 'Move the deadline into the future to re-open this task.' : undefined;
+    fields.status = field({ label: 'Status', name: 'status', type: 'select', options: statusOptions, value: task.status, testid: 'task-status-input', hint });
   }
   const initial = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.control.value]));
   const errors = errorBox();
