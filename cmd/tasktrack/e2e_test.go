@@ -249,6 +249,8 @@ func TestBadSettings(t *testing.T) {
 		{"addr", []string{"--addr", "nonsense"}, nil, []string{"--addr", "nonsense"}},
 		{"addr variable", nil, []string{"TASKTRACK_ADDR=nonsense"}, []string{"--addr", "$TASKTRACK_ADDR"}},
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
+		{"listen URL not PostgreSQL", []string{"--database-listen-url", "mysql://x"}, nil, []string{"--database-listen-url", "postgres://"}},
+		{"listen URL with SQLite", nil, []string{"TASKTRACK_DATABASE_LISTEN_URL=postgres://127.0.0.1/x"}, []string{"--database-listen-url", "$TASKTRACK_DATABASE_LISTEN_URL", "PostgreSQL"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
