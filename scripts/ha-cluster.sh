@@ -292,6 +292,9 @@ unix_socket_dir = $HA_DIR/pgbouncer
 pidfile = $HA_DIR/pgbouncer/pgbouncer.pid
 auth_type = trust
 auth_file = $HA_DIR/pgbouncer/userlist.txt
+; Logins not in auth_file are looked up in PostgreSQL as this user (the
+; test suite makes a role per test).
+auth_user = postgres
 admin_users = postgres
 pool_mode = transaction
 max_client_conn = 1000
@@ -299,7 +302,7 @@ default_pool_size = 40
 max_db_connections = 120
 server_connect_timeout = 2
 server_login_retry = 1
-query_wait_timeout = 5
+query_wait_timeout = 3
 server_idle_timeout = 30
 server_lifetime = 600
 log_connections = 0
