@@ -30,7 +30,6 @@
 # production one (deploy/ holds examples for that).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HA_DIR=${TASKTRACK_HA_DIR:-${TMPDIR:-/tmp}/tasktrack-ha}
 BASE=${TASKTRACK_HA_PORT_BASE:-15400}
 PG_BIN=${TASKTRACK_HA_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -139,21 +138,27 @@ start() {
   basename "$1" >"$HA_DIR/run/$name.cmd"
 }
 
-# stop NAME [SECONDS]: TERM, then KILL after SECONDS (10).
+# stop SECONDS NAME...: TERM to each, then KILL to those still running
+# after SECONDS.
 stop() {
-  local name=$1 wait=${2:-10} f pid
-  f=$(pidfile "$name")
-  [[ -r $f ]] || return 0
-  if running "$name"; then
-    pid=$(<"$f")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 $((wait * 10))); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
+  local wait=$1 name pid pids=()
+  shift
+  for name in "$@"; do
+    if running "$name"; then
+      pid=$(<"$(pidfile "$name")")
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+    rm -f "$(pidfile "$name")"
+  done
+  local alive
+  for _ in $(seq 1 $((wait * 10))); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 # postmaster_pid N: the pid of node N's postmaster, if it runs.
@@ -386,11 +391,11 @@ up() {
 
 down() {
   [[ -d $HA_DIR ]] || return 0
-  stop pgbouncer
-  stop haproxy
+  stop 10 pgbouncer haproxy
   local n pid
-  # Patroni stops its PostgreSQL when it stops.
-  for n in "${NODES[@]}"; do stop "patroni$n" 30; done
+  # Patroni stops its PostgreSQL when it stops; all at once, so that
+  # none of them takes over from another.
+  stop 30 patroni1 patroni2 patroni3
   for n in "${NODES[@]}"; do
     if pid=$(postmaster_pid "$n"); then
       # Left by a Patroni that was killed: PostgreSQL's immediate shutdown.
@@ -401,7 +406,9 @@ down() {
       done
     fi
   done
-  for n in "${NODES[@]}"; do stop "etcd$n"; done
+  # etcd's graceful stop waits on its peers, which are stopping too; its
+  # data is about to be removed.
+  stop 2 etcd1 etcd2 etcd3
   rm -rf "$HA_DIR"
   log "down: stopped and removed $HA_DIR"
 }
