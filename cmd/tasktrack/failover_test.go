@@ -111,6 +111,11 @@ func TestFailover(t *testing.T) {
 	}
 
 	rec := &failoverRecord{acked: map[string]bool{}, changes: map[string]*statusLog{}}
+	for _, ids := range owned {
+		for _, id := range ids {
+			rec.changes[id] = &statusLog{current: "pending"}
+		}
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	streams := make([]*alertStream, len(servers))
@@ -121,9 +126,6 @@ func TestFailover(t *testing.T) {
 		wg.Go(func() { pollReady(ctx, s, rec, i) })
 		creator := &client{t: t, s: s, access: boss.access}
 		wg.Go(func() { createTasks(ctx, creator, users, rec, i) })
-		for _, id := range owned[i] {
-			rec.changes[id] = &statusLog{current: "pending"}
-		}
 		changer := &client{t: t, s: s, access: users[i].access}
 		wg.Go(func() { changeStatuses(ctx, changer, owned[i], rec, i) })
 	}
