@@ -660,9 +660,13 @@ func checkAlerts(t *testing.T, db *sql.DB, servers []*server, boss *client, stre
 		})
 	}
 	wg.Wait()
+	inDB := map[string]bool{}
+	for _, id := range ids {
+		inDB[id] = true
+	}
 	for i, st := range streams {
 		st.mu.Lock()
-		missing, twice := 0, 0
+		missing, twice, gone := 0, 0, 0
 		for _, id := range ids {
 			switch n := st.seen[id]; {
 			case n == 0:
@@ -671,10 +675,19 @@ func checkAlerts(t *testing.T, db *sql.DB, servers []*server, boss *client, stre
 				twice++
 			}
 		}
+		for id := range st.seen {
+			if !inDB[id] {
+				gone++
+			}
+		}
 		if missing > 0 || twice > 0 {
 			t.Errorf("stream on replica %d: %d of %d alerts missing, %d received more than once", i, missing, len(ids), twice)
 		}
-		t.Logf("stream on replica %d: %d alerts received, opened %d times", i, len(st.seen), st.opens)
+		// PostgreSQL shows a commit to other sessions before its
+		// synchronous standby has confirmed it: a sweep's alerts read on
+		// the old primary just before its crash may be gone from the
+		// new one, whose sweep then makes them again with new ids.
+		t.Logf("stream on replica %d: %d alerts received (%d of them no longer in the database), opened %d times", i, len(st.seen), gone, st.opens)
 		st.mu.Unlock()
 	}
 	t.Logf("missed tasks: %d, each with one alert: %v", missed, wrong == 0)
