@@ -329,9 +329,10 @@ func readOnlyServer(conn *pgx.Conn) bool {
 // URL.
 const maxConnectTimeout = 3 * time.Second
 
-// pooledModes are the query modes that use no named prepared statements:
-// a URL that asks for one goes through a transaction pooler (PgBouncer),
-// where a session, and with it LISTEN, does not outlive a transaction.
+// pooled reports whether the URL asks for a query mode without named
+// prepared statements: such a URL goes through a transaction pooler
+// (PgBouncer), where a session, and with it LISTEN, does not outlive a
+// transaction.
 func pooled(cfg *pgx.ConnConfig) bool {
 	return cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement
 }
