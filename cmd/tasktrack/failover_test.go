@@ -58,23 +58,18 @@ func TestFailover(t *testing.T) {
 
 	// A database of its own on the cluster.
 	name := fmt.Sprintf("tt_failover_%d", time.Now().Unix())
-	db, err := sql.Open("pgx", withDatabase(t, haproxy, "postgres"))
+	cluster, err := sql.Open("pgx", withDatabase(t, haproxy, "postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+	t.Cleanup(func() { cluster.Close() })
+	if _, err := cluster.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		c, err := sql.Open("pgx", withDatabase(t, haproxy, "postgres"))
-		if err == nil {
-			_, _ = c.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-			c.Close()
-		}
-	})
-	db.Close()
-	if db, err = sql.Open("pgx", withDatabase(t, haproxy, name)); err != nil {
+	// After the replicas have stopped (cleanups run last first).
+	t.Cleanup(func() { _, _ = cluster.Exec("DROP DATABASE " + name + " WITH (FORCE)") })
+	db, err := sql.Open("pgx", withDatabase(t, haproxy, name))
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
@@ -118,6 +113,10 @@ func TestFailover(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
 	streams := make([]*alertStream, len(servers))
 	for i, s := range servers {
 		streams[i] = &alertStream{seen: map[string]int{}}
