@@ -10,12 +10,17 @@
 #   BENCH_BIG        tasks of the large data set               (default 1000000)
 #   BENCH_OVERDUE    of those, due to be missed at the sweep    (default 100000)
 #   BENCH_POSTGRES   base URL of PostgreSQL ("" skips it)      (default postgres://postgres@127.0.0.1:5432)
+#   BENCH_PGBOUNCER  base URL of a PgBouncer in transaction mode in front of
+#                    BENCH_POSTGRES: adds list, status and create through it,
+#                    in turns with the direct ones ("" skips) (default "")
+#   BENCH_ONLY_POSTGRES=1  only the PostgreSQL rows
+#   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts) (default ../shared/bench)
 #   BENCH_PROFILE=1  also take 10 s CPU profiles of tasktrack under the list,
 #                    status and create loads (bench/out/run/*.pprof, *.top.txt)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=$(cd "$ROOT/../shared/bench" && pwd)
+SHARED=$(cd "${BENCH_SHARED:-$ROOT/../shared/bench}" && pwd)
 OUT=$ROOT/bench/out
 RUN=$OUT/run
 DUR=${BENCH_DURATION:-10s}
@@ -25,6 +30,8 @@ BIG=${BENCH_BIG:-1000000}
 OVERDUE=${BENCH_OVERDUE:-100000}
 PG=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432}
 PROFILE=${BENCH_PROFILE:-0}
+PGB=${BENCH_PGBOUNCER:-}
+ONLY_PG=${BENCH_ONLY_POSTGRES:-0}
 SMALL=10000
 PASSWORD=bench-password-1
 
@@ -32,7 +39,7 @@ TT=$OUT/tasktrack
 CEIL=$OUT/ceiling
 TOOL=$OUT/benchtool
 WRK_DIR=$SHARED/wrk
-PORT_TT=18000 PORT_BIG=18001 PORT_PG=18002 PORT_START=18003 PORT_CEIL=18090
+PORT_TT=18000 PORT_BIG=18001 PORT_PG=18002 PORT_START=18003 PORT_PGB=18004 PORT_CEIL=18090
 
 PIDS=()
 PG_DB=""
@@ -57,7 +64,7 @@ T0=$(date +%s)
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-	echo "command: bash bench/run.sh (BENCH_DURATION=$DUR BENCH_ROUNDS=$ROUNDS BENCH_SHORT=$SHORT BENCH_BIG=$BIG BENCH_OVERDUE=$OVERDUE)"
+	echo "command: bash bench/run.sh (BENCH_DURATION=$DUR BENCH_ROUNDS=$ROUNDS BENCH_SHORT=$SHORT BENCH_BIG=$BIG BENCH_OVERDUE=$OVERDUE BENCH_POSTGRES=$PG BENCH_PGBOUNCER=$PGB BENCH_ONLY_POSTGRES=$ONLY_PG)"
 	git -C "$ROOT" status --short 2>/dev/null | sed -n '1,40s/^/  changed: /p'
 	echo "nproc: $(nproc)"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -151,13 +158,93 @@ profile() { # name pid-port wrk args...: a 10 s CPU profile under a 13 s load
 TT_ENV=(LIST_PATH=/api/task/tasks/ STATUS_PATH=/api/task/tasks/%s/update_status/ CREATE_PATH=/api/task/tasks/)
 CEIL_ENV=(LIST_PATH=/tasks STATUS_PATH=/tasks/%s/status CREATE_PATH=/tasks)
 
-# --- data ----------------------------------------------------------------------
-log "data: $SMALL tasks for the ceiling and for tasktrack"
-"$CEIL" -db "$RUN/ceiling.db" -seed "$SMALL" 2>>"$RUN/ceiling.log"
 demo() { # database tasks overdue
 	TASKTRACK_DATABASE=$1 timeout 300 "$TT" demo --users 1000 --tasks "$2" --overdue "$3" \
 		--bench-user bench --bench-tasks 20 --bench-password "$PASSWORD" --seed 7 2>>"$RUN/demo.log" | tee -a "$RUN/demo.log" >&2
 }
+
+# --- PostgreSQL --------------------------------------------------------------------------------------
+# postgres_rows: list, status and create on PostgreSQL, and through PgBouncer
+# in turns with the direct ones when BENCH_PGBOUNCER is set.
+postgres_rows() {
+	if [ -n "$PG" ] && psql "$PG/postgres?sslmode=disable" -qc 'SELECT 1' >/dev/null 2>&1; then
+		PG_DB=tasktrack_bench_$$
+		psql "$PG/postgres?sslmode=disable" -qc "CREATE DATABASE $PG_DB" >/dev/null
+		PGURL="$PG/$PG_DB?sslmode=disable"
+		log "PostgreSQL: $SMALL tasks"
+		demo "$PGURL" "$SMALL" 0
+		start_tt pg "$PORT_PG" "$PGURL"
+		PG_PID=$LAST_PID
+		PU="http://127.0.0.1:$PORT_PG"
+		PG_USER=$(login "$PORT_PG" bench)
+		PG_MGR=$(login "$PORT_PG" bench-manager)
+		task_ids "$PORT_PG" "$PG_USER" >"$RUN/pg.ids"
+		PG_ASSIGNEE=$(plain_user "$PORT_PG" "$PG_MGR")
+		log "PostgreSQL: list, status, create, c32, $ROUNDS rounds of $SHORT"
+		wrk_run warm pg 0 32 2s list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
+		rm -f "$RUN"/raw/warm.*
+		for r in $(seq 1 "$ROUNDS"); do
+			wrk_run pglist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
+		done
+		for r in $(seq 1 "$ROUNDS"); do
+			wrk_run pgstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+		done
+		for r in $(seq 1 "$ROUNDS"); do
+			wrk_run pgcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
+		done
+		if [ -n "$PGB" ]; then
+			# The same database through PgBouncer, by a second server; the
+			# tokens are good on both (one JWT secret, in the database).
+			start_tt pgb "$PORT_PGB" "$PGB/$PG_DB?sslmode=disable&default_query_exec_mode=cache_describe"
+			PGB_PID=$LAST_PID
+			PBU="http://127.0.0.1:$PORT_PGB"
+			log "PgBouncer (transaction mode) against direct: list, status, create, c32, $ROUNDS rounds of $SHORT in turns"
+			wrk_run warm pgb 0 32 2s list "$PBU" TOKEN="$PG_USER" "${TT_ENV[@]}"
+			rm -f "$RUN"/raw/warm.*
+			for r in $(seq 1 "$ROUNDS"); do
+				wrk_run pgblist pgb "$r" 32 "$SHORT" list "$PBU" TOKEN="$PG_USER" "${TT_ENV[@]}"
+				wrk_run pgblist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
+			done
+			for r in $(seq 1 "$ROUNDS"); do
+				wrk_run pgbstatus pgb "$r" 32 "$SHORT" status "$PBU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+				wrk_run pgbstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+			done
+			for r in $(seq 1 "$ROUNDS"); do
+				wrk_run pgbcreate pgb "$r" 32 "$SHORT" create "$PBU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
+				wrk_run pgbcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
+			done
+			stop "$PGB_PID"
+		fi
+		stop "$PG_PID"
+	else
+		log "PostgreSQL skipped (BENCH_POSTGRES=${PG:-empty} does not answer)"
+	fi
+}
+
+# --- the table --------------------------------------------------------------------------------------------
+print_table() {
+	{
+		echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+		[ -r /proc/pressure/cpu ] && echo "CPU pressure at end: $(head -n 1 /proc/pressure/cpu)"
+		echo "other busy processes at end (%CPU, command):"
+		ps -eo pcpu=,args= --sort=-pcpu | awk -v me="$$" '$1 >= 10 && !/bench\/out\/|wrk / { printf "  %s %s\n", $1, substr($2, 1, 80) }' | sed -n 1,8p
+	} >>"$RUN/machine.txt"
+	echo "duration: $(($(date +%s) - T0)) s" >>"$RUN/machine.txt"
+	"$TOOL" table -dir "$RUN" >"$RUN/table.md"
+	cat "$RUN/machine.txt"
+	echo
+	cat "$RUN/table.md"
+}
+
+if [ "$ONLY_PG" = 1 ]; then
+	postgres_rows
+	print_table
+	exit 0
+fi
+
+# --- data ----------------------------------------------------------------------
+log "data: $SMALL tasks for the ceiling and for tasktrack"
+"$CEIL" -db "$RUN/ceiling.db" -seed "$SMALL" 2>>"$RUN/ceiling.log"
 demo "$RUN/small.db" "$SMALL" 0
 log "data: $BIG tasks for tasktrack, $OVERDUE of them due to be missed"
 demo "$RUN/big.db" "$BIG" "$OVERDUE"
@@ -289,46 +376,5 @@ wrk_run create128 ceil 1 128 "$SHORT" create "$CU" TOKEN="$C_TOKEN" ASSIGNEE="$C
 stop "$TT_PID"
 stop "$CEIL_PID"
 
-# --- PostgreSQL --------------------------------------------------------------------------------------
-if [ -n "$PG" ] && psql "$PG/postgres?sslmode=disable" -qc 'SELECT 1' >/dev/null 2>&1; then
-	PG_DB=tasktrack_bench_$$
-	psql "$PG/postgres?sslmode=disable" -qc "CREATE DATABASE $PG_DB" >/dev/null
-	PGURL="$PG/$PG_DB?sslmode=disable"
-	log "PostgreSQL: $SMALL tasks"
-	demo "$PGURL" "$SMALL" 0
-	start_tt pg "$PORT_PG" "$PGURL"
-	PG_PID=$LAST_PID
-	PU="http://127.0.0.1:$PORT_PG"
-	PG_USER=$(login "$PORT_PG" bench)
-	PG_MGR=$(login "$PORT_PG" bench-manager)
-	task_ids "$PORT_PG" "$PG_USER" >"$RUN/pg.ids"
-	PG_ASSIGNEE=$(plain_user "$PORT_PG" "$PG_MGR")
-	log "PostgreSQL: list, status, create, c32, $ROUNDS rounds of $SHORT"
-	wrk_run warm pg 0 32 2s list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-	rm -f "$RUN"/raw/warm.*
-	for r in $(seq 1 "$ROUNDS"); do
-		wrk_run pglist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-	done
-	for r in $(seq 1 "$ROUNDS"); do
-		wrk_run pgstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
-	done
-	for r in $(seq 1 "$ROUNDS"); do
-		wrk_run pgcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
-	done
-	stop "$PG_PID"
-else
-	log "PostgreSQL skipped (BENCH_POSTGRES=${PG:-empty} does not answer)"
-fi
-
-# --- the table --------------------------------------------------------------------------------------------
-{
-	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	[ -r /proc/pressure/cpu ] && echo "CPU pressure at end: $(head -n 1 /proc/pressure/cpu)"
-	echo "other busy processes at end (%CPU, command):"
-	ps -eo pcpu=,args= --sort=-pcpu | awk -v me="$$" '$1 >= 10 && !/bench\/out\/|wrk / { printf "  %s %s\n", $1, substr($2, 1, 80) }' | sed -n 1,8p
-} >>"$RUN/machine.txt"
-echo "duration: $(($(date +%s) - T0)) s" >>"$RUN/machine.txt"
-"$TOOL" table -dir "$RUN" >"$RUN/table.md"
-cat "$RUN/machine.txt"
-echo
-cat "$RUN/table.md"
+postgres_rows
+print_table

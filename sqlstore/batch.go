@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -89,9 +88,6 @@ func (q *createQueue) runBatch(db *DB) {
 			// Rolled back with the batch; an invalid creation keeps its own
 			// answer, as it would have written nothing anyway.
 			r.task, r.err = nil, err
-			if errors.Is(err, context.DeadlineExceeded) {
-				r.err = tasktrack.ErrUnavailable
-			}
 		}
 		close(r.done)
 	}

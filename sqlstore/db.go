@@ -43,8 +43,10 @@ type DB struct {
 
 	// alertsChanged is signalled after a local commit created alerts.
 	alertsChanged chan struct{}
-	// pgConfig is kept to open the LISTEN connection on PostgreSQL.
-	pgConfig *pgx.ConnConfig
+	// listenConfig opens the LISTEN connection on PostgreSQL; nil when
+	// notifications cannot be had (SQLite, or a transaction pooler without
+	// a listen URL), so that alert streams poll.
+	listenConfig *pgx.ConnConfig
 	// readStmts and writeStmts cache prepared statements (SQLite only).
 	readStmts, writeStmts *stmtCache
 	// writeSlot lets one write transaction of this process run at a time
@@ -61,6 +63,11 @@ type Options struct {
 	// Synchronous is SQLite's synchronous pragma: "normal" (the default)
 	// or "full".
 	Synchronous string
+	// ListenURL is a PostgreSQL URL for the LISTEN connection, which needs
+	// a session of its own: a direct one when the main URL goes through a
+	// transaction pooler. Empty: the main URL, unless that asks for a
+	// pooler's query mode (then alert streams poll).
+	ListenURL string
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL
@@ -105,14 +112,17 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and takes writes.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.reader.PingContext(ctx); err != nil {
 		return db.mapErr(err)
 	}
-	var one int
-	if err := db.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	var writable bool
+	if err := db.reader.QueryRowContext(ctx, db.dialect.writableQuery()).Scan(&writable); err != nil {
 		return db.mapErr(err)
+	}
+	if !writable {
+		return tasktrack.ErrUnavailable
 	}
 	return nil
 }
@@ -166,7 +176,7 @@ func (db *DB) updateOn(ctx context.Context, begin func(context.Context, *sql.TxO
 		case db.writeSlot <- struct{}{}:
 			defer func() { <-db.writeSlot }()
 		case <-ctx.Done():
-			return ctx.Err()
+			return db.mapErr(ctx.Err())
 		}
 	}
 	sqlTx, err := begin(ctx, nil)
@@ -207,7 +217,12 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
 
 // mapErr turns driver errors into domain errors: constraint violations
-// become conflicts, a database that does not answer becomes unavailable.
+// become conflicts, a database that does not answer (in time) becomes
+// unavailable. A caller that went away keeps its context.Canceled.
+//
+// A write whose COMMIT was sent but not answered is unavailable too: it
+// may or may not have been applied, so it is reported and never retried
+// here (database/sql retries only what it had not sent).
 func (db *DB) mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -216,7 +231,7 @@ func (db *DB) mapErr(err error) error {
 	switch {
 	case errors.As(err, &te):
 		return err
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, sql.ErrNoRows):
 		return tasktrack.ErrNotFound
@@ -224,7 +239,7 @@ func (db *DB) mapErr(err error) error {
 		return &tasktrack.Error{Kind: tasktrack.KindConflict, Message: "This conflicts with an existing record.", Err: err}
 	case db.dialect.isForeignKeyViolation(err):
 		return &tasktrack.Error{Kind: tasktrack.KindConflict, Message: "This is still referenced by other records.", Err: err}
-	case db.dialect.isUnavailable(err):
+	case errors.Is(err, context.DeadlineExceeded), db.dialect.isUnavailable(err):
 		return &tasktrack.Error{Kind: tasktrack.KindUnavailable, Message: tasktrack.ErrUnavailable.Message, Err: err}
 	}
 	return fmt.Errorf("sqlstore: %w", err)

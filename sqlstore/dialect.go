@@ -41,6 +41,9 @@ type dialect interface {
 	isUniqueViolation(err error) bool
 	isForeignKeyViolation(err error) bool
 	isUnavailable(err error) bool
+	// writableQuery answers one boolean: whether the database takes
+	// writes.
+	writableQuery() string
 	// keepsTaskCounts reports whether the schema keeps per-status task
 	// counters (migrations/sqlite/0002_task_counts.sql).
 	keepsTaskCounts() bool
@@ -66,6 +69,7 @@ func (sqliteDialect) rebind(q string) string                    { return q }
 func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
 func (sqliteDialect) forUpdate() string                         { return "" }
 func (sqliteDialect) notify(context.Context, *Tx, string) error { return nil }
+func (sqliteDialect) writableQuery() string                     { return "SELECT 1" }
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -263,6 +267,10 @@ func (postgresDialect) lock(ctx context.Context, tx *Tx, key int64) error {
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
+func (postgresDialect) writableQuery() string {
+	return "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+}
+
 func (postgresDialect) notify(ctx context.Context, tx *Tx, channel string) error {
 	_, err := tx.tx.ExecContext(ctx, "SELECT pg_notify($1, '')", channel)
 	return err
@@ -290,25 +298,76 @@ func (postgresDialect) isUnavailable(err error) bool {
 		return !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, sql.ErrTxDone)
 	}
 	switch {
-	case strings.HasPrefix(code, "08"), // connection exception
+	case strings.HasPrefix(code, "08"), // connection exception; PgBouncer's own errors (08P01)
 		strings.HasPrefix(code, "53"),  // insufficient resources
 		strings.HasPrefix(code, "57P"), // operator intervention (shutdown, terminate)
 		code == "55000" && strings.Contains(err.Error(), "not currently accepting connections"),
+		// A standby, or a primary being demoted, during a failover.
+		code == "25006",
+		// A prepared statement that the server session does not have, or
+		// already has: a transaction pooler gave this connection another
+		// session (the URL lacks default_query_exec_mode).
+		code == "26000", code == "42P05",
 		code == "40001", code == "40P01":
 		return true
 	}
 	return false
 }
 
-func (db *DB) openPostgres(ctx context.Context, dsn string, opt Options) error {
+// readOnlyServer reports whether conn's server is a standby or read-only:
+// after a failover, a connection made through a proxy just before the
+// proxy noticed may lead to the old primary, now a standby. PostgreSQL 14
+// and later report both settings to the client whenever they change.
+func readOnlyServer(conn *pgx.Conn) bool {
+	pc := conn.PgConn()
+	return pc.ParameterStatus("in_hot_standby") == "on" || pc.ParameterStatus("default_transaction_read_only") == "on"
+}
+
+// Connections to PostgreSQL give up after this long, unless the URL's
+// connect_timeout asks for less: a request must not wait long for a
+// database that does not answer. It applies to each host of a multi-host
+// URL.
+const maxConnectTimeout = 3 * time.Second
+
+// pooled reports whether the URL asks for a query mode without named
+// prepared statements: such a URL goes through a transaction pooler
+// (PgBouncer), where a session, and with it LISTEN, does not outlive a
+// transaction.
+func pooled(cfg *pgx.ConnConfig) bool {
+	return cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement
+}
+
+func parsePostgresURL(dsn string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > maxConnectTimeout {
+		cfg.ConnectTimeout = maxConnectTimeout
+	}
+	return cfg, nil
+}
+
+func (db *DB) openPostgres(ctx context.Context, dsn string, opt Options) error {
+	cfg, err := parsePostgresURL(dsn)
 	if err != nil {
 		return err
 	}
-	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > 5*time.Second {
-		cfg.ConnectTimeout = 3 * time.Second
+	listen := cfg
+	switch {
+	case opt.ListenURL != "":
+		if listen, err = parsePostgresURL(opt.ListenURL); err != nil {
+			return fmt.Errorf("listen URL: %w", err)
+		}
+	case pooled(cfg):
+		listen = nil
 	}
-	p := stdlib.OpenDB(*cfg)
+	p := stdlib.OpenDB(*cfg, stdlib.OptionResetSession(func(_ context.Context, conn *pgx.Conn) error {
+		if readOnlyServer(conn) {
+			return driver.ErrBadConn // dropped: the next connection finds the primary
+		}
+		return nil
+	}))
 	n := opt.MaxConns
 	if n <= 0 {
 		n = 20
@@ -321,6 +380,6 @@ func (db *DB) openPostgres(ctx context.Context, dsn string, opt Options) error {
 		return err
 	}
 	db.dialect, db.writer, db.reader = postgresDialect{rebound: &sync.Map{}}, p, p
-	db.pgConfig = cfg
+	db.listenConfig = listen
 	return nil
 }

@@ -7,19 +7,35 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// Listens reports whether Listen relays notifications of other processes'
+// alerts; when it does not, alert streams learn of them only by polling.
+func (db *DB) Listens() bool { return db.listenConfig != nil }
+
+// The LISTEN connection retries after a loss with a backoff that starts
+// short, so that a failover of a few seconds delays notifications by no
+// more than that, and is capped low for the same reason.
+const (
+	listenRetryMin = 250 * time.Millisecond
+	listenRetryMax = 5 * time.Second
+)
+
 // Listen relays PostgreSQL notifications of new alerts (from any replica or
 // a sweep run from cron) to AlertsChanged until ctx ends, reconnecting
-// after a lost connection. On SQLite it returns at once: streams there
-// learn of other processes' alerts by polling.
+// after a lost connection, to whichever server the listen URL then leads
+// (after a failover, the new primary). Without a listen connection
+// (Listens is false) it returns at once.
 func (db *DB) Listen(ctx context.Context) {
-	if db.pgConfig == nil {
+	if db.listenConfig == nil {
 		return
 	}
-	backoff := time.Second
+	backoff := listenRetryMin
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx)
+		listened, err := db.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened {
+			backoff = listenRetryMin
 		}
 		db.Logger.Warn("alert notifications lost; reconnecting", "err", err, "in", backoff)
 		select {
@@ -27,24 +43,26 @@ func (db *DB) Listen(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		backoff = min(2*backoff, listenRetryMax)
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, db.pgConfig.Copy())
+// listenOnce listens on one connection until it fails; listened reports
+// whether it got as far as listening.
+func (db *DB) listenOnce(ctx context.Context) (listened bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, db.listenConfig.Copy())
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+alertsChannel); err != nil {
-		return err
+		return false, err
 	}
 	// Alerts committed while no connection listened are caught up now.
 	db.signalAlerts()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		db.signalAlerts()
 	}

@@ -9,7 +9,9 @@ import (
 
 // stmtCache keeps prepared statements by query text, so that a hot query
 // is parsed once per connection rather than on every call. SQLite needs
-// it; pgx already caches prepared statements per connection itself.
+// it. PostgreSQL has none: pgx caches per connection itself, as the URL's
+// default_query_exec_mode says, and through a transaction pooler a
+// statement prepared here would not outlive its transaction.
 type stmtCache struct {
 	db    *sql.DB
 	stmts sync.Map // query text -> *sql.Stmt

@@ -271,6 +271,9 @@ var loadRows = []loadRow{
 	{work: "PostgreSQL: list, c32; ref = ceiling (SQLite)", a: "pglist.pg", b: "list.ceil"},
 	{work: "PostgreSQL: status, c32; ref = ceiling (SQLite)", a: "pgstatus.pg", b: "status.ceil"},
 	{work: "PostgreSQL: create, c32; ref = ceiling (SQLite)", a: "pgcreate.pg", b: "create.ceil"},
+	{work: "PgBouncer (transaction mode): list, c32; ref = PostgreSQL direct", a: "pgblist.pgb", b: "pgblist.pg", paired: true},
+	{work: "PgBouncer (transaction mode): status, c32; ref = PostgreSQL direct", a: "pgbstatus.pgb", b: "pgbstatus.pg", paired: true},
+	{work: "PgBouncer (transaction mode): create, c32; ref = PostgreSQL direct", a: "pgbcreate.pgb", b: "pgbcreate.pg", paired: true},
 }
 
 func table(args []string, w io.Writer) error {

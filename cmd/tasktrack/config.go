@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tasktrack/auth"
+	"tasktrack/sqlstore"
 )
 
 // Config is every setting, read from flags and environment variables; a
@@ -19,6 +20,7 @@ import (
 type Config struct {
 	Addr            string
 	Database        string
+	ListenURL       string
 	JWTSecret       string
 	AccessTTL       time.Duration
 	RefreshTTL      time.Duration
@@ -111,6 +113,13 @@ var settings = []setting{
 		c.Database = v
 		return nil
 	}, false},
+	{"database-listen-url", "TASKTRACK_DATABASE_LISTEN_URL", "", "PostgreSQL URL of a direct session for LISTEN, when --database goes through a transaction pooler (default: --database, or polling behind a pooler)", func(c *Config, v string) error {
+		if v != "" && !sqlstore.IsPostgres(v) {
+			return errors.New("must be a postgres:// or postgresql:// URL")
+		}
+		c.ListenURL = v
+		return nil
+	}, true},
 	{"jwt-secret", "TASKTRACK_JWT_SECRET", "", "HS256 key, at least 32 bytes (default: made on first start and kept in the database)", func(c *Config, v string) error {
 		if v != "" && len(v) < 32 {
 			return errors.New("must be at least 32 bytes")
@@ -259,6 +268,9 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, st
 			}
 			return nil, usageErrorf("bad setting --%s ($%s) = %q: %v", s.flag, s.env, shown, err)
 		}
+	}
+	if c.ListenURL != "" && !sqlstore.IsPostgres(c.Database) {
+		return nil, usageErrorf("bad setting --database-listen-url ($TASKTRACK_DATABASE_LISTEN_URL): needs a PostgreSQL --database")
 	}
 	return c, nil
 }

@@ -255,6 +255,8 @@ func TestBadSettings(t *testing.T) {
 		{"public-url with a query", []string{"--public-url", "https://tasks.example.com/?a=1"}, nil, []string{"--public-url"}},
 		{"public-url without a host", []string{"--public-url", "https:///path"}, nil, []string{"--public-url"}},
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
+		{"listen URL not PostgreSQL", []string{"--database-listen-url", "mysql://x"}, nil, []string{"--database-listen-url", "postgres://"}},
+		{"listen URL with SQLite", nil, []string{"TASKTRACK_DATABASE_LISTEN_URL=postgres://127.0.0.1/x"}, []string{"--database-listen-url", "$TASKTRACK_DATABASE_LISTEN_URL", "PostgreSQL"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

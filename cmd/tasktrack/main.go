@@ -102,7 +102,7 @@ func newLogger(c *Config, w io.Writer) *slog.Logger {
 // openStore opens and migrates the configured database. A database that
 // cannot be opened is a bad setting.
 func openStore(ctx context.Context, c *Config, logger *slog.Logger) (*sqlstore.DB, error) {
-	db, err := sqlstore.Open(ctx, c.Database, sqlstore.Options{MaxConns: c.DBMaxConns, Synchronous: c.SQLiteSync})
+	db, err := sqlstore.Open(ctx, c.Database, sqlstore.Options{MaxConns: c.DBMaxConns, Synchronous: c.SQLiteSync, ListenURL: c.ListenURL})
 	if err != nil {
 		return nil, usageErrorf("bad setting --database ($TASKTRACK_DATABASE): cannot open %s: %v", redactDSN(c.Database), err)
 	}

@@ -52,9 +52,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	metrics := newMetrics(db)
 	authSvc.OnLoginFailure = metrics.loginFailure
 
+	// Notifications bring other processes' alerts at once; without them
+	// (SQLite, or PostgreSQL behind a transaction pooler with no listen
+	// URL) the poll alone does, so it runs often.
 	poll := time.Second
-	if sqlstore.IsPostgres(c.Database) {
+	if db.Listens() {
 		poll = 5 * time.Second
+	} else if sqlstore.IsPostgres(c.Database) {
+		logger.Info("alert notifications by polling: the database URL asks for a transaction pooler's query mode and --database-listen-url is not set", "poll", poll)
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
 	api := &httpapi.Server{

@@ -65,14 +65,36 @@ func DSN(tb testing.TB, e Engine) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	// Through a transaction pooler (the URL asks for a query mode without
+	// named statements) a session setting does not last, and PgBouncer
+	// refuses search_path in the startup message: there the schema is
+	// chosen by a role of its own, whose default search_path it is.
+	pooled := q.Get("default_query_exec_mode") != "" && q.Get("default_query_exec_mode") != "cache_statement"
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer admin.Close()
 	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
+	setup := []string{"CREATE SCHEMA " + schema}
+	cleanup := []string{"DROP SCHEMA " + schema + " CASCADE"}
+	if pooled {
+		setup = []string{
+			"CREATE ROLE " + schema + " LOGIN",
+			"CREATE SCHEMA " + schema + " AUTHORIZATION " + schema,
+			"ALTER ROLE " + schema + " SET search_path = " + schema,
+		}
+		cleanup = append(cleanup, "DROP ROLE "+schema)
+	}
+	for _, stmt := range setup {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			tb.Fatalf("%s: %v", stmt, err)
+		}
 	}
 	tb.Cleanup(func() {
 		a, err := sql.Open("pgx", base)
@@ -80,13 +102,14 @@ func DSN(tb testing.TB, e Engine) string {
 			return
 		}
 		defer a.Close()
-		_, _ = a.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		for _, stmt := range cleanup {
+			_, _ = a.ExecContext(context.Background(), stmt)
+		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
+	if pooled {
+		u.User = url.User(schema)
+		return u.String()
 	}
-	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
