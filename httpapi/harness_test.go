@@ -50,6 +50,7 @@ type env struct {
 	api    *httpapi.Server
 	srv    *httptest.Server
 	auth   *auth.Service
+	pats   *auth.PersonalTokens
 	admin  *client
 }
 
@@ -59,8 +60,9 @@ func newEnv(t testing.TB, e Engine) *env {
 	return newEnvOn(t, e, DSN(t, e))
 }
 
-// newEnvOn is newEnv on the database at dsn.
-func newEnvOn(t testing.TB, e Engine, dsn string) *env {
+// newEnvOn is newEnv on the database at dsn; opts change the server
+// before it starts.
+func newEnvOn(t testing.TB, e Engine, dsn string, opts ...func(*httpapi.Server)) *env {
 	t.Helper()
 	db := OpenDSN(t, dsn)
 	clock := NewClock(t0)
@@ -86,18 +88,26 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 		t.Fatal(err)
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
-	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger}
+	pats := auth.NewPersonalTokens(db, limiter, logger)
+	pats.Now = clock.Now
+	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger,
+		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour}}
+	for _, o := range opts {
+		o(api)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
-	srv := httptest.NewServer(api.Handler())
+	srv := httptest.NewUnstartedServer(api.Handler())
+	api.LinkBase = "http://" + srv.Listener.Addr().String()
+	srv.Start()
 	t.Cleanup(func() {
 		cancel()
 		srv.CloseClientConnections()
 		srv.Close()
 		<-done
 	})
-	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc}
+	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc, pats: pats}
 	ev.admin = ev.login("admin", adminPassword)
 	return ev
 }
