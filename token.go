@@ -49,9 +49,13 @@ func (t *PersonalToken) Has(s Scope) bool {
 	return false
 }
 
-// Expired reports whether t has expired at now.
-func (t *PersonalToken) Expired(now time.Time) bool {
-	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+// Usable reports whether t, whose owner is u, may authenticate at now:
+// not revoked, not expired, its owner active and not reactivated since it
+// was made. Deactivation ends a token for good: reactivating the owner
+// does not bring back the tokens the deactivation stopped.
+func (t *PersonalToken) Usable(u *User, now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) && u.IsActive &&
+		(u.ReactivatedAt == nil || t.CreatedAt.After(*u.ReactivatedAt))
 }
 
 // PersonalTokenCreate is the input of PersonalTokenService.CreatePersonalToken.
@@ -118,7 +122,8 @@ type PersonalTokenService interface {
 	// CreatePersonalToken stores a new token of the actor's whose secret
 	// hashes to hash.
 	CreatePersonalToken(ctx context.Context, in PersonalTokenCreate, hash string) (*PersonalToken, error)
-	// FindPersonalTokens lists the unrevoked tokens of user userID,
+	// FindPersonalTokens lists the tokens of user userID that are
+	// neither revoked nor ended by a deactivation (expired ones too),
 	// newest first.
 	FindPersonalTokens(ctx context.Context, userID int64, p Page) ([]*PersonalToken, int, error)
 	// RevokePersonalToken revokes token id of user userID.

@@ -90,7 +90,7 @@ func (p *PersonalTokens) Authenticate(ctx context.Context, token, addr string) (
 		return nil, nil, p.wrong(addr)
 	}
 	now := p.Now()
-	if t.RevokedAt != nil || t.Expired(now) || !u.IsActive {
+	if !t.Usable(u, now) {
 		return nil, nil, tasktrack.ErrTokenInvalid
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= time.Minute {

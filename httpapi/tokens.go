@@ -181,6 +181,7 @@ func (s *Server) handleRevokeOwnToken(w http.ResponseWriter, r *http.Request) er
 	if err := s.PersonalTokens.RevokePersonalToken(r.Context(), tasktrack.ActorFromContext(r.Context()).ID, r.PathValue("id")); err != nil {
 		return err
 	}
+	s.usersChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -201,6 +202,7 @@ func (s *Server) handleRevokeUserToken(w http.ResponseWriter, r *http.Request) e
 	if err := s.PersonalTokens.RevokePersonalToken(r.Context(), id, r.PathValue("token_id")); err != nil {
 		return err
 	}
+	s.usersChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -94,8 +94,14 @@ func (db *DB) CreatePersonalToken(ctx context.Context, in tasktrack.PersonalToke
 	return t, nil
 }
 
-// FindPersonalTokens lists the unrevoked tokens of user userID, newest
-// first.
+// liveTokens selects the tokens of user ? that are not revoked and were
+// made after the user's last reactivation (deactivation ended the older
+// ones); expired tokens are listed, so that their owner sees why a script
+// stopped.
+const liveTokens = ` FROM personal_tokens p JOIN users u ON u.id = p.user_id
+	WHERE p.user_id = ? AND p.revoked_at IS NULL AND (u.reactivated_at IS NULL OR p.created_at > u.reactivated_at)`
+
+// FindPersonalTokens lists the live tokens of user userID, newest first.
 func (db *DB) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.Page) ([]*tasktrack.PersonalToken, int, error) {
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
@@ -105,12 +111,11 @@ func (db *DB) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.
 		return nil, 0, err
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM personal_tokens WHERE user_id = ? AND revoked_at IS NULL", userID).Scan(&total); err != nil {
+	if err := db.queryRow(ctx, "SELECT count(*)"+liveTokens, userID).Scan(&total); err != nil {
 		return nil, 0, db.mapErr(err)
 	}
 	limit, offset := pageArgs(p)
-	rows, err := db.query(ctx, "SELECT "+tokenColumns+` FROM personal_tokens p WHERE p.user_id = ? AND p.revoked_at IS NULL
-		ORDER BY p.created_at DESC, p.id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
+	rows, err := db.query(ctx, "SELECT "+tokenColumns+liveTokens+" ORDER BY p.created_at DESC, p.id DESC LIMIT ? OFFSET ?", userID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
