@@ -161,13 +161,16 @@ func (db *DB) RevokePersonalToken(ctx context.Context, userID int64, id string) 
 	})
 }
 
+// tokenByHash reads a token and its owner by the hash of its secret: one
+// read through the unique index on the hash and the users' primary key.
+const tokenByHash = "SELECT " + tokenColumns + ", p.token_hash, " + userColumns +
+	" FROM personal_tokens p JOIN users u ON u.id = p.user_id WHERE p.token_hash = ?"
+
 // PersonalTokenByHash loads a token and its owner by the hash of its
-// secret: one read through the unique index on the hash and the users'
-// primary key.
+// secret (tokenByHash).
 func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (*tasktrack.PersonalToken, *tasktrack.User, error) {
 	var r tokenRow
-	row := db.queryRow(ctx, "SELECT "+tokenColumns+", p.token_hash, "+userColumns+
-		" FROM personal_tokens p JOIN users u ON u.id = p.user_id WHERE p.token_hash = ?", hash)
+	row := db.queryRow(ctx, tokenByHash, hash)
 	u, err := scanUser(prefixScanner{row, append(r.dest(), &r.t.Hash)})
 	if err != nil {
 		return nil, nil, db.mapErr(err)
