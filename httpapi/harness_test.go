@@ -61,9 +61,8 @@ func newEnv(t testing.TB, e Engine) *env {
 	return newEnvOn(t, e, DSN(t, e))
 }
 
-// newEnvOn is newEnv on the database at dsn; opts change the server
-// before it starts.
-func newEnvOn(t testing.TB, e Engine, dsn string, opts ...func(*httpapi.Server)) *env {
+// newEnvOn is newEnv on the database at dsn.
+func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	t.Helper()
 	db := OpenDSN(t, dsn)
 	clock := NewClock(t0)
@@ -93,9 +92,6 @@ func newEnvOn(t testing.TB, e Engine, dsn string, opts ...func(*httpapi.Server))
 	pats.Now = clock.Now
 	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger,
 		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour}}
-	for _, o := range opts {
-		o(api)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
