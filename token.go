@@ -92,7 +92,9 @@ func ValidatePersonalToken(errs FieldErrors, in PersonalTokenCreate, now time.Ti
 		for _, known := range Scopes {
 			valid = valid || sc == known
 		}
-		if !valid {
+		// The first unknown scope is named, not every one: a body of a
+		// megabyte of them would otherwise answer many megabytes.
+		if !valid && len(errs["scopes"]) == 0 {
 			errs.Add("scopes", `"`+s+`" is not a valid choice: read, write or calendar.`)
 		}
 		given[sc] = true

@@ -171,6 +171,8 @@ func TestPersonalTokenValidation(t *testing.T) {
 			{"scopes null", `{"name": "x", "scopes": null}`, 400, `{"scopes": ["Expected a list of items but got type \"null\"."]}`},
 			{"a scope not a string", `{"name": "x", "scopes": [1]}`, 400, `{"scopes": ["Not a valid string."]}`},
 			{"unknown scope", `{"name": "x", "scopes": ["read", "admin"]}`, 400, `{"scopes": ["\"admin\" is not a valid choice: read, write or calendar."]}`},
+			{"many unknown scopes", `{"name": "x", "scopes": ["a", "b", "write", "c"]}`, 400,
+				`{"scopes": ["\"a\" is not a valid choice: read, write or calendar.", "The \"write\" scope needs \"read\" as well."]}`},
 			{"write without read", `{"name": "x", "scopes": ["write", "calendar"]}`, 400, `{"scopes": ["The \"write\" scope needs \"read\" as well."]}`},
 			{"expiry now", `{"name": "x", "scopes": ["read"], "expires_at": "` + t0.Format(time.RFC3339) + `"}`, 400, `{"expires_at": ["The expiry must be in the future."]}`},
 			{"expiry not a time", `{"name": "x", "scopes": ["read"], "expires_at": "tomorrow"}`, 400,
