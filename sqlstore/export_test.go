@@ -24,3 +24,11 @@ func (db *DB) QueryPlan(ctx context.Context, q string, args ...any) ([]string, e
 	}
 	return plan, rows.Err()
 }
+
+// CreateQueue reports the task creations waiting for the next batch, and
+// whether a batch is being written.
+func (db *DB) CreateQueue() (pending int, leading bool) {
+	db.creates.mu.Lock()
+	defer db.creates.mu.Unlock()
+	return len(db.creates.pending), db.creates.leading
+}
