@@ -36,6 +36,7 @@ func TestPermissionTable(t *testing.T) {
 		{"GET /api/alerts/", tasktrack.CanListAlerts, []string{A, M}},
 		{"POST /api/alerts/{id}/acknowledge/", tasktrack.CanAcknowledgeAlert, []string{A, M}},
 		{"GET /api/audit/", tasktrack.CanReadAudit, []string{A}},
+		{"GET, DELETE /api/user/users/{id}/tokens/ (another's)", tasktrack.CanManageTokens, []string{A}},
 	}
 	for _, row := range rows {
 		for _, role := range tasktrack.Roles {

@@ -42,6 +42,9 @@ func (s *Server) refreshField(r *http.Request) (string, error) {
 	}
 	f.require("refresh")
 	token, _ := f.str("refresh")
+	if err := refuseTokenSession(r, token); err != nil {
+		return "", err
+	}
 	return token, f.err()
 }
 
@@ -223,6 +226,9 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) error 
 	}
 	if err := f.err(); err != nil {
 		return err
+	}
+	if in.Password != nil && tasktrack.TokenFromContext(r.Context()) != nil {
+		return errNeedsSession
 	}
 	u, err := s.Users.UpdateUser(r.Context(), id, in)
 	if err != nil {

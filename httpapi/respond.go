@@ -77,7 +77,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.As(err, &te) && te.Kind != tasktrack.KindInternal:
 	default:
-		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+		s.Logger.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", logPath(r.URL.Path))
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal error."})
 		return
 	}

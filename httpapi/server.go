@@ -30,6 +30,15 @@ type Server struct {
 	Audit  tasktrack.AuditService
 	Auth   *auth.Service
 	Hub    *AlertHub
+	// PersonalTokens manages personal access tokens, and TokenAuth
+	// authenticates the requests that carry one.
+	PersonalTokens tasktrack.PersonalTokenService
+	TokenAuth      *auth.PersonalTokens
+	// Calendars serves the calendar feeds.
+	Calendars tasktrack.CalendarService
+	// Reminders are the leads before a deadline at which the calendar
+	// feed's alarms ring.
+	Reminders []time.Duration
 	// Ready checks that the database answers.
 	Ready func(ctx context.Context) error
 	// Web serves the browser UI at every path outside the API.
@@ -44,6 +53,10 @@ type Server struct {
 	// prefix, without a trailing slash); empty makes them relative
 	// references.
 	PublicURL string
+	// LinkBase is the base of the links that must be absolute whatever
+	// PublicURL is (a calendar's subscribe URL, the links inside a feed):
+	// PublicURL, or http:// and the listen address when it is empty.
+	LinkBase string
 	// Observe is called after each request with its route (a route
 	// pattern, or "other") and its method (see metricMethod), for
 	// metrics; nil for none. Both come from fixed sets, so that no caller
@@ -94,6 +107,11 @@ func (s *Server) routes() []route {
 		{"POST", "/api/user/users/{id}/reactivate/", s.handleReactivate, false},
 		{"POST", "/api/user/users/{id}/deactivate/", s.handleDeactivate, false},
 		{"POST", "/api/user/users/{id}/password/", s.handleSetPassword, false},
+		{"GET", "/api/user/me/tokens/", s.handleListOwnTokens, false},
+		{"POST", "/api/user/me/tokens/", s.handleCreateToken, false},
+		{"DELETE", "/api/user/me/tokens/{id}/", s.handleRevokeOwnToken, false},
+		{"GET", "/api/user/users/{id}/tokens/", s.handleListUserTokens, false},
+		{"DELETE", "/api/user/users/{id}/tokens/{token_id}/", s.handleRevokeUserToken, false},
 
 		{"GET", "/api/task/tasks/", s.handleListTasks, false},
 		{"POST", "/api/task/tasks/", s.handleCreateTask, false},
@@ -109,6 +127,10 @@ func (s *Server) routes() []route {
 		{"GET", "/api/alerts/stream/", s.handleStream, false},
 
 		{"GET", "/api/audit/", s.handleListAudit, false},
+
+		{"GET", "/api/calendar/", s.handleCalendar, false},
+		{"POST", "/api/calendar/rotate/", s.handleRotateCalendar, false},
+		{"GET", "/api/calendar/{secret}/tasks.ics", s.handleCalendarFeed, true},
 
 		{"GET", "/healthz", s.handleHealth, true},
 		{"GET", "/readyz", s.handleReady, true},
@@ -191,7 +213,7 @@ func (s *Server) endpoint(path string, methods map[string]route) http.Handler {
 	for m, rt := range methods {
 		h := rt.h
 		if !rt.public {
-			h = s.authenticated(h)
+			h = s.authenticated(h, sessionOnly[m+" "+path])
 		}
 		handlers[m] = s.wrap(path, h)
 	}
@@ -251,19 +273,28 @@ func (s *Server) wrap(pattern string, h handlerFunc) http.Handler {
 	})
 }
 
-// authenticated requires a valid access token and puts its user in the
-// context.
-func (s *Server) authenticated(h handlerFunc) handlerFunc {
+// authenticated requires a valid access token or personal access token
+// and puts its user, and the personal access token, in the context. A
+// personal access token must have the scope the request needs, and may
+// not be used at all where needsSession.
+func (s *Server) authenticated(h handlerFunc, needsSession bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearerToken(r)
 		if !ok {
 			return tasktrack.ErrNotAuthenticated
 		}
-		u, err := s.Auth.Authenticate(r.Context(), token)
+		u, pat, err := s.authenticate(r, token)
 		if err != nil {
 			return err
 		}
-		return h(w, r.WithContext(tasktrack.NewContextWithActor(r.Context(), u)))
+		ctx := tasktrack.NewContextWithActor(r.Context(), u)
+		if pat != nil {
+			if err := checkToken(pat, r, needsSession); err != nil {
+				return err
+			}
+			ctx = tasktrack.NewContextWithToken(ctx, pat)
+		}
+		return h(w, r.WithContext(ctx))
 	}
 }
 
@@ -393,7 +424,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			s.Logger.Log(ctx, level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
+			s.Logger.Log(ctx, level, "request", "method", r.Method, "path", logPath(r.URL.Path), "status", status,
 				"duration", elapsed)
 		}()
 		next.ServeHTTP(sw, r)

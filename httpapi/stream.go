@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"tasktrack"
-	"tasktrack/auth"
 )
 
 // AlertHub tells every open event stream of this process when new alerts
@@ -117,7 +116,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	token, _ := bearerToken(r)
-	claims, err := s.Auth.Tokens.Verify(token, auth.TypeAccess)
+	life, err := s.credentialLife(ctx, token)
 	if err != nil {
 		return err
 	}
@@ -147,10 +146,10 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	allowed := func() bool {
-		u, err := s.Auth.Authenticate(ctx, token)
+		u, _, err := s.authenticate(r, token)
 		return err == nil && tasktrack.Allowed(u, tasktrack.CanListAlerts)
 	}
-	expired := time.NewTimer(claims.ExpiresAt.Sub(s.Auth.Tokens.Now()))
+	expired := time.NewTimer(life)
 	defer expired.Stop()
 	heartbeat := time.NewTicker(HeartbeatInterval)
 	defer heartbeat.Stop()

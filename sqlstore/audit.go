@@ -20,6 +20,11 @@ func (tx *Tx) audit(ctx context.Context, actor *tasktrack.User, action, targetTy
 	if err != nil {
 		return err
 	}
+	if t := tasktrack.TokenFromContext(ctx); t != nil {
+		if b, err = withTokenID(b, t.ID); err != nil {
+			return err
+		}
+	}
 	var id, name any
 	if actor != nil {
 		id, name = actor.ID, actor.Username

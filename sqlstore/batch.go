@@ -73,7 +73,9 @@ func (q *createQueue) runBatch(db *DB) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
 	err := db.update(ctx, func(tx *Tx) error {
 		for _, r := range batch {
-			r.task, r.err = tx.insertTask(ctx, r.actor, r.in)
+			// Each creation's audit entry names the personal access
+			// token of its own request, not of the batch's first.
+			r.task, r.err = tx.insertTask(tasktrack.NewContextWithToken(ctx, tasktrack.TokenFromContext(r.ctx)), r.actor, r.in)
 			if r.err != nil && tasktrack.ErrorKind(r.err) != tasktrack.KindInvalid {
 				// Not this creation's own fault (the checks before its
 				// writes answer invalid): the whole batch fails.

@@ -40,6 +40,7 @@ type Config struct {
 	MaxInFlight     int
 	PprofAddr       string
 	MetricsAddr     string
+	Reminders       []time.Duration
 }
 
 // setting describes one setting: its flag, variable, default and parser.
@@ -214,6 +215,20 @@ var settings = []setting{
 			}
 		}
 		c.MetricsAddr = v
+		return nil
+	}, false},
+	{"reminders", "TASKTRACK_REMINDERS", "24h,1h", "comma-separated leads before a deadline at which reminders ring (off or empty: none)", func(c *Config, v string) error {
+		c.Reminders = nil
+		if v == "off" {
+			return nil
+		}
+		for _, p := range listSetting(v) {
+			d, err := time.ParseDuration(p)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not a positive duration (such as 24h, 90m)", p)
+			}
+			c.Reminders = append(c.Reminders, d)
+		}
 		return nil
 	}, false},
 	{"pprof-addr", "TASKTRACK_PPROF_ADDR", "", "loopback address for a pprof listener (empty: off)", func(c *Config, v string) error {

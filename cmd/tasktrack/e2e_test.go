@@ -257,6 +257,8 @@ func TestBadSettings(t *testing.T) {
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
 		{"listen URL not PostgreSQL", []string{"--database-listen-url", "mysql://x"}, nil, []string{"--database-listen-url", "postgres://"}},
 		{"listen URL with SQLite", nil, []string{"TASKTRACK_DATABASE_LISTEN_URL=postgres://127.0.0.1/x"}, []string{"--database-listen-url", "$TASKTRACK_DATABASE_LISTEN_URL", "PostgreSQL"}},
+		{"reminders", []string{"--reminders", "24h,banana"}, nil, []string{"--reminders", "banana"}},
+		{"reminders variable", nil, []string{"TASKTRACK_REMINDERS=1h,-1h"}, []string{"--reminders", "$TASKTRACK_REMINDERS", "-1h"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -331,7 +333,9 @@ func TestFlagBeatsVariable(t *testing.T) {
 }
 
 // TestPublicURL: with --public-url set (a trailing slash is dropped),
-// pagination links are absolute under it.
+// pagination links and the calendar's subscribe URL are absolute under
+// it; without it, the subscribe URL is under http:// and the listen
+// address.
 func TestPublicURL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the binary")
@@ -343,6 +347,17 @@ func TestPublicURL(t *testing.T) {
 	r := admin.want("GET", "/api/user/users/?limit=1", nil, http.StatusOK)
 	if got, want := r.header.Get("Link"), `<https://tasks.example.com/tt/api/user/users/?limit=1&offset=1>; rel="next"`; got != want {
 		t.Errorf("Link %q, want %q", got, want)
+	}
+	subscribe := regexp.MustCompile(`^https://tasks\.example\.com/tt/api/calendar/[A-Za-z0-9_-]{43}/tasks\.ics$`)
+	if u := admin.want("GET", "/api/calendar/", nil, http.StatusOK).object(t)["url"]; !subscribe.MatchString(fmt.Sprint(u)) {
+		t.Errorf("subscribe URL %v", u)
+	}
+
+	plain := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0")
+	admin = plain.login(t, "admin", adminPassword)
+	subscribe = regexp.MustCompile(`^http://` + regexp.QuoteMeta(plain.addr) + `/api/calendar/[A-Za-z0-9_-]{43}/tasks\.ics$`)
+	if u := admin.want("GET", "/api/calendar/", nil, http.StatusOK).object(t)["url"]; !subscribe.MatchString(fmt.Sprint(u)) {
+		t.Errorf("subscribe URL without --public-url %v, want under http://%s", u, plain.addr)
 	}
 }
 

@@ -51,6 +51,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	metrics := newMetrics(db)
 	authSvc.OnLoginFailure = metrics.loginFailure
+	patAuth := auth.NewPersonalTokens(db, limiter, logger)
+	patAuth.OnFailure = metrics.loginFailure
 
 	// Notifications bring other processes' alerts at once; without them
 	// (SQLite, or PostgreSQL behind a transaction pooler with no listen
@@ -64,6 +66,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Auth: authSvc, Hub: hub,
+		PersonalTokens: db, TokenAuth: patAuth, Calendars: db, Reminders: c.Reminders,
 		Ready: db.Ping, Web: web.Handler(), Logger: logger,
 		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
 		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
@@ -76,6 +79,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return usageErrorf("bad setting --addr ($TASKTRACK_ADDR): %v", err)
 	}
 	defer ln.Close() // when a later step fails
+	api.LinkBase = c.PublicURL
+	if api.LinkBase == "" {
+		api.LinkBase = "http://" + ln.Addr().String()
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,

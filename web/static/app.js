@@ -9,6 +9,7 @@ import * as tasks from './views/tasks.js';
 import * as alerts from './views/alerts.js';
 import * as users from './views/users.js';
 import * as audit from './views/audit.js';
+import * as tokens from './views/tokens.js';
 
 const STAFF = ['admin', 'manager'];
 
@@ -26,6 +27,7 @@ route('/users', { title: 'Users', roles: STAFF, view: users.userList });
 route('/users/new', { title: 'New user', roles: ['admin'], view: users.userNew });
 route('/users/:id', { title: 'User', roles: STAFF, view: users.userDetail });
 route('/audit', { title: 'Audit log', roles: ['admin'], view: audit.audit });
+route('/tokens', { title: 'Tokens', view: tokens.tokens });
 
 const header = document.getElementById('site-header');
 const main = document.getElementById('main');
@@ -72,6 +74,7 @@ function nav() {
     h('nav', { 'aria-label': 'Main', 'data-testid': 'nav' }, h('ul', {}, items.filter(Boolean).map((a) => h('li', {}, a)))),
     h('div', { class: 'who' },
       h('span', { 'data-testid': 'whoami' }, me.username, ' ', h('span', { class: 'role' }, me.role.name)),
+      link('/tokens', 'Tokens', 'nav-tokens'),
       link('/password', 'Password', 'nav-password'),
       h('a', { href: '/logout', 'data-testid': 'nav-signout' }, 'Sign out')));
 }

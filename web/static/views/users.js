@@ -9,6 +9,7 @@ import {
 } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
 import * as session from '../session.js';
+import { userTokens } from './tokens.js';
 
 const PAGE = 50;
 const REASONS = { missed_deadlines: 'missed deadlines', manual: 'deactivated by hand' };
@@ -207,7 +208,7 @@ function renderUser(ctx, user, roleList, flash) {
     pageHeader(user.username), flash, facts,
     toggle ? h('div', { class: 'card' }, h('h2', {}, user.is_active ? 'Account' : 'Reactivate'), toggle, ' ', accountError) : null,
   ];
-  if (admin) parts.push(editForm(user, roleList, self, again), passwordForm(user, self, again), deleteSection(user));
+  if (admin) parts.push(editForm(user, roleList, self, again), passwordForm(user, self, again), userTokens(user), deleteSection(user));
   replace(ctx.main, h('section', { 'data-testid': 'user-detail', 'data-user-id': String(user.id) }, parts));
 }
 

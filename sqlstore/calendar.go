@@ -1,0 +1,121 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+
+	"tasktrack"
+)
+
+var _ tasktrack.CalendarService = (*DB)(nil)
+
+// newFeedSecret makes a feed secret: 32 random bytes, URL-safe base64.
+func newFeedSecret() (secret, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand's documentation)
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, feedHash(secret)
+}
+
+func feedHash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// CalendarSecret returns the actor's feed secret, making it on the first
+// call; callers racing to make it all get the one that was stored.
+func (db *DB) CalendarSecret(ctx context.Context) (string, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return "", tasktrack.ErrNotAuthenticated
+	}
+	var secret string
+	err := db.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", actor.ID).Scan(&secret)
+	if err != sql.ErrNoRows {
+		return secret, db.mapErr(err)
+	}
+	err = db.update(ctx, func(tx *Tx) error {
+		fresh, hash := newFeedSecret()
+		r, err := tx.exec(ctx, `INSERT INTO calendar_feeds (user_id, secret, secret_hash, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id) DO NOTHING`, actor.ID, fresh, hash, micros(tx.now))
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return tx.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", actor.ID).Scan(&secret)
+		}
+		secret = fresh
+		return tx.audit(ctx, actor, tasktrack.ActionCalendarCreate, "user", itoa(actor.ID), map[string]any{})
+	})
+	return secret, err
+}
+
+// RotateCalendarSecret gives the actor a new feed secret; the old one
+// finds nothing from the commit on.
+func (db *DB) RotateCalendarSecret(ctx context.Context) (string, error) {
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return "", tasktrack.ErrNotAuthenticated
+	}
+	secret, hash := newFeedSecret()
+	err := db.update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO calendar_feeds (user_id, secret, secret_hash, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, secret_hash = excluded.secret_hash, created_at = excluded.created_at`,
+			actor.ID, secret, hash, micros(tx.now)); err != nil {
+			return err
+		}
+		return tx.audit(ctx, actor, tasktrack.ActionCalendarRotate, "user", itoa(actor.ID), map[string]any{})
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// calendarTasks selects the feed's tasks: open ones, and those completed
+// or missed since the window's start.
+const calendarTasks = `(t.status IN ('pending', 'in_progress')
+	OR (t.status = 'completed' AND t.completed_at >= ?) OR (t.status = 'missed' AND t.missed_at >= ?))`
+
+// FindCalendarFeed reads the feed whose secret is secret, for its owner
+// as they are now: an inactive owner has no feed, and the owner's current
+// role decides whether every task may be shown.
+func (db *DB) FindCalendarFeed(ctx context.Context, secret string, all bool) (*tasktrack.CalendarFeed, error) {
+	owner, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+
+		" FROM calendar_feeds f JOIN users u ON u.id = f.user_id WHERE f.secret_hash = ?", feedHash(secret)))
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	if !owner.IsActive {
+		return nil, tasktrack.ErrNotFound
+	}
+	owner.PasswordHash = ""
+	if all && !tasktrack.Allowed(owner, tasktrack.CanListAllTasks) {
+		return nil, tasktrack.Errorf(tasktrack.KindForbidden, "Only managers and admins may subscribe to every task.")
+	}
+	since := micros(db.now().Add(-tasktrack.CalendarWindow))
+	q := "SELECT " + taskColumns + taskFrom + " WHERE " + calendarTasks
+	args := []any{since, since}
+	if !all {
+		q = "SELECT " + ownTaskColumns + " FROM tasks t WHERE t.assigned_to = ? AND " + calendarTasks
+		args = []any{owner.Username, owner.ID, since, since}
+	}
+	rows, err := db.query(ctx, q+" ORDER BY t.deadline, t.id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	feed := &tasktrack.CalendarFeed{Owner: owner, All: all}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, db.mapErr(err)
+		}
+		feed.Tasks = append(feed.Tasks, t)
+	}
+	return feed, db.mapErr(rows.Err())
+}

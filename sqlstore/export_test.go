@@ -1,0 +1,34 @@
+package sqlstore
+
+import "context"
+
+// TokenByHash is the query that authenticates a personal access token.
+const TokenByHash = tokenByHash
+
+// QueryPlan returns SQLite's plan of q, one step a line, for tests that
+// hold a query to its indexes.
+func (db *DB) QueryPlan(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
+}
+
+// CreateQueue reports the task creations waiting for the next batch, and
+// whether a batch is being written.
+func (db *DB) CreateQueue() (pending int, leading bool) {
+	db.creates.mu.Lock()
+	defer db.creates.mu.Unlock()
+	return len(db.creates.pending), db.creates.leading
+}
