@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -543,5 +544,82 @@ func TestExports(t *testing.T) {
 				t.Errorf("%s exports the audit log: %v", u.Username, err)
 			}
 		}
+	})
+}
+
+// Writers on several replicas change the same people's tallies at once:
+// batches of creations in different orders, status changes and sweeps.
+// None may deadlock on the tally rows, and the tallies stay exact.
+func TestTalliesUnderConcurrentWriters(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		dsn := DSN(t, e)
+		clock := NewClock(t0)
+		var stores []*sqlstore.DB
+		for range 3 {
+			db := OpenDSN(t, dsn)
+			db.Now = clock.Now
+			db.MissedThreshold = 99
+			stores = append(stores, db)
+		}
+		db := stores[0]
+		boss := MustCreateUser(t, db, "boss", "manager")
+		var people []*tasktrack.User
+		for i := range 6 {
+			people = append(people, MustCreateUser(t, db, fmt.Sprintf("p%d", i), "user"))
+		}
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+			ids  []string
+		)
+		fail := func(err error) {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		for w := range 12 {
+			wg.Go(func() {
+				s := stores[w%len(stores)]
+				for i := range 25 {
+					// Every writer walks the people in its own order.
+					u := people[(w*5+i*(w%5+1))%len(people)]
+					task, err := s.CreateTask(As(boss), tasktrack.TaskCreate{Title: "t", Deadline: clock.Now().Add(time.Duration(i%3+1) * time.Minute), AssignedTo: u.ID})
+					if err != nil {
+						fail(err)
+						return
+					}
+					// A sweep may have missed it in between: that is a conflict.
+					if i%4 == 0 {
+						if _, err := s.UpdateTaskStatus(As(boss), task.ID, tasktrack.StatusCompleted); err != nil && tasktrack.ErrorKind(err) != tasktrack.KindConflict {
+							fail(err)
+							return
+						}
+					}
+					mu.Lock()
+					ids = append(ids, task.ID)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Go(func() {
+			for i := range 20 {
+				if i == 10 {
+					clock.Add(2 * time.Minute)
+				}
+				if _, err := stores[i%len(stores)].Sweep(context.Background()); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		if len(ids) != 12*25 {
+			t.Fatalf("%d tasks created, want %d", len(ids), 12*25)
+		}
+		checkDashboard(t, db, "after concurrent writers", boss, people...)
 	})
 }
