@@ -135,6 +135,11 @@ const csvFlushRows = 1000
 // csvWriteWindow is how long one batch may take to reach a slow client.
 const csvWriteWindow = 30 * time.Second
 
+// csvFirstWindow is how long the first row may take: a list ordered by a
+// column without an index is sorted whole before it (4 s for 1,000,000
+// tasks by title), which the server's write timeout must not cut short.
+const csvFirstWindow = 10 * time.Minute
+
 // csvStream writes an export as its rows come, so that none is held in
 // memory beyond its batch. The status and headers go out with the first
 // batch: an error before it is answered as any other; an error after it
@@ -154,8 +159,16 @@ type csvStream struct {
 }
 
 func (s *Server) newCSVStream(w http.ResponseWriter, r *http.Request, name string, header []string) *csvStream {
-	return &csvStream{s: s, w: w, r: r, rc: http.NewResponseController(w), cw: csv.NewWriter(w), header: header,
+	c := &csvStream{s: s, w: w, r: r, rc: http.NewResponseController(w), cw: csv.NewWriter(w), header: header,
 		filename: name + "-" + s.now().UTC().Format(time.DateOnly) + ".csv", cells: make([]string, len(header))}
+	c.extend(csvFirstWindow)
+	return c
+}
+
+// extend moves the connection's write deadline d from now. Not every
+// writer has one (a recorder in a test); the rows go out all the same.
+func (c *csvStream) extend(d time.Duration) {
+	_ = c.rc.SetWriteDeadline(time.Now().Add(d))
 }
 
 // errHeadOnly stops an export answered to HEAD after its first row: the
@@ -198,11 +211,8 @@ func (c *csvStream) flush() error {
 	if err := c.cw.Error(); err != nil {
 		return err
 	}
-	// Not every writer has a deadline or can flush (a recorder in a
-	// test); the rows still go out as the buffers fill.
-	if err := c.rc.SetWriteDeadline(time.Now().Add(csvWriteWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
+	c.extend(csvWriteWindow)
+	// A writer that cannot flush sends the rows as its buffer fills.
 	if err := c.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
