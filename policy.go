@@ -24,6 +24,7 @@ const (
 	CanAcknowledgeAlert Action = "alerts.acknowledge"
 	CanReadAudit        Action = "audit.list"
 	CanManageTokens     Action = "tokens.manage_any"
+	CanSeeTeamStats     Action = "stats.team"
 )
 
 // grants lists the roles allowed each action. It is the permission table
@@ -48,6 +49,7 @@ var grants = map[Action][]Role{
 	CanAcknowledgeAlert: {RoleAdmin, RoleManager},
 	CanReadAudit:        {RoleAdmin},
 	CanManageTokens:     {RoleAdmin},
+	CanSeeTeamStats:     {RoleAdmin, RoleManager},
 }
 
 // Allowed reports whether actor may do action. A nil actor is the system,

@@ -37,6 +37,7 @@ func TestPermissionTable(t *testing.T) {
 		{"POST /api/alerts/{id}/acknowledge/", tasktrack.CanAcknowledgeAlert, []string{A, M}},
 		{"GET /api/audit/", tasktrack.CanReadAudit, []string{A}},
 		{"GET, DELETE /api/user/users/{id}/tokens/ (another's)", tasktrack.CanManageTokens, []string{A}},
+		{"GET /api/stats/ (everyone, with people)", tasktrack.CanSeeTeamStats, []string{A, M}},
 	}
 	for _, row := range rows {
 		for _, role := range tasktrack.Roles {

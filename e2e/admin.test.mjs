@@ -41,7 +41,7 @@ scenario('an admin creates a manager through the UI', async ({ server, newPage, 
   // The new manager signs in and has the manager's screens.
   const gracePage = await newPage();
   await signIn(gracePage, 'grace', 'a-good-password-7');
-  check(new URL(gracePage.url()).pathname === '/tasks', `the new manager starts on ${gracePage.url()}`);
+  check(new URL(gracePage.url()).pathname === '/dashboard', `the new manager starts on ${gracePage.url()}`);
   await gracePage.getByTestId('nav-alerts').waitFor();
   check((await gracePage.getByTestId('nav-audit').count()) === 0, 'a manager is offered the audit log');
 });

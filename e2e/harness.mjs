@@ -130,6 +130,11 @@ export class Server {
     return JSON.parse(stdout);
   }
 
+  // demo runs `tasktrack demo` against the same database; args are its flags.
+  async demo(...args) {
+    await run(this.bin, ['demo', '--database', this.db, ...args], { env: cleanEnv({}) });
+  }
+
   async stop() {
     if (this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise((resolve) => this.proc.once('exit', resolve));
@@ -144,13 +149,13 @@ export class Server {
 
 // startServer starts `tasktrack serve` on a free port (the kernel picks it,
 // the server logs it) with a fresh database, no in-process sweep and no
-// metrics listener.
-export async function startServer() {
+// metrics listener; args are more flags.
+export async function startServer(args = []) {
   const bin = await binary();
   const dir = await mkdtemp(path.join(tmpdir(), 'tasktrack-e2e-'));
   const db = path.join(dir, 'tasktrack.db');
   const adminPassword = `admin-${Math.random().toString(36).slice(2)}-pw`;
-  const proc = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--metrics-addr', '', '--database', db, '--sweep-interval', '0', '--log-format', 'text'], {
+  const proc = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--metrics-addr', '', '--database', db, '--sweep-interval', '0', '--log-format', 'text', ...args], {
     env: cleanEnv({ TASKTRACK_ADMIN_PASSWORD: adminPassword }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -244,7 +249,8 @@ function slug(s) {
 
 // ---- scenario ----------------------------------------------------------------------
 
-// scenario(name, fn) declares a test that runs against its own fresh server.
+// scenario(name, fn, {timeout, serve}) declares a test that runs against its
+// own fresh server (serve: more flags for it).
 // fn gets {server, browser, newPage, signIn, expectConsole}:
 //   - newPage(options) opens a page in a new browser context (its own
 //     session storage, so its own signed-in user); options go to
@@ -265,10 +271,10 @@ after(async () => {
   if (sharedBrowser) await (await sharedBrowser).close().catch(() => {});
 });
 
-export function scenario(name, fn, { timeout = 60_000 } = {}) {
+export function scenario(name, fn, { timeout = 60_000, serve = [] } = {}) {
   test(name, { timeout }, async () => {
     const browser = await browserOnce();
-    const server = await startServer(); // fails with the server's own log
+    const server = await startServer(serve); // fails with the server's own log
     const contexts = [];
     const pages = [];
     const problems = [];

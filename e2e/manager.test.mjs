@@ -13,8 +13,9 @@ scenario('a manager creates and assigns a task, then sees a missed-task alert ar
   // date's would be caught.
   const page = await newPage({ timezoneId: 'America/New_York' });
   await signIn(page, 'maria');
-  check(new URL(page.url()).pathname === '/tasks', `a manager starts on ${page.url()}, want /tasks`);
+  check(new URL(page.url()).pathname === '/dashboard', `a manager starts on ${page.url()}, want /dashboard`);
 
+  await page.getByTestId('nav-tasks').click();
   await page.getByTestId('new-task').click();
   await page.getByTestId('task-form').waitFor();
   const year = new Date().getUTCFullYear() + 1;

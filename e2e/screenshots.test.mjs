@@ -14,22 +14,13 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const PNG_SIGNATURE = '89504e470d0a1a0a';
 
-scenario('screenshots of the main screens', async ({ server, newPage: newContextPage, signIn }) => {
-  // The pictures show times in a named zone rather than UTC.
-  const newPage = (options = {}) => newContextPage({ timezoneId: 'Europe/Paris', ...options });
+// pictures runs take(dir, shot) with a folder for the pictures: shot(page,
+// name, size) takes one, checks it and counts it.
+async function pictures(take) {
   const wanted = process.env.TASKTRACK_E2E_SCREENSHOTS;
   const dir = wanted ? path.resolve(ROOT, wanted) : await mkdtemp(path.join(tmpdir(), 'tasktrack-shots-'));
   await mkdir(dir, { recursive: true });
-  try {
-    await takeAll(dir, { server, newPage, signIn });
-  } finally {
-    if (!wanted) await rm(dir, { recursive: true, force: true });
-  }
-}, { timeout: 90_000 });
-
-async function takeAll(dir, { server, newPage, signIn }) {
   const taken = [];
-
   async function shot(page, name, size) {
     // Fonts and layout settle before the picture; the caret would blink.
     await page.evaluate(() => document.fonts.ready);
@@ -42,7 +33,22 @@ async function takeAll(dir, { server, newPage, signIn }) {
     check(width === size.width && height === size.height, `${name}.png is ${width}x${height}, want ${size.width}x${size.height}`);
     taken.push(file);
   }
+  try {
+    await take(shot);
+  } finally {
+    if (!wanted) await rm(dir, { recursive: true, force: true });
+  }
+  return taken.length;
+}
 
+scenario('screenshots of the main screens', async ({ server, newPage: newContextPage, signIn }) => {
+  // The pictures show times in a named zone rather than UTC.
+  const newPage = (options = {}) => newContextPage({ timezoneId: 'Europe/Paris', ...options });
+  const n = await pictures((shot) => takeAll(shot, { server, newPage, signIn }));
+  check(n === 8, `${n} screenshots taken`);
+}, { timeout: 90_000 });
+
+async function takeAll(shot, { server, newPage, signIn }) {
   // ---- people and work ----
   await server.createUser({ username: 'maria', role: 'manager', first_name: 'Maria', last_name: 'Lopez', email: 'maria@example.com' });
   const alice = await server.createUser({ username: 'alice', first_name: 'Alice', last_name: 'Moreau', email: 'alice@example.com' });
@@ -100,12 +106,14 @@ async function takeAll(dir, { server, newPage, signIn }) {
   const user = await newPage();
   await signIn(user, 'alice');
   await user.getByTestId('task-row').nth(4).waitFor();
+  await user.getByTestId('my-misses-text').waitFor();
   await user.mouse.move(0, 0);
   await shot(user, 'my-tasks', DESKTOP);
 
   const phone = await newPage({ viewport: PHONE, isMobile: true, hasTouch: true });
   await signIn(phone, 'alice');
   await phone.getByTestId('task-row').nth(4).waitFor();
+  await phone.getByTestId('my-misses-text').waitFor();
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `My tasks is ${overflow} px wider than a phone screen`);
   await shot(phone, 'my-tasks-phone', PHONE);
@@ -113,6 +121,7 @@ async function takeAll(dir, { server, newPage, signIn }) {
   // ---- a manager's day ----
   const manager = await newPage();
   await signIn(manager, 'maria');
+  await manager.getByTestId('nav-tasks').click();
   await manager.getByTestId('task-row').nth(9).waitFor();
   await manager.locator('[data-testid="filter-assignee"] option').nth(6).waitFor({ state: 'attached' });
   await shot(manager, 'tasks', DESKTOP);
@@ -154,6 +163,47 @@ async function takeAll(dir, { server, newPage, signIn }) {
     .filter((code) => code.getClientRects().length > 1).map((code) => code.textContent));
   check(broken.length === 0, `audit actions broken across lines: ${JSON.stringify(broken)}`);
   await shot(admin, 'audit-log', DESKTOP);
-
-  check(taken.length === 8, `${taken.length} screenshots taken`);
 }
+
+// The dashboard over twelve weeks of history: the demo's people and tasks,
+// and a few people of our own who are slipping.
+scenario('screenshots of the dashboard', async ({ server, newPage: newContextPage, signIn }) => {
+  const newPage = (options = {}) => newContextPage({ timezoneId: 'Europe/Paris', ...options });
+  await server.demo('--users', '9', '--tasks', '700', '--days', '84', '--overdue', '0', '--seed', '11');
+  await server.createUser({ username: 'maria', role: 'manager', first_name: 'Maria', last_name: 'Lopez' });
+  const dana = await server.createUser({ username: 'dana', first_name: 'Dana', last_name: 'Kim' });
+  const erik = await server.createUser({ username: 'erik', first_name: 'Erik', last_name: 'Larsen' });
+  const alice = await server.createUser({ username: 'alice', first_name: 'Alice', last_name: 'Moreau' });
+  await server.createTask({ assignee: dana, title: 'Draft the Q3 budget', dueInMs: 5 * HOUR });
+  await server.createTask({ assignee: alice, title: 'Review the onboarding checklist', dueInMs: 2 * HOUR });
+  const soon = new Date(Date.now() + 2000).toISOString();
+  for (const [user, title] of [[alice, 'Send the signed contract'], [dana, 'Call back the courier'], [dana, 'Book the venue'],
+    [erik, 'Reconcile the March invoices'], [erik, 'Archive the tickets'], [erik, 'Renew the certificates']]) {
+    await server.createTask({ assignee: user, title, deadline: soon });
+  }
+  await sleep(2300);
+  const swept = await server.sweep('--missed-threshold', '3');
+  check(swept.tasks_missed === 6 && swept.users_deactivated === 1, `the sweep answered ${JSON.stringify(swept)}`);
+
+  // Tall enough on a desktop for the whole page; on a phone, the weeks.
+  const tall = { width: DESKTOP.width, height: 1520 };
+  const n = await pictures(async (shot) => {
+    for (const [name, options, size] of [
+      ['dashboard', { viewport: tall }, tall],
+      ['dashboard-dark', { viewport: tall, colorScheme: 'dark' }, tall],
+      ['dashboard-phone', { viewport: PHONE, isMobile: true, hasTouch: true }, PHONE],
+    ]) {
+      const page = await newPage(options);
+      await signIn(page, 'maria');
+      await page.locator('[data-testid="chart-weeks"] svg').waitFor();
+      await page.getByTestId('person-row').nth(9).waitFor();
+      await page.getByTestId('due-row').nth(1).waitFor();
+      await page.mouse.move(0, 0);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `the dashboard is ${overflow} px wider than the screen (${name})`);
+      if (size === PHONE) await page.getByTestId('chart-weeks').evaluate((el) => el.scrollIntoView());
+      await shot(page, name, size);
+    }
+  });
+  check(n === 3, `${n} screenshots taken`);
+}, { timeout: 90_000, serve: ['--missed-threshold', '3'] });

@@ -214,7 +214,7 @@ func TestCORSAllowList(t *testing.T) {
 			t.Errorf("Vary = %q, want Origin in it", r.header.Values("Vary"))
 		}
 		expose := r.header.Get("Access-Control-Expose-Headers")
-		for _, h := range []string{"X-Total-Count", "Link", "X-Request-ID", "Retry-After"} {
+		for _, h := range []string{"X-Total-Count", "Link", "X-Request-ID", "Retry-After", "Content-Disposition"} {
 			if !strings.Contains(expose, h) {
 				t.Errorf("Access-Control-Expose-Headers %q lacks %s", expose, h)
 			}

@@ -90,7 +90,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
 	pats := auth.NewPersonalTokens(db, limiter, logger)
 	pats.Now = clock.Now
-	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger,
+	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now,
 		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -68,10 +68,22 @@ type Server struct {
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
+	// Reports answers the dashboard and the lists' CSV exports.
+	Reports tasktrack.ReportService
+	// Now is the clock, for the date in an export's file name; nil means
+	// time.Now.
+	Now func() time.Time
 
 	handler  http.Handler
 	inFlight atomic.Int64 // every request, for the gauge
 	bounded  atomic.Int64 // the requests MaxInFlight counts
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // InFlight returns the number of requests being served.
@@ -131,6 +143,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/calendar/", s.handleCalendar, false},
 		{"POST", "/api/calendar/rotate/", s.handleRotateCalendar, false},
 		{"GET", "/api/calendar/{secret}/tasks.ics", s.handleCalendarFeed, true},
+		{"GET", "/api/stats/", s.handleStats, false},
 
 		{"GET", "/healthz", s.handleHealth, true},
 		{"GET", "/readyz", s.handleReady, true},
@@ -490,7 +503,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
-	h.Set("Access-Control-Expose-Headers", "X-Total-Count, Link, X-Request-ID, Retry-After")
+	h.Set("Access-Control-Expose-Headers", "X-Total-Count, Link, X-Request-ID, Retry-After, Content-Disposition")
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, Last-Event-ID")

@@ -27,6 +27,9 @@ type BulkTask struct {
 	AssignedTo  int64
 	CreatedBy   int64
 	CreatedAt   time.Time
+	// CompletedAt is when a completed task was completed; zero means
+	// halfway between its creation and its deadline.
+	CompletedAt time.Time
 }
 
 // InsertUsers creates users in one transaction and returns their ids. The
@@ -94,7 +97,11 @@ func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), pro
 					}
 					var completed any
 					if t.Status == tasktrack.StatusCompleted {
-						completed = micros(t.CreatedAt.Add(t.Deadline.Sub(t.CreatedAt) / 2))
+						at := t.CompletedAt
+						if at.IsZero() {
+							at = t.CreatedAt.Add(t.Deadline.Sub(t.CreatedAt) / 2)
+						}
+						completed = micros(at)
 					}
 					ca := micros(t.CreatedAt)
 					args = append(args, uuidV7At(t.CreatedAt.UnixMilli()).String(), t.Title, t.Description, micros(t.Deadline),

@@ -126,7 +126,13 @@ func TestMigrateAccountsFromOldSchema(t *testing.T) {
 
 		after := schemaObjects(t, e, raw)
 		changed := map[string]bool{"users": true, "alerts": true, "alerts_task_missed_once": true}
+		// Later migrations replace these for the dashboard (0004_stats.sql
+		// on SQLite, 0003_stats.sql on PostgreSQL).
+		replaced := map[string]bool{"tasks_open_deadline": e == SQLite, "tasks_missed_deadline": true}
 		for name, def := range before {
+			if replaced[name] {
+				continue
+			}
 			if got, ok := after[name]; !ok || (got != def && !changed[name]) {
 				t.Errorf("%s was\n  %s\nis\n  %s", name, def, got)
 			}

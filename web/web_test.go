@@ -108,8 +108,10 @@ func TestStaticFilesStayWithinPolicy(t *testing.T) {
 			return err
 		}
 		text := string(b)
-		if loc := external.FindStringIndex(text); loc != nil {
-			t.Errorf("%s: refers to another host: %q", path, text[loc[0]:min(len(text), loc[1]+30)])
+		// The SVG namespace is a name that DOM calls take, never fetched.
+		refs := strings.ReplaceAll(text, "'http://www.w3.org/2000/svg'", "")
+		if loc := external.FindStringIndex(refs); loc != nil {
+			t.Errorf("%s: refers to another host: %q", path, refs[loc[0]:min(len(refs), loc[1]+30)])
 		}
 		for _, s := range forbidden {
 			if strings.Contains(text, s) {

@@ -31,6 +31,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	nTasks := fs.Int("tasks", 500, "tasks to create")
 	overdue := fs.Int("overdue", -1, "open tasks whose deadline has already passed (default: 1% of tasks)")
 	seed := fs.Uint64("seed", 0, "random seed (0: random)")
+	days := fs.Int("days", 30, "tasks were created over this many days up to now")
 	benchUser := fs.String("bench-user", "", "also create this user, owning exactly --bench-tasks of the tasks (open, due in the future), and a manager named after it with -manager (for benchmarks)")
 	benchTasks := fs.Int("bench-tasks", 20, "tasks owned by --bench-user")
 	benchPassword := fs.String("bench-password", demoPassword, "password of --bench-user and its manager")
@@ -38,8 +39,8 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	if *nUsers < 1 || *nTasks < 0 {
-		return usageErrorf("demo: --users must be at least 1 and --tasks not negative")
+	if *nUsers < 1 || *nTasks < 0 || *days < 1 {
+		return usageErrorf("demo: --users and --days must be at least 1 and --tasks not negative")
 	}
 	if *overdue < 0 {
 		*overdue = *nTasks / 100
@@ -109,11 +110,12 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	// deactivates some people rather than everyone.
 	struggling := assignees[:max(1, len(assignees)/20)]
 
-	// Tasks were created over the last 30 days, in order; overdue ones are
-	// spread among them.
+	// Tasks were created over the last --days days, in order; overdue ones
+	// are spread among them.
 	now := time.Now().UTC()
 	total := *nTasks
-	step := 30 * 24 * time.Hour / time.Duration(max(1, total))
+	span := time.Duration(*days) * 24 * time.Hour
+	step := span / time.Duration(max(1, total))
 	overdueLeft := *overdue
 	// The bench user's tasks are spread evenly through the table.
 	benchLeft := *benchTasks
@@ -130,7 +132,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		t.Title = verbs[rng.IntN(len(verbs))] + " " + objects[rng.IntN(len(objects))]
 		t.Description = "Sample task " + fmt.Sprint(i+1) + "."
 		t.CreatedBy = managers[rng.IntN(len(managers))]
-		t.CreatedAt = now.Add(-30*24*time.Hour + time.Duration(i)*step)
+		t.CreatedAt = now.Add(-span + time.Duration(i)*step)
 		bench := isBench(i)
 		isOverdue := !bench && overdueLeft > 0 && rng.IntN(total-i-benchLeft) < overdueLeft
 		if bench {
@@ -151,15 +153,21 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		} else {
 			t.AssignedTo = assignees[rng.IntN(len(assignees))]
 			// Due from a day to a month after creation; the past ones were
-			// done in time.
+			// done, one in eight of them late (within two days, by now).
 			t.Deadline = t.CreatedAt.Add(24*time.Hour + time.Duration(rng.Int64N(int64(29*24*time.Hour))))
 			switch {
 			case !t.Deadline.After(now):
 				t.Status = tasktrack.StatusCompleted
+				if rng.IntN(8) == 0 {
+					t.CompletedAt = t.Deadline.Add(time.Duration(rng.Int64N(int64(min(48*time.Hour, now.Sub(t.Deadline)) + 1))))
+				} else {
+					t.CompletedAt = t.CreatedAt.Add(time.Duration(rng.Int64N(int64(t.Deadline.Sub(t.CreatedAt)) + 1)))
+				}
 			case rng.IntN(4) == 0:
 				t.Status = tasktrack.StatusInProgress
 			case rng.IntN(6) == 0:
 				t.Status = tasktrack.StatusCompleted
+				t.CompletedAt = t.CreatedAt.Add(time.Duration(rng.Int64N(int64(now.Sub(t.CreatedAt)) + 1)))
 			default:
 				t.Status = tasktrack.StatusPending
 			}

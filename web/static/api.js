@@ -214,41 +214,64 @@ function url(path, query) {
   return qs ? `${path}?${qs}` : path;
 }
 
-// request performs an authenticated call. It answers {data, total} (total
-// from X-Total-Count, or null) or throws ApiError. An access token the server
-// refuses is refreshed once and the call retried; if the refresh is refused
-// too, the session has ended and every session-end handler hears why.
-export async function request(method, path, { body, query, signal } = {}) {
+// authorized fetches with the session's access token. An access token the
+// server refuses is refreshed once and the call retried; if the refresh is
+// refused too, the session has ended and every session-end handler hears
+// why.
+async function authorized(target, init) {
   for (let attempt = 0; ; attempt++) {
     const token = await freshAccess();
-    const headers = { Accept: 'application/json', Authorization: `Bearer ${token}` };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
     try {
-      res = await fetch(url(path, query), {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-        cache: 'no-store',
-      });
+      res = await fetch(target, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` }, cache: 'no-store' });
     } catch (err) {
       if (err && err.name === 'AbortError') throw err;
       throw new ApiError(0, null);
     }
-    const data = await readBody(res);
-    if (res.status === 401) {
-      if (attempt === 0) {
-        access = null; // make freshAccess refresh before the retry
-        continue;
-      }
-      endSession(SESSION_ENDED);
-      throw new ApiError(401, { detail: SESSION_ENDED });
+    if (res.status !== 401) return res;
+    await readBody(res);
+    if (attempt === 0) {
+      access = null; // make freshAccess refresh before the retry
+      continue;
     }
-    if (!res.ok) throw new ApiError(res.status, data, res.headers);
-    const total = res.headers.get('X-Total-Count');
-    return { data, total: total === null ? null : Number(total) };
+    endSession(SESSION_ENDED);
+    throw new ApiError(401, { detail: SESSION_ENDED });
   }
+}
+
+// request performs an authenticated call. It answers {data, total} (total
+// from X-Total-Count, or null) or throws ApiError.
+export async function request(method, path, { body, query, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await authorized(url(path, query), {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal,
+  });
+  const data = await readBody(res);
+  if (!res.ok) throw new ApiError(res.status, data, res.headers);
+  const total = res.headers.get('X-Total-Count');
+  return { data, total: total === null ? null : Number(total) };
+}
+
+// download fetches a list as CSV and hands it to the browser as a file,
+// named as the server names it. The token goes in the Authorization
+// header, never in a link; the file passes through the page's memory.
+export async function download(path, query, signal) {
+  const res = await authorized(url(path, { ...query, format: 'csv' }), { headers: { Accept: 'text/csv' }, signal });
+  if (!res.ok) throw new ApiError(res.status, await readBody(res), res.headers);
+  const blob = await res.blob();
+  const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+  const name = m ? m[1] : 'export.csv';
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  return name;
 }
 
 export const get = (path, query, signal) => request('GET', path, { query, signal });

@@ -10,6 +10,7 @@ import * as alerts from './views/alerts.js';
 import * as users from './views/users.js';
 import * as audit from './views/audit.js';
 import * as tokens from './views/tokens.js';
+import * as dashboard from './views/dashboard.js';
 
 const STAFF = ['admin', 'manager'];
 
@@ -17,6 +18,7 @@ route('/', { title: 'Home', view: () => navigate(session.homePath(), { replace: 
 route('/login', { title: 'Sign in', public: true, view: auth.login });
 route('/logout', { title: 'Signed out', public: true, view: auth.logout });
 route('/password', { title: 'Change password', view: auth.password });
+route('/dashboard', { title: 'Dashboard', roles: STAFF, view: dashboard.dashboard });
 route('/my-tasks', { title: 'My tasks', view: tasks.myTasks });
 route('/tasks', { title: 'Tasks', roles: STAFF, view: tasks.allTasks });
 route('/tasks/new', { title: 'New task', roles: STAFF, view: tasks.taskNew });
@@ -56,6 +58,7 @@ function nav() {
   const staff = session.hasRole(...STAFF);
   const badge = h('span', { class: 'badge count', 'data-testid': 'alerts-badge', hidden: true });
   const items = [
+    staff ? link('/dashboard', 'Dashboard', 'nav-dashboard') : null,
     staff ? link('/tasks', 'Tasks', 'nav-tasks') : null,
     link('/my-tasks', 'My tasks', 'nav-my-tasks'),
     staff ? link('/missed', 'Missed', 'nav-missed') : null,

@@ -36,7 +36,7 @@ export function forgetMe() {
 }
 
 export function homePath() {
-  return hasRole('admin', 'manager') ? '/tasks' : '/my-tasks';
+  return hasRole('admin', 'manager') ? '/dashboard' : '/my-tasks';
 }
 
 // ---- live alerts ---------------------------------------------------------------

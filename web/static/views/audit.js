@@ -3,6 +3,7 @@
 import * as api from '../api.js';
 import { h, replace, field, loading, empty, failure, pageHeader, pager, exact, short, filterBox } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
+import { exportButton } from './dashboard.js';
 
 const PAGE = 50;
 
@@ -37,7 +38,7 @@ export function audit(ctx) {
     navigate(withQuery({ action: action.control.value.trim(), actor: actor.control.value.trim(), target_id: targetId.control.value.trim() }));
   });
   const area = h('div', {});
-  replace(ctx.main, h('section', { 'data-testid': 'audit' }, pageHeader('Audit log'), filterBox(form, ['action', 'actor', 'target_id'].some((n) => q.get(n))), area));
+  replace(ctx.main, h('section', { 'data-testid': 'audit' }, pageHeader('Audit log', exportButton('/api/audit/', q)), filterBox(form, ['action', 'actor', 'target_id'].some((n) => q.get(n))), area));
 
   async function load() {
     replace(area, loading());

@@ -9,6 +9,7 @@ import {
 } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
 import * as session from '../session.js';
+import { mySummary, exportButton } from './dashboard.js';
 
 const STATUSES = ['pending', 'in_progress', 'completed', 'missed'];
 const SETTABLE = ['pending', 'in_progress', 'completed'];
@@ -117,7 +118,7 @@ export function myTasks(ctx) {
   form.addEventListener('submit', (e) => e.preventDefault());
 
   replace(ctx.main, h('section', { 'data-testid': 'my-tasks' },
-    pageHeader('My tasks'), takeFlash(), form, area));
+    pageHeader('My tasks'), takeFlash(), mySummary(ctx), form, area));
 
   async function load() {
     replace(area, loading());
@@ -191,7 +192,7 @@ export async function allTasks(ctx) {
   });
 
   replace(ctx.main, h('section', { 'data-testid': 'all-tasks' },
-    pageHeader('Tasks', h('a', { href: '/tasks/new', class: 'button primary', 'data-testid': 'new-task' }, 'New task')),
+    pageHeader('Tasks', exportButton('/api/task/tasks/', q), h('a', { href: '/tasks/new', class: 'button primary', 'data-testid': 'new-task' }, 'New task')),
     takeFlash(), filterBox(form, hasFilters(q, ['status', 'assigned_to', 'deadline_after', 'deadline_before', 'search', 'ordering'])), area));
 
   assignees(ctx.signal).then((users) => {
@@ -292,7 +293,7 @@ export function missed(ctx) {
     navigate(withQuery({ assigned_to: assignee.control.value, search: search.control.value.trim() }));
   });
   replace(ctx.main, h('section', { 'data-testid': 'missed' },
-    pageHeader('Missed tasks'),
+    pageHeader('Missed tasks', exportButton('/api/task/tasks/missed/', q)),
     h('p', { class: 'hint' }, 'Most recently missed first. Open a task to give it a new deadline, which re-opens it.'),
     filterBox(form, hasFilters(q, ['assigned_to', 'search'])), area));
 
