@@ -302,6 +302,19 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+func (s *Server) handleUserStanding(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.userID(r, tasktrack.CanReadUser)
+	if err != nil {
+		return err
+	}
+	st, err := s.Users.UserStanding(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toStandingJSON(st))
+	return nil
+}
+
 // ---- tasks ----
 
 func (s *Server) taskFilter(r *http.Request) (tasktrack.TaskFilter, error) {
@@ -461,6 +474,20 @@ func (s *Server) handleUpdateStatus(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	writeJSON(w, http.StatusOK, toTaskJSON(t))
+	return nil
+}
+
+func (s *Server) handleTaskHistory(w http.ResponseWriter, r *http.Request) error {
+	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	events, total, err := s.Audit.TaskHistory(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, mapSlice(events, toTaskEventJSON), total, p)
 	return nil
 }
 

@@ -90,6 +90,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/user/users/{id}/reactivate/", s.handleReactivate, false},
 		{"POST", "/api/user/users/{id}/deactivate/", s.handleDeactivate, false},
 		{"POST", "/api/user/users/{id}/password/", s.handleSetPassword, false},
+		{"GET", "/api/user/users/{id}/standing/", s.handleUserStanding, false},
 
 		{"GET", "/api/task/tasks/", s.handleListTasks, false},
 		{"POST", "/api/task/tasks/", s.handleCreateTask, false},
@@ -99,6 +100,7 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/task/tasks/{id}/", s.handleUpdateTask, false},
 		{"DELETE", "/api/task/tasks/{id}/", s.handleDeleteTask, false},
 		{"PATCH", "/api/task/tasks/{id}/update_status/", s.handleUpdateStatus, false},
+		{"GET", "/api/task/tasks/{id}/history/", s.handleTaskHistory, false},
 
 		{"GET", "/api/alerts/", s.handleListAlerts, false},
 		{"POST", "/api/alerts/{id}/acknowledge/", s.handleAcknowledge, false},

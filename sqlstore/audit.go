@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"strconv"
 
@@ -57,18 +56,11 @@ func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) ([]
 	defer rows.Close()
 	var out []*tasktrack.AuditEntry
 	for rows.Next() {
-		var (
-			e       tasktrack.AuditEntry
-			at      int64
-			actor   sql.NullInt64
-			name    sql.NullString
-			details string
-		)
-		if err := rows.Scan(&e.ID, &at, &actor, &name, &e.Action, &e.TargetType, &e.TargetID, &details); err != nil {
+		e, err := scanAuditEntry(rows)
+		if err != nil {
 			return nil, 0, db.mapErr(err)
 		}
-		e.At, e.ActorID, e.ActorUsername, e.Details = fromMicros(at), int64Ptr(actor), name.String, json.RawMessage(details)
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, total, db.mapErr(rows.Err())
 }
