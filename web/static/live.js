@@ -21,11 +21,47 @@ function focusables(el) {
 
 // LiveRows keeps the rows of parent, one per item, built by build(item);
 // key(item) tells when an item has changed. onEmpty() answers where focus
-// goes when the last row goes.
+// goes when the last row goes; onPass(item) hears when a task's deadline
+// passes on screen.
 export class LiveRows {
-  constructor(parent, { build, key, onEmpty = () => null, idOf = (item) => item.id }) {
-    Object.assign(this, { parent, build, key, onEmpty, idOf });
+  constructor(parent, { build, key, onEmpty = () => null, onPass = () => {}, idOf = (item) => item.id }) {
+    Object.assign(this, { parent, build, key, onEmpty, onPass, idOf });
     this.rows = new Map(); // id -> {item, el, key, timer}
+    this.kept = new Set(); // ids shown although a fresh list left them out
+  }
+
+  // withVanished answers a fresh copy of the list with the items on screen
+  // that it left out but that lookup(item) still finds (a task just
+  // completed or missed, which the filter no longer selects), each after
+  // the item it followed: the person sees what became of it rather than a
+  // row that vanishes. lookup answers null for an item that is gone. Such
+  // rows stay until the list is loaded anew (see reset).
+  async withVanished(fresh, lookup) {
+    const ids = new Set(fresh.map(this.idOf));
+    const shown = [...this.parent.children].map((el) => this.rows.get(el.dataset.rowId)).filter(Boolean);
+    const vanished = shown.filter((row) => !ids.has(this.idOf(row.item)));
+    const found = await Promise.all(vanished.map((row) => (this.kept.has(this.idOf(row.item)) ? row.item : lookup(row.item))));
+    const now = new Map(vanished.map((row, i) => [this.idOf(row.item), found[i]]));
+    const out = [...fresh];
+    let prev = null;
+    for (const row of shown) {
+      const id = this.idOf(row.item);
+      if (!now.has(id)) {
+        prev = id;
+        continue;
+      }
+      const item = now.get(id);
+      if (!item) continue;
+      this.kept.add(id);
+      out.splice(prev === null ? 0 : out.findIndex((x) => this.idOf(x) === prev) + 1, 0, item);
+      prev = id;
+    }
+    return out;
+  }
+
+  // reset forgets the rows kept by withVanished, for a list loaded anew.
+  reset() {
+    this.kept.clear();
   }
 
   items() {
@@ -49,7 +85,12 @@ export class LiveRows {
     // A task's row is rebuilt the moment its deadline passes.
     if (item.deadline && isOpen(item.status)) {
       const ms = new Date(item.deadline).getTime() - Date.now();
-      if (ms > 0 && ms < MAX_TIMER_MS) row.timer = setTimeout(() => this.update(item), ms + 20);
+      if (ms > 0 && ms < MAX_TIMER_MS) {
+        row.timer = setTimeout(() => {
+          this.update(item);
+          this.onPass(item);
+        }, ms + 20);
+      }
     }
     return row;
   }
@@ -58,6 +99,7 @@ export class LiveRows {
     const row = this.rows.get(id);
     if (row) clearTimeout(row.timer);
     this.rows.delete(id);
+    this.kept.delete(id);
   }
 
   // set shows items in their order, rebuilding only the rows whose item
@@ -194,5 +236,11 @@ export function keepFresh(ctx, reload, { urgent = () => false } = {}) {
     document.removeEventListener('visibilitychange', onVisible);
   });
   schedule();
-  return { soon: () => schedule(300) };
+  return {
+    soon: () => schedule(300),
+    // hurry shortens the wait when urgent() has just become true.
+    hurry: () => {
+      if (urgent()) schedule(URGENT_POLL_MS);
+    },
+  };
 }

@@ -123,8 +123,8 @@ export function alerts(ctx) {
     li.replaceWith(fresh);
     const waiting = (r) => r.querySelector('[data-testid="alert-ack"]:not(:disabled)');
     const next = rows.slice(at + 1).map(waiting).find(Boolean) || rows.slice(0, at).reverse().map(waiting).find(Boolean);
-    focusFirst(next, ackAll, heading.querySelector('h1'));
     syncAckAll();
+    focusFirst(next, ackAll, heading.querySelector('h1'));
   }
 
   ackAll.addEventListener('click', async () => {

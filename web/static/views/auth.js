@@ -64,7 +64,9 @@ const PAUSED = 'Your account is paused: it was deactivated, by a manager or beca
 
 // signInError says why a sign-in failed.
 function signInError(form, errors, err) {
-  if (err.status === 401 && err.body && err.body.code === 'account_inactive') {
+  const paused = err.status === 401 && err.body && err.body.code === 'account_inactive';
+  errors.toggleAttribute('data-code', paused);
+  if (paused) {
     setError(errors, PAUSED);
     errors.dataset.code = 'account_inactive';
   } else if (err.status === 401) {

@@ -112,6 +112,16 @@ function taskLink(task) {
   return h('a', { href: `/tasks/${encodeURIComponent(task.id)}`, 'data-testid': 'task-title' }, task.title);
 }
 
+// lookupTask reads a task again: null when it is gone (deleted, or no
+// longer the caller's to see); as it was when it cannot be read now.
+async function lookupTask(task) {
+  try {
+    return (await api.get(`/api/task/tasks/${encodeURIComponent(task.id)}/`)).data;
+  } catch (err) {
+    return err.status === 404 ? null : task;
+  }
+}
+
 // rowKey changes whenever a row must be drawn again.
 const rowKey = (task) => `${task.updated_at}|${task.status}|${task.assigned_to_username}`;
 
@@ -159,6 +169,7 @@ export function myTasks(ctx) {
     key: rowKey,
     build: (task) => myTaskItem(task, (updated, from) => rows.update(updated, { focusFrom: from })),
     onEmpty: () => heading.querySelector('h1'),
+    onPass: () => fresh.hurry(),
   });
   ctx.onCleanup(() => rows.destroy());
 
@@ -172,7 +183,10 @@ export function myTasks(ctx) {
   // load shows the list; quiet loads (polls) keep what is on screen and
   // only bring it up to date.
   async function load({ quiet = false } = {}) {
-    if (!quiet) replace(listArea, loading());
+    if (!quiet) {
+      replace(listArea, loading());
+      rows.reset();
+    }
     let res;
     try {
       res = await api.get('/api/task/tasks/', apiQuery(), ctx.signal);
@@ -181,9 +195,10 @@ export function myTasks(ctx) {
       if (quiet) throw err;
       return;
     }
-    const { data, total } = res;
+    const { total } = res;
+    const data = quiet ? await rows.withVanished(res.data, lookupTask) : res.data;
     await keepFocus(pagerArea, () => replace(pagerArea, data.length || state.offset
-      ? pager({ offset: state.offset, limit: state.limit, total, count: data.length, go }) : ''));
+      ? pager({ offset: state.offset, limit: state.limit, total, count: res.data.length, go }) : ''));
     if (!data.length) {
       rows.set([]);
       if (quiet && listArea.querySelector('[data-testid="empty"]')) return;
@@ -261,7 +276,7 @@ export async function allTasks(ctx) {
   const listArea = h('div', {});
   const pagerArea = h('div', {});
   const selected = new Set();
-  const bulk = bulkBar(selected, { onDone: (message) => reloadAfterBulk(message) });
+  const bulk = bulkBar(selected, { onDone: (message, deleted) => reloadAfterBulk(message, deleted) });
   const selectAll = h('input', { type: 'checkbox', id: 'select-all', 'data-testid': 'select-all' });
   const tools = h('div', { class: 'table-tools', hidden: true },
     h('span', { class: 'check' }, selectAll, h('label', { for: 'select-all' }, 'Select every task on this page')));
@@ -287,6 +302,7 @@ export async function allTasks(ctx) {
     key: (task) => `${rowKey(task)}|${selected.has(task.id)}`,
     build: (task) => taskRow(task, { selected, onSelect: syncSelection, onDeleted }),
     onEmpty: () => heading.querySelector('h1'),
+    onPass: () => fresh.hurry(),
   });
   ctx.onCleanup(() => rows.destroy());
 
@@ -322,7 +338,10 @@ export async function allTasks(ctx) {
   }
 
   async function load({ quiet = false } = {}) {
-    if (!quiet) replace(listArea, loading());
+    if (!quiet) {
+      replace(listArea, loading());
+      rows.reset();
+    }
     let res;
     try {
       res = await api.get('/api/task/tasks/', apiQuery(), ctx.signal);
@@ -331,9 +350,10 @@ export async function allTasks(ctx) {
       if (quiet) throw err;
       return;
     }
-    const { data, total } = res;
+    const { total } = res;
+    const data = quiet ? await rows.withVanished(res.data, lookupTask) : res.data;
     await keepFocus(pagerArea, () => replace(pagerArea, data.length || state.offset
-      ? pager({ offset: state.offset, limit: state.limit, total, count: data.length, go }) : ''));
+      ? pager({ offset: state.offset, limit: state.limit, total, count: res.data.length, go }) : ''));
     tools.hidden = !data.length;
     if (!data.length) {
       rows.set([]);
@@ -352,9 +372,10 @@ export async function allTasks(ctx) {
     syncSelection();
   }
 
-  async function reloadAfterBulk(message) {
+  async function reloadAfterBulk(message, deleted = []) {
     setFlashInline(message);
     selected.clear();
+    for (const id of deleted) rows.remove(id);
     await load({ quiet: true }).catch(() => load());
     focusFirst(tbody.querySelector('[data-testid="task-select"]'), heading.querySelector('h1'));
   }
@@ -441,22 +462,24 @@ async function deleteTask(task, errorSlot) {
   }
 }
 
-// forEachTask runs fn on each task, a few at a time, and answers the ones
-// that failed with why.
+// forEachTask runs fn on each task, a few at a time, and answers the tasks
+// it succeeded on, and why it failed on the others.
 async function forEachTask(tasks, fn) {
+  const ok = [];
   const failed = [];
   const queue = [...tasks];
   const worker = async () => {
     for (let task = queue.shift(); task; task = queue.shift()) {
       try {
         await fn(task);
+        ok.push(task);
       } catch (err) {
         failed.push(`“${task.title}”: ${errorText(err)}`);
       }
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-  return failed;
+  return { ok, failed };
 }
 
 // bulkBar acts on the selected tasks: reassign them to one person, or
@@ -475,10 +498,10 @@ function bulkBar(selected, { onDone }) {
   const run = async (button, fn, done) => {
     setError(error, '');
     button.disabled = true;
-    const failed = await forEachTask(chosen, fn);
+    const { ok, failed } = await forEachTask(chosen, fn);
     button.disabled = false;
     if (failed.length) setError(error, `${failed.length} of ${chosen.length} could not be changed: ${failed.join('; ')}`);
-    await onDone(failed.length ? `${done(chosen.length - failed.length)} (${failed.length} failed)` : done(chosen.length));
+    return { ok, message: failed.length ? `${done(ok.length)} (${failed.length} failed)` : done(ok.length) };
   };
   reassign.addEventListener('click', () => {
     const id = Number(to.control.value);
@@ -489,7 +512,7 @@ function bulkBar(selected, { onDone }) {
     }
     const name = to.control.selectedOptions[0].textContent;
     run(reassign, (task) => api.patch(`/api/task/tasks/${encodeURIComponent(task.id)}/`, { assigned_to: id }),
-      (n) => `${n} ${n === 1 ? 'task' : 'tasks'} reassigned to ${name.split(' — ')[0]}.`);
+      (n) => `${n} ${n === 1 ? 'task' : 'tasks'} reassigned to ${name.split(' — ')[0]}.`).then(({ message }) => onDone(message));
   });
   del.addEventListener('click', async () => {
     const yes = await confirmDialog({
@@ -502,7 +525,8 @@ function bulkBar(selected, { onDone }) {
       del.focus();
       return;
     }
-    run(del, (task) => api.del(`/api/task/tasks/${encodeURIComponent(task.id)}/`), (n) => `${n} ${n === 1 ? 'task' : 'tasks'} deleted.`);
+    const { ok, message } = await run(del, (task) => api.del(`/api/task/tasks/${encodeURIComponent(task.id)}/`), (n) => `${n} ${n === 1 ? 'task' : 'tasks'} deleted.`);
+    onDone(message, ok.map((t) => t.id));
   });
   clear.addEventListener('click', () => {
     selected.clear();
