@@ -7,7 +7,7 @@
 // that the server sets at sign-in and that only the token endpoints
 // receive: no script, ours included, can read it, and every tab of the
 // browser shares it, so a link opened in a new tab is signed in. All that
-// the page keeps is a non-secret hint in localStorage that a session
+// the page keeps is a non-secret hint in local storage that a session
 // exists. Tokens are only ever sent in the Authorization header (and the
 // cookie), never in URLs.
 

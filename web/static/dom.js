@@ -181,7 +181,7 @@ export function linkify(text) {
       const end = raw.at(-1);
       const open = { ')': '(', ']': '[', '}': '{' }[end];
       if (".,;:!?'".includes(end)) raw = raw.slice(0, -1);
-      else if (open && raw.split(open).length < raw.split(end).length) raw = raw.slice(0, -1); // "(see https://x.org/a)"
+      else if (open && raw.split(open).length < raw.split(end).length) raw = raw.slice(0, -1); // an address in brackets
       else break;
     }
     let href = null;
