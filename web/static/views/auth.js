@@ -97,11 +97,17 @@ export function reauthenticate(message) {
       h('h2', { id: 'reauth-title' }, 'Sign in again'),
       h('p', { id: 'reauth-message' }, message, ' ', h('strong', {}, 'Nothing on this page is lost:'), ' what you were doing carries on once you are signed in.'),
       form);
+    let settled = false;
     const done = (ok) => {
+      if (settled) return;
+      settled = true;
       dlg.close();
       dlg.remove();
       resolve(ok);
     };
+    // The browser may close the dialog itself (a second Escape): that is
+    // declining.
+    dlg.addEventListener('close', () => done(false));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clearErrors(form);
