@@ -19,10 +19,10 @@ import (
 const (
 	refreshCookieName = "tasktrack_refresh"
 	refreshCookiePath = "/api/token/"
-	// RefreshCookieHeader, set to "1" on a login, asks for the refresh
+	// refreshCookieHeader, set to "1" on a login, asks for the refresh
 	// token in the cookie instead of the body. A page of another site
 	// cannot send it without the server's CORS consent.
-	RefreshCookieHeader = "X-Refresh-Cookie"
+	refreshCookieHeader = "X-Refresh-Cookie"
 )
 
 // errCrossSite refuses a request that would use the session cookie from a

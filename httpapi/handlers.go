@@ -18,7 +18,7 @@ import (
 // ---- authentication ----
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	cookie := r.Header.Get(RefreshCookieHeader) == "1"
+	cookie := r.Header.Get(refreshCookieHeader) == "1"
 	if cookie && s.crossSite(r) {
 		return errCrossSite
 	}
