@@ -390,9 +390,9 @@ export function pager({ offset, limit, total, count, go }) {
     h('span', { class: 'pager-size' }, h('label', { for: sizeId }, 'Per page'), size));
 }
 
-// keepPagerFocus runs rebuild (which replaces a pager) and, if focus was
-// on one of the pager's controls, puts it on the same control of the new
-// one, so that paging with the keyboard never drops focus to the page.
+// keepFocus runs rebuild (which replaces what area holds) and, if focus was
+// on one of its controls, puts it on the same control of the new
+// content, so that paging with the keyboard never drops focus to the page.
 export async function keepFocus(area, rebuild) {
   const active = document.activeElement;
   const testid = active && area.contains(active) ? active.getAttribute('data-testid') : null;
