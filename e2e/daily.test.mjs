@@ -301,6 +301,8 @@ scenario('after a status change, delete, acknowledge or reactivate, focus goes t
   await overdue(server, alice, 'Missed one');
   await overdue(server, alice, 'Missed two');
   await server.sweep();
+  // The stream has brought both when the badge counts them.
+  await manager.locator('[data-testid="alerts-badge"]:not([hidden])').filter({ hasText: '2' }).waitFor({ timeout: 10_000 });
   await manager.getByTestId('nav-alerts').click();
   await manager.getByTestId('alert-row').nth(1).waitFor();
   const alertIDs = await manager.getByTestId('alert-row').evaluateAll((rows) => rows.map((r) => r.dataset.alertId));

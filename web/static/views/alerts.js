@@ -158,8 +158,10 @@ export function alerts(ctx) {
       list = h('ul', { class: 'alert-list', 'data-testid': 'alert-list' });
       replace(area, list);
     }
-    const old = list.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`);
-    if (old) old.remove();
+    // The stream announces alerts as they are made; one the page already
+    // lists (loaded after it was made) is no news, and the list's copy may
+    // be newer (acknowledged since).
+    if (list.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`)) return;
     list.insertBefore(alertItem(alert, { fresh: true, onAcknowledged: acknowledged }), list.firstChild);
     syncAckAll();
   }));
