@@ -47,7 +47,21 @@ type AuditFilter struct {
 	Page
 }
 
-// AuditService lists the audit log.
+// TaskEvent is one entry of a task's history: an audit entry about the
+// task, with the name of the person it assigned the task to.
+type TaskEvent struct {
+	AuditEntry
+	// AssigneeID and AssigneeUsername name the user the entry assigned
+	// the task to (its creation or a reassignment); nil and "" when it
+	// assigned no one. The username is "" when that user is gone.
+	AssigneeID       *int64
+	AssigneeUsername string
+}
+
+// AuditService lists the audit log, and the history of one task.
 type AuditService interface {
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, int, error)
+	// TaskHistory lists the entries about a task the caller may see,
+	// oldest first; a task the caller may not see is not found.
+	TaskHistory(ctx context.Context, taskID string, p Page) ([]*TaskEvent, int, error)
 }

@@ -121,6 +121,22 @@ type UserService interface {
 	ReactivateUser(ctx context.Context, id int64) (*User, error)
 	DeactivateUser(ctx context.Context, id int64) (*User, error)
 	SetUserPassword(ctx context.Context, id int64, password string) error
+	// UserStanding tells how near a user is to being deactivated by the
+	// sweep.
+	UserStanding(ctx context.Context, id int64) (*Standing, error)
+}
+
+// Standing is a user's count of missed deadlines as the sweep counts it:
+// misses whose deadlines fall in the window and after the user's last
+// reactivation. Threshold is 0 for admins, whom the sweep never
+// deactivates.
+type Standing struct {
+	MissedInWindow int
+	Threshold      int
+	Window         time.Duration
+	// CountedSince is where the count starts: the window's start, or the
+	// last reactivation when that is later.
+	CountedSince time.Time
 }
 
 // PasswordHasher hashes new passwords. Checking a password is auth's

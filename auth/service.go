@@ -43,8 +43,13 @@ type TokenPair struct {
 }
 
 // ErrBadCredentials answers every failed login the same way, whether the
-// username is unknown, the password wrong or the user inactive.
+// username is unknown or the password wrong.
 var ErrBadCredentials = &tasktrack.Error{Kind: tasktrack.KindUnauthenticated, Message: "No active account found with the given credentials"}
+
+// ErrAccountInactive answers the right password of a deactivated account,
+// so that its owner learns the account is paused rather than doubting
+// their password. Only someone who knows the password hears it.
+var ErrAccountInactive = &tasktrack.Error{Kind: tasktrack.KindUnauthenticated, Message: ErrBadCredentials.Message, Code: "account_inactive"}
 
 func (s *Service) limited(wait time.Duration) error {
 	if s.OnLoginFailure != nil {
@@ -96,19 +101,25 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 	if u != nil {
 		hash = u.PasswordHash
 	}
+	// A right password is no failed guess, even for an inactive account:
+	// only wrong ones count towards the limits.
 	ok, rehash, err := s.check(ctx, addr, username, hash, password, func(ok bool) bool {
-		return !ok || u == nil || !u.IsActive
+		return !ok || u == nil
 	})
 	if err != nil {
 		return TokenPair{}, err
 	}
-	ok = ok && u != nil && u.IsActive
-	if err := s.Store.RecordLogin(ctx, u, username, ok, addr); err != nil {
+	ok = ok && u != nil
+	inactive := ok && !u.IsActive
+	if err := s.Store.RecordLogin(ctx, u, username, ok && !inactive, addr); err != nil {
 		return TokenPair{}, err
 	}
-	if !ok {
+	if !ok || inactive {
 		if s.OnLoginFailure != nil {
 			s.OnLoginFailure(false)
+		}
+		if inactive {
+			return TokenPair{}, ErrAccountInactive
 		}
 		return TokenPair{}, ErrBadCredentials
 	}

@@ -3,13 +3,15 @@
 // data, Debian's Chromium driven by playwright-core, and `scenario`, which
 // wraps node:test's `test` with the checks every test shares (no page
 // errors, no Content-Security-Policy violations, no JavaScript dialogs, no
-// request leaving the server, no token in a URL) and a screenshot of every
-// open page on failure.
+// request leaving the server, no token in a URL, no axe-core accessibility
+// violation on any page state a test checks or leaves) and a screenshot of
+// every open page on failure.
 
 import { test, after } from 'node:test';
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +217,25 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
+// ---- accessibility -----------------------------------------------------------------
+
+// axe-core, pinned in package-lock.json, is evaluated in the page through
+// the DevTools protocol, which the page's Content-Security-Policy does not
+// govern (a <script> tag would be refused, as it should be).
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// axeViolations runs every axe-core rule (WCAG 2.x A and AA, and best
+// practices) on the page as it is now, and answers the violations, one line
+// each, empty when there are none.
+export async function axeViolations(page) {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const res = await axe.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.length} node(s): ${v.nodes.slice(0, 5).join(', ')}`);
+}
+
 // ---- small helpers ----------------------------------------------------------------
 
 export function sleep(ms) {
@@ -243,6 +264,12 @@ export function check(ok, message) {
   if (!ok) throw new Error(message);
 }
 
+// settle waits until nothing on the page says it is loading, so that a
+// check sees the page's answer rather than its spinner.
+export async function settle(page) {
+  await page.waitForFunction(() => !document.querySelector('[data-testid="loading"]') && document.readyState === 'complete', null, { timeout: 5000 }).catch(() => {});
+}
+
 function slug(s) {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
 }
@@ -251,13 +278,18 @@ function slug(s) {
 
 // scenario(name, fn, {timeout, serve}) declares a test that runs against its
 // own fresh server (serve: more flags for it).
-// fn gets {server, browser, newPage, signIn, expectConsole}:
+// fn gets {server, browser, newPage, newTab, signIn, expectConsole, a11y}:
 //   - newPage(options) opens a page in a new browser context (its own
-//     session storage, so its own signed-in user); options go to
+//     cookies and storage, so its own signed-in user); options go to
 //     browser.newContext (viewport, timezoneId, ...);
+//   - newTab(page) opens another tab of page's browser context;
 //   - signIn(page, username, password) signs in through the form;
 //   - expectConsole(regexp) allows console errors matching it in this test
-//     (for example the browser's own report of an expected 401).
+//     (for example the browser's own report of an expected 401);
+//   - a11y(page, state) runs axe-core on the page as it is and fails the
+//     test on any violation; signIn runs it on the sign-in form and on the
+//     page it lands on, and every page still open when fn ends is checked
+//     too.
 // The browser is launched once per file and shared by its scenarios.
 let sharedBrowser = null;
 
@@ -299,7 +331,13 @@ export function scenario(name, fn, { timeout = 60_000, serve = [] } = {}) {
         if (!u.startsWith(`${server.url}/`) && !u.startsWith('data:')) problems.push(`request to another host: ${u}`);
         if (/eyJ[\w-]+\.eyJ[\w-]+/.test(u)) problems.push(`token in a URL: ${u}`);
       });
-      const page = await context.newPage();
+      // Tabs the page opens itself (a Ctrl+click) are watched too.
+      context.on('page', watch);
+      return watch(await context.newPage());
+    }
+
+    function watch(page) {
+      if (pages.includes(page)) return page;
       pages.push(page);
       page.on('pageerror', (err) => problems.push(`page error on ${page.url()}: ${err.message}`));
       page.on('crash', () => problems.push(`page crashed on ${page.url()}`));
@@ -316,17 +354,32 @@ export function scenario(name, fn, { timeout = 60_000, serve = [] } = {}) {
       return page;
     }
 
+    // newTab opens another tab in the browser of page: same cookies and
+    // local storage, its own memory.
+    async function newTab(page) {
+      return watch(await page.context().newPage());
+    }
+
+    async function a11y(page, state) {
+      await settle(page);
+      const found = await axeViolations(page);
+      check(found.length === 0, `axe-core: ${found.length} violation(s) on ${state} (${page.url()}):\n  ${found.join('\n  ')}`);
+    }
+
     async function signIn(page, username, password = PASSWORD) {
       await page.goto(`${server.url}/login`);
       await page.getByTestId('login-username').fill(username);
       await page.getByTestId('login-password').fill(password);
+      await a11y(page, 'the sign-in form');
       await page.getByTestId('login-submit').click();
       await page.getByTestId('whoami').filter({ hasText: username }).waitFor();
+      await a11y(page, `${username}'s first page`);
     }
 
     let failed = null;
     try {
-      await fn({ server, browser, newPage, signIn, expectConsole: (re) => allowed.push(re) });
+      await fn({ server, browser, newPage, newTab, signIn, expectConsole: (re) => allowed.push(re), a11y });
+      for (const page of pages) if (!page.isClosed()) await a11y(page, 'the page as the test left it');
       // Let late console messages and page errors arrive before judging.
       await sleep(100);
       check(problems.length === 0, `the pages reported problems:\n  ${problems.join('\n  ')}`);

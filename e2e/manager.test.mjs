@@ -106,7 +106,7 @@ scenario('a manager reactivates a deactivated user, who then signs in', async ({
   await frankPage.getByTestId('login-submit').click();
   const refused = frankPage.getByTestId('login-error');
   await refused.waitFor();
-  check((await refused.textContent()).includes('deactivated'), `the refusal does not mention deactivation: ${await refused.textContent()}`);
+  check((await refused.textContent()).includes('paused'), `the refusal does not say the account is paused: ${await refused.textContent()}`);
 
   const page = await newPage();
   await signIn(page, 'maria');
@@ -119,6 +119,8 @@ scenario('a manager reactivates a deactivated user, who then signs in', async ({
   await row.getByTestId('user-deactivated-at').waitFor();
 
   await row.getByTestId('user-reactivate').click();
+  await page.getByTestId('confirm-dialog').waitFor();
+  await page.getByTestId('confirm-ok').click();
   const active = page.locator(`[data-testid="user-row"][data-user-id="${frank.id}"][data-active="true"]`);
   await active.waitFor();
   check((await active.getByTestId('user-status').textContent()) === 'Active', 'frank is not shown as Active');
@@ -128,7 +130,7 @@ scenario('a manager reactivates a deactivated user, who then signs in', async ({
 
   await signIn(frankPage, 'frank');
   check(new URL(frankPage.url()).pathname === '/my-tasks', `frank is on ${frankPage.url()}`);
-  await frankPage.getByTestId('empty').filter({ hasText: 'You have no tasks.' }).waitFor();
+  await frankPage.getByTestId('empty').filter({ hasText: 'You have no tasks yet.' }).waitFor();
 });
 
 scenario('a manager is offered no reactivation of a deactivated admin or manager', async ({ server, newPage, signIn }) => {

@@ -105,14 +105,14 @@ async function takeAll(shot, { server, newPage, signIn }) {
   // ---- a user's day ----
   const user = await newPage();
   await signIn(user, 'alice');
-  await user.getByTestId('task-row').nth(4).waitFor();
+  await user.getByTestId('task-row').nth(3).waitFor();
   await user.getByTestId('my-misses-text').waitFor();
   await user.mouse.move(0, 0);
   await shot(user, 'my-tasks', DESKTOP);
 
   const phone = await newPage({ viewport: PHONE, isMobile: true, hasTouch: true });
   await signIn(phone, 'alice');
-  await phone.getByTestId('task-row').nth(4).waitFor();
+  await phone.getByTestId('task-row').nth(3).waitFor();
   await phone.getByTestId('my-misses-text').waitFor();
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `My tasks is ${overflow} px wider than a phone screen`);
@@ -122,7 +122,7 @@ async function takeAll(shot, { server, newPage, signIn }) {
   const manager = await newPage();
   await signIn(manager, 'maria');
   await manager.getByTestId('nav-tasks').click();
-  await manager.getByTestId('task-row').nth(9).waitFor();
+  await manager.getByTestId('task-row').nth(7).waitFor();
   await manager.locator('[data-testid="filter-assignee"] option').nth(6).waitFor({ state: 'attached' });
   await shot(manager, 'tasks', DESKTOP);
 

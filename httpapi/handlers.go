@@ -12,11 +12,16 @@ import (
 	"unicode/utf8"
 
 	"tasktrack"
+	"tasktrack/auth"
 )
 
 // ---- authentication ----
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	cookie := r.Header.Get(refreshCookieHeader) == "1"
+	if cookie && s.crossSite(r) {
+		return errCrossSite
+	}
 	f, err := decodeForm(r)
 	if err != nil {
 		return err
@@ -31,40 +36,45 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pair)
+	s.writePair(w, r, pair, cookie)
 	return nil
 }
 
-func (s *Server) refreshField(r *http.Request) (string, error) {
-	f, err := decodeForm(r)
-	if err != nil {
-		return "", err
+// writePair answers a login or refresh: the pair in the body, or, for the
+// web UI, the access token in the body and the refresh token in the cookie
+// (so that no script of the page ever holds it).
+func (s *Server) writePair(w http.ResponseWriter, r *http.Request, pair auth.TokenPair, cookie bool) {
+	if !cookie {
+		writeJSON(w, http.StatusOK, pair)
+		return
 	}
-	f.require("refresh")
-	token, _ := f.str("refresh")
-	if err := refuseTokenSession(r, token); err != nil {
-		return "", err
-	}
-	return token, f.err()
+	s.setRefreshCookie(w, r, pair.Refresh)
+	writeJSON(w, http.StatusOK, map[string]string{"access": pair.Access})
 }
 
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
-	token, err := s.refreshField(r)
+	token, fromCookie, err := s.refreshToken(r)
 	if err != nil {
 		return err
 	}
 	pair, err := s.Auth.Refresh(r.Context(), token)
 	if err != nil {
+		if fromCookie && tasktrack.ErrorKind(err) == tasktrack.KindUnauthenticated {
+			s.clearRefreshCookie(w, r) // dead for good: reused, revoked or expired
+		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, pair)
+	s.writePair(w, r, pair, fromCookie)
 	return nil
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	token, err := s.refreshField(r)
+	token, fromCookie, err := s.refreshToken(r)
 	if err != nil {
 		return err
+	}
+	if fromCookie {
+		s.clearRefreshCookie(w, r) // whatever becomes of the token, the browser is signed out
 	}
 	if err := s.Auth.Logout(r.Context(), token); err != nil {
 		return err
@@ -299,6 +309,19 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+func (s *Server) handleUserStanding(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.userID(r, tasktrack.CanReadUser)
+	if err != nil {
+		return err
+	}
+	st, err := s.Users.UserStanding(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toStandingJSON(st))
+	return nil
+}
+
 // ---- tasks ----
 
 func (s *Server) taskFilter(r *http.Request) (tasktrack.TaskFilter, error) {
@@ -468,6 +491,20 @@ func (s *Server) handleUpdateStatus(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	writeJSON(w, http.StatusOK, toTaskJSON(t))
+	return nil
+}
+
+func (s *Server) handleTaskHistory(w http.ResponseWriter, r *http.Request) error {
+	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	events, total, err := s.Audit.TaskHistory(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, s.PublicURL, mapSlice(events, toTaskEventJSON), total, p)
 	return nil
 }
 

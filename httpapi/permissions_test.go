@@ -278,6 +278,14 @@ func permRows() []permRow {
 			body:  func(*permFixture) any { return map[string]string{"password": "reset-by-someone-1"} },
 			state: permUserState,
 			want:  map[permWho]int{permAdmin: 204, permManager: 403, permUser: 403, permUserOwn: 403, permAnon: 401}},
+		// Users: GET /api/user/users/{id}/standing/ | 200 | 200 | 403 (as reading the user)
+		{row: "GET /api/user/users/{id}/standing/", method: "GET", path: func(f *permFixture) string { return f.userPath("standing/") },
+			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 403, permUserOwn: 403, permAnon: 401},
+			check: func(t *testing.T, f *permFixture, r *response) {
+				if m := r.object(t); m["missed_in_window"] != float64(0) || m["threshold"] != float64(5) {
+					t.Errorf("standing: %v", m)
+				}
+			}},
 		// Users: POST /api/user/me/password/ | 204 | 204 | 204
 		{row: "POST /api/user/me/password/", method: "POST", path: permFixedPath("/api/user/me/password/"),
 			body: func(f *permFixture) any {
@@ -362,6 +370,19 @@ func permRows() []permRow {
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if s := r.object(t)["status"]; s != "in_progress" {
 					t.Errorf("status %v", s)
+				}
+			}},
+		// Tasks: GET /api/task/tasks/{id}/history/ | 200 | 200 | own 200, other 404 (whoever may see the task)
+		{row: "GET /api/task/tasks/{id}/history/", method: "GET", path: func(f *permFixture) string { return f.taskPath("history/") }, task: true,
+			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 404, permUserOwn: 200, permAnon: 401},
+			check: func(t *testing.T, f *permFixture, r *response) {
+				var events []struct {
+					Action   string `json:"action"`
+					TargetID string `json:"target_id"`
+				}
+				r.decode(t, &events)
+				if len(events) != 1 || events[0].Action != "task.create" || events[0].TargetID != f.taskID {
+					t.Errorf("history: %s", r.body)
 				}
 			}},
 		// Tasks: GET /api/task/tasks/missed/ | 200 | 200 | 403

@@ -124,6 +124,7 @@ func (s *Server) routes() []route {
 		{"DELETE", "/api/user/me/tokens/{id}/", s.handleRevokeOwnToken, false},
 		{"GET", "/api/user/users/{id}/tokens/", s.handleListUserTokens, false},
 		{"DELETE", "/api/user/users/{id}/tokens/{token_id}/", s.handleRevokeUserToken, false},
+		{"GET", "/api/user/users/{id}/standing/", s.handleUserStanding, false},
 
 		{"GET", "/api/task/tasks/", s.handleListTasks, false},
 		{"POST", "/api/task/tasks/", s.handleCreateTask, false},
@@ -133,6 +134,7 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/task/tasks/{id}/", s.handleUpdateTask, false},
 		{"DELETE", "/api/task/tasks/{id}/", s.handleDeleteTask, false},
 		{"PATCH", "/api/task/tasks/{id}/update_status/", s.handleUpdateStatus, false},
+		{"GET", "/api/task/tasks/{id}/history/", s.handleTaskHistory, false},
 
 		{"GET", "/api/alerts/", s.handleListAlerts, false},
 		{"POST", "/api/alerts/{id}/acknowledge/", s.handleAcknowledge, false},

@@ -109,6 +109,36 @@ func toAuditJSON(e *tasktrack.AuditEntry) auditJSON {
 	return j
 }
 
+// taskEventJSON is an entry of a task's history: the audit entry, and the
+// user it assigned the task to (null when none, or when that user is gone).
+type taskEventJSON struct {
+	auditJSON
+	Assignee *userRef `json:"assignee"`
+}
+
+func toTaskEventJSON(e *tasktrack.TaskEvent) taskEventJSON {
+	j := taskEventJSON{auditJSON: toAuditJSON(&e.AuditEntry)}
+	if e.AssigneeID != nil && e.AssigneeUsername != "" {
+		j.Assignee = &userRef{*e.AssigneeID, e.AssigneeUsername}
+	}
+	return j
+}
+
+type standingJSON struct {
+	MissedInWindow int      `json:"missed_in_window"`
+	Threshold      *int     `json:"threshold"`
+	WindowSeconds  int64    `json:"window_seconds"`
+	CountedSince   jsonTime `json:"counted_since"`
+}
+
+func toStandingJSON(st *tasktrack.Standing) standingJSON {
+	j := standingJSON{MissedInWindow: st.MissedInWindow, WindowSeconds: int64(st.Window.Seconds()), CountedSince: jsonTime(st.CountedSince)}
+	if st.Threshold > 0 {
+		j.Threshold = &st.Threshold
+	}
+	return j
+}
+
 func mapSlice[T any, J any](in []T, f func(T) J) []J {
 	out := make([]J, len(in))
 	for i, v := range in {

@@ -128,8 +128,15 @@ func newTaskList(actor *tasktrack.User, f tasktrack.TaskFilter) (*taskList, erro
 		w.add("t.deadline >= ?", micros(*f.DeadlineAfter))
 	}
 	if f.Search != "" {
+		// The assignee's username matches too; a user's own tasks all
+		// carry the user's own name, so no join is needed for them.
 		p := likePattern(f.Search)
-		w.add(`(lower(t.title) LIKE ? ESCAPE '\' OR lower(t.description) LIKE ? ESCAPE '\')`, p, p)
+		who, name := "lower(a.username)", []any{}
+		if !l.all {
+			who, name = "lower(CAST(? AS TEXT))", []any{actor.Username}
+		}
+		w.add(`(lower(t.title) LIKE ? ESCAPE '\' OR lower(t.description) LIKE ? ESCAPE '\' OR `+who+` LIKE ? ESCAPE '\')`,
+			append(append([]any{p, p}, name...), p)...)
 	}
 	l.order = taskOrderBy[f.Ordering]
 	if l.order == "" {
@@ -206,7 +213,11 @@ func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, 
 		err := db.queryRow(ctx, q, args...).Scan(&total)
 		return total, db.mapErr(err)
 	}
-	err := db.queryRow(ctx, "SELECT count(*) FROM tasks t"+w.String(), w.args...).Scan(&total)
+	from := " FROM tasks t"
+	if all && f.Search != "" {
+		from = taskFrom // the search reads the assignee's name
+	}
+	err := db.queryRow(ctx, "SELECT count(*)"+from+w.String(), w.args...).Scan(&total)
 	return total, db.mapErr(err)
 }
 

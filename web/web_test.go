@@ -92,10 +92,14 @@ func TestHandlerRevalidatesWithETag(t *testing.T) {
 
 // The page runs under a strict Content-Security-Policy and renders data as
 // text only: nothing may load from another host, parse markup from strings,
-// or evaluate code.
+// or evaluate code. Tokens stay out of Web Storage: localStorage holds only
+// the hint that a session exists (HINT_KEY in api.js), and sessionStorage
+// nothing.
 func TestStaticFilesStayWithinPolicy(t *testing.T) {
 	external := regexp.MustCompile(`https?://`)
-	forbidden := []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "localStorage"}
+	forbidden := []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "sessionStorage"}
+	storage := regexp.MustCompile(`localStorage`)
+	hint := regexp.MustCompile(`localStorage\.(?:getItem|removeItem)\(HINT_KEY\)|localStorage\.setItem\(HINT_KEY, '1'\)`)
 	inline := regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]|\sstyle=|\son[a-z]+=`)
 	count := 0
 	err := fs.WalkDir(static, "static", func(path string, d fs.DirEntry, err error) error {
@@ -117,6 +121,9 @@ func TestStaticFilesStayWithinPolicy(t *testing.T) {
 			if strings.Contains(text, s) {
 				t.Errorf("%s: contains %q", path, s)
 			}
+		}
+		if n, ok := len(storage.FindAllStringIndex(text, -1)), len(hint.FindAllStringIndex(text, -1)); n != ok || (n > 0 && path != "static/api.js") {
+			t.Errorf("%s: uses localStorage %d times, %d of them for the session hint in api.js", path, n, ok)
 		}
 		if strings.HasSuffix(path, ".html") && inline.MatchString(text) {
 			t.Errorf("%s: has an inline script, style attribute or event handler", path)

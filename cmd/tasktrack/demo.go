@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tasktrack"
+	"tasktrack/auth"
 	"tasktrack/sqlstore"
 )
 
@@ -61,6 +62,11 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	rng := rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15))
 	start := time.Now()
+	// A fresh database gets its first admin as `serve` would give it, so
+	// that someone can manage the sample people afterwards.
+	if err := bootstrapAdmin(ctx, db, auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency), c.AdminPassword, c.LogFormat == "json", stderr); err != nil {
+		return err
+	}
 
 	hash, err := db.Hasher.Hash(demoPassword)
 	if err != nil {
@@ -192,6 +198,28 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if *benchUser != "" {
 		fmt.Fprintf(stdout, "bench user %s (id %d) owns %d tasks; bench manager %s-manager (id %d)\n",
 			*benchUser, benchIDs[0], *benchTasks, *benchUser, benchIDs[1])
+	}
+	return printSignIns(ctx, db, stdout, users[0].Username, users[min(1, len(users)-1)].Username)
+}
+
+// printSignIns tells a newcomer who can sign in: the active admins, with
+// their own passwords, and a sample manager and user.
+func printSignIns(ctx context.Context, db *sqlstore.DB, stdout io.Writer, manager, user string) error {
+	active := true
+	admins, total, err := db.FindUsers(ctx, tasktrack.UserFilter{Role: tasktrack.RoleAdmin.Name, IsActive: &active, Page: tasktrack.Page{Limit: 3}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "sign in as:")
+	for _, a := range admins {
+		fmt.Fprintf(stdout, "  %-24s admin, with its own password\n", a.Username)
+	}
+	if total > len(admins) {
+		fmt.Fprintf(stdout, "  (and %d more admins)\n", total-len(admins))
+	}
+	fmt.Fprintf(stdout, "  %-24s manager, password %q\n", manager, demoPassword)
+	if user != manager {
+		fmt.Fprintf(stdout, "  %-24s user, password %q\n", user, demoPassword)
 	}
 	return nil
 }

@@ -748,7 +748,8 @@ func TestDemoData(t *testing.T) {
 	db := sqliteFile(t)
 	mustRun(t, []string{"TASKTRACK_PASSWORD=boss-password-1"}, "", "createuser", "--database", db, "--username", "boss", "--role", "admin")
 	out := mustRun(t, nil, "", "demo", "--database", db, "--users", "20", "--tasks", "300")
-	if !regexp.MustCompile(`^created 20 users \(2 managers; password "demo-password"\) and 300 tasks \(3 overdue\) in \S+\n$`).MatchString(out) {
+	if !regexp.MustCompile(`^created 20 users \(2 managers; password "demo-password"\) and 300 tasks \(3 overdue\) in \S+\n` +
+		`sign in as:\n  boss {21}admin, with its own password\n  \S+ +manager, password "demo-password"\n  \S+ +user, password "demo-password"\n$`).MatchString(out) {
 		t.Fatalf("demo printed %q", out)
 	}
 	s := startServe(t, db, nil, "--sweep-interval", "1h")
@@ -805,5 +806,60 @@ func TestDemoData(t *testing.T) {
 	r = manager.want("GET", "/api/task/tasks/?status=pending,in_progress&deadline_before="+now, nil, http.StatusOK)
 	if r.header.Get("X-Total-Count") != "0" {
 		t.Errorf("open tasks past their deadline after the sweep: %s", r.body)
+	}
+}
+
+// TestDemoFreshDatabase runs the demo command first, on an empty database:
+// it makes the first admin exactly as serve does (a random password shown
+// once, or the one set), says who can sign in, and everyone it names can.
+func TestDemoFreshDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	t.Parallel()
+	cases := []struct {
+		name string
+		env  []string
+	}{
+		{"random admin password", nil},
+		{"admin password set", adminEnv},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := sqliteFile(t)
+			r := runBinary(t, c.env, "", "demo", "--database", db, "--users", "3", "--tasks", "5", "--seed", "3")
+			if r.code != 0 {
+				t.Fatalf("demo: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			m := regexp.MustCompile(`^created 3 users \(1 managers; password "demo-password"\) and 5 tasks \(0 overdue\) in \S+\n` +
+				`sign in as:\n  admin {20}admin, with its own password\n  (\S+) +manager, password "demo-password"\n  (\S+) +user, password "demo-password"\n$`).FindStringSubmatch(r.stdout)
+			if m == nil {
+				t.Fatalf("demo printed %q", r.stdout)
+			}
+			password := adminPassword
+			if c.env == nil {
+				shown := regexp.MustCompile(`(?m)^created the first admin: username admin, password (\S+) \(shown once; change it\)$`).FindStringSubmatch(r.stderr)
+				if shown == nil {
+					t.Fatalf("the admin's password was not shown; stderr:\n%s", r.stderr)
+				}
+				password = shown[1]
+			} else if strings.Contains(r.stderr, "first admin") {
+				t.Errorf("a set password was shown:\n%s", r.stderr)
+			}
+			s := startServe(t, db, nil, "--sweep-interval", "0")
+			if strings.Contains(s.stderr.String(), "first admin") {
+				t.Errorf("serve made a second first admin:\n%s", s.stderr.String())
+			}
+			for _, who := range []struct{ username, password, role string }{
+				{"admin", password, "admin"}, {m[1], "demo-password", "manager"}, {m[2], "demo-password", "user"},
+			} {
+				var me struct{ Role struct{ Name string } }
+				s.login(t, who.username, who.password).want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
+				if me.Role.Name != who.role {
+					t.Errorf("%s is a %s, want %s", who.username, me.Role.Name, who.role)
+				}
+			}
+		})
 	}
 }

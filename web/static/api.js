@@ -3,21 +3,26 @@
 //
 // Token storage: the access token lives only in this module's memory (never
 // in Web Storage, so a script injected elsewhere cannot lift it from there
-// and it dies with the page). The refresh token is kept in sessionStorage so
-// a reload in the same tab keeps the session while closing the tab ends it.
-// Tokens are only ever sent in request bodies and the Authorization header,
-// never in URLs.
+// and it dies with the page). The refresh token lives in an HttpOnly cookie
+// that the server sets at sign-in and that only the token endpoints
+// receive: no script, ours included, can read it, and every tab of the
+// browser shares it, so a link opened in a new tab is signed in. All that
+// the page keeps is a non-secret hint in local storage that a session
+// exists. Tokens are only ever sent in the Authorization header (and the
+// cookie), never in URLs.
 
-const REFRESH_KEY = 'tasktrack.refresh';
+const HINT_KEY = 'tasktrack.session';
 const EARLY_MS = 30_000; // refresh this long before the access token expires
 
-const SESSION_ENDED = 'Your session has ended — your account may have been deactivated or your password changed. Sign in again.';
-const SESSION_EXPIRED = 'Your session has expired. Sign in again.';
+const SESSION_ENDED = 'Your session has ended — it expired, or your account was deactivated or its password changed. Sign in again.';
+const SIGNED_OUT_ELSEWHERE = 'You signed out in another tab.';
 
 let access = null;
 let accessExpiresAt = 0; // local clock, ms
 let refreshing = null; // the refresh in flight, shared by every caller
 let refreshTimer = null;
+let reauth = null; // asks the person to sign in again in place; see setReauth
+let recovering = null; // the sign-in-again in progress, shared by every caller
 const sessionEndHandlers = [];
 
 export class ApiError extends Error {
@@ -28,6 +33,10 @@ export class ApiError extends Error {
     this.headers = headers;
   }
 }
+
+// SessionLost is a refresh the server refused: the session is over unless
+// the person signs in again.
+class SessionLost extends ApiError {}
 
 function describe(status, body, headers) {
   if (body && typeof body.detail === 'string') {
@@ -74,23 +83,27 @@ function lifetimeEnd(token) {
   return Date.now() + life;
 }
 
-function storedRefresh() {
+function hinted() {
   try {
-    return sessionStorage.getItem(REFRESH_KEY);
+    return localStorage.getItem(HINT_KEY) === '1';
   } catch {
-    return null;
+    return false;
   }
 }
 
-function storeTokens(pair) {
-  access = pair.access;
-  accessExpiresAt = lifetimeEnd(pair.access);
+function setHint(on) {
   try {
-    sessionStorage.setItem(REFRESH_KEY, pair.refresh);
-    sessionStorage.setItem(REFRESH_KEY + '.end', String(lifetimeEnd(pair.refresh)));
+    if (on) localStorage.setItem(HINT_KEY, '1');
+    else localStorage.removeItem(HINT_KEY);
   } catch {
-    // storage disabled: the session lasts as long as the page
+    // storage disabled: a new tab asks the person to sign in
   }
+}
+
+function storeAccess(token) {
+  access = token;
+  accessExpiresAt = lifetimeEnd(token);
+  setHint(true);
   scheduleRefresh();
 }
 
@@ -99,12 +112,6 @@ function forget() {
   accessExpiresAt = 0;
   clearTimeout(refreshTimer);
   refreshTimer = null;
-  try {
-    sessionStorage.removeItem(REFRESH_KEY);
-    sessionStorage.removeItem(REFRESH_KEY + '.end');
-  } catch {
-    // nothing stored
-  }
 }
 
 function scheduleRefresh() {
@@ -113,41 +120,54 @@ function scheduleRefresh() {
 }
 
 function proactiveRefresh() {
-  refresh().catch((err) => {
-    // A refused refresh has ended the session through endSession; after a
-    // network failure, try again a little later.
-    if (err.status !== 401 && storedRefresh()) refreshTimer = setTimeout(proactiveRefresh, 15_000);
+  ensureAccess(true).catch((err) => {
+    // After a network failure, try again a little later; a lost session
+    // has been dealt with by ensureAccess.
+    if (err.status !== 401 && hasSession()) refreshTimer = setTimeout(proactiveRefresh, 15_000);
   });
 }
 
 export function hasSession() {
-  return !!(access || storedRefresh());
+  return !!(access || hinted());
 }
 
 export function onSessionEnd(fn) {
   sessionEndHandlers.push(fn);
 }
 
+// setReauth installs fn(message) -> Promise<boolean>, which asks the person
+// to sign in again without leaving the page (what they typed stays); it
+// answers whether they did. Requests waiting on the lost session carry on
+// once it answers true.
+export function setReauth(fn) {
+  reauth = fn;
+}
+
 function endSession(message) {
   const had = hasSession();
   forget();
+  setHint(false);
   if (had) for (const fn of sessionEndHandlers) fn(message);
 }
 
-function refreshExpired() {
-  try {
-    const end = Number(sessionStorage.getItem(REFRESH_KEY + '.end'));
-    return end > 0 && Date.now() >= end;
-  } catch {
-    return false;
-  }
+// Tabs tell each other when the person signs out, so that none of them
+// keeps showing data after it.
+const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('tasktrack') : null;
+if (tabs) {
+  tabs.onmessage = (e) => {
+    if (e.data === 'signed-out') endSession(SIGNED_OUT_ELSEWHERE);
+  };
 }
 
-// refresh swaps the refresh token for a new pair; concurrent callers share
-// one request, since the old token is spent once it rotates.
+// refresh swaps the refresh cookie for a new access token. Concurrent
+// callers in this tab share one request, and tabs take turns (a Web Lock),
+// since the cookie's token is spent once it rotates: two tabs spending the
+// same one would look like theft and sign everyone out.
 function refresh() {
   if (!refreshing) {
-    refreshing = doRefresh().finally(() => {
+    const run = () => doRefresh();
+    const locked = navigator.locks ? navigator.locks.request('tasktrack-refresh', run) : run();
+    refreshing = locked.finally(() => {
       refreshing = null;
     });
   }
@@ -155,38 +175,64 @@ function refresh() {
 }
 
 async function doRefresh() {
-  const token = storedRefresh();
-  if (!token) {
-    endSession(SESSION_EXPIRED);
-    throw new ApiError(401, { detail: SESSION_EXPIRED });
-  }
   let res;
   try {
     res = await fetch('/api/token/refresh/', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ refresh: token }),
+      headers: { Accept: 'application/json' },
       cache: 'no-store',
+      credentials: 'same-origin',
     });
   } catch {
     throw new ApiError(0, null);
   }
   const body = await readBody(res);
   if (res.ok && body && body.access) {
-    storeTokens(body);
+    storeAccess(body.access);
     return;
   }
-  if (res.status === 401) {
-    const message = refreshExpired() ? SESSION_EXPIRED : SESSION_ENDED;
-    endSession(message);
-    throw new ApiError(401, { detail: message });
-  }
+  // 401: the cookie's token was refused; 400: there is no cookie (it
+  // expired, or the person signed out in another tab).
+  if (res.status === 401 || res.status === 400) throw new SessionLost(401, { detail: SESSION_ENDED });
   throw new ApiError(res.status, body, res.headers);
 }
 
 async function freshAccess() {
   if (!access || Date.now() >= accessExpiresAt - 5_000) await refresh();
   return access;
+}
+
+// ensureAccess answers a usable access token. When the session is lost it
+// asks the person to sign in again in place, if the page can, and ends the
+// session otherwise (or when they decline). force refreshes even a token
+// that is still good.
+async function ensureAccess(force = false) {
+  for (;;) {
+    try {
+      if (force) {
+        force = false;
+        await refresh();
+      }
+      return await freshAccess();
+    } catch (err) {
+      if (!(err instanceof SessionLost)) throw err;
+      if (!(await recover(err.message))) throw new ApiError(401, { detail: err.message });
+    }
+  }
+}
+
+async function recover(message) {
+  if (!recovering) {
+    forget();
+    const ask = reauth ? Promise.resolve(reauth(message)).catch(() => false) : Promise.resolve(false);
+    recovering = ask.then((ok) => {
+      if (!ok) endSession(message);
+      return !!ok && !!access;
+    }).finally(() => {
+      recovering = null;
+    });
+  }
+  return recovering;
 }
 
 // ---- requests ---------------------------------------------------------------
@@ -215,12 +261,13 @@ function url(path, query) {
 }
 
 // authorized fetches with the session's access token. An access token the
-// server refuses is refreshed once and the call retried; if the refresh is
-// refused too, the session has ended and every session-end handler hears
-// why.
+// server refuses is refreshed and the call retried; if the session is lost,
+// the person is asked to sign in again in place and the call then carries
+// on (so a form's draft is sent as typed); if they do not, every
+// session-end handler hears why.
 async function authorized(target, init) {
   for (let attempt = 0; ; attempt++) {
-    const token = await freshAccess();
+    const token = await ensureAccess();
     let res;
     try {
       res = await fetch(target, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` }, cache: 'no-store' });
@@ -230,8 +277,8 @@ async function authorized(target, init) {
     }
     if (res.status !== 401) return res;
     await readBody(res);
-    if (attempt === 0) {
-      access = null; // make freshAccess refresh before the retry
+    if (attempt < 2) {
+      if (access === token) access = null; // make ensureAccess refresh before the retry
       continue;
     }
     endSession(SESSION_ENDED);
@@ -292,37 +339,37 @@ export async function fetchAll(path, query = {}, signal) {
 
 // ---- sign in and out -----------------------------------------------------------
 
+// login signs in; the server sets the refresh cookie and answers the
+// access token alone.
 export async function login(username, password) {
   let res;
   try {
     res = await fetch('/api/token/', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Refresh-Cookie': '1' },
       body: JSON.stringify({ username, password }),
       cache: 'no-store',
+      credentials: 'same-origin',
     });
   } catch {
     throw new ApiError(0, null);
   }
   const body = await readBody(res);
   if (!res.ok || !body || !body.access) throw new ApiError(res.status, body, res.headers);
-  storeTokens(body);
+  storeAccess(body.access);
 }
 
-// logout revokes the refresh token's family on the server; the local session
-// is forgotten whatever the server says.
+// logout revokes the session's token family on the server, which also
+// clears the cookie, and tells the other tabs; the local session is
+// forgotten whatever the server says.
 export async function logout() {
-  const token = storedRefresh();
+  const had = hasSession();
   forget();
-  if (!token) return;
+  setHint(false);
+  if (!had) return;
+  if (tabs) tabs.postMessage('signed-out');
   try {
-    await fetch('/api/token/logout/', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ refresh: token }),
-      cache: 'no-store',
-      keepalive: true,
-    });
+    await fetch('/api/token/logout/', { method: 'POST', cache: 'no-store', credentials: 'same-origin', keepalive: true });
   } catch {
     // offline: the token expires on its own
   }
@@ -349,14 +396,14 @@ export function openAlertStream({ onAlert, onState = () => {} }) {
   });
 
   async function connectOnce() {
-    const token = await freshAccess();
+    const token = await ensureAccess();
     controller = new AbortController();
     const headers = { Accept: 'text/event-stream', Authorization: `Bearer ${token}` };
     if (lastEventId) headers['Last-Event-ID'] = lastEventId;
     const res = await fetch('/api/alerts/stream/', { headers, signal: controller.signal, cache: 'no-store' });
     if (res.status === 401) {
-      access = null;
-      await freshAccess(); // throws and ends the session if the refresh is refused
+      if (access === token) access = null;
+      await ensureAccess(); // throws if the session is over
       return;
     }
     if (res.status === 403) {

@@ -1,6 +1,6 @@
 // Entry module: routes, navigation by role, and the session's life cycle.
 
-import { hasSession, onSessionEnd } from './api.js';
+import { hasSession, onSessionEnd, setReauth } from './api.js';
 import { h, replace, loading, errorText, tickTimes } from './dom.js';
 import { route, match, navigate, start, current } from './router.js';
 import * as session from './session.js';
@@ -35,8 +35,13 @@ const header = document.getElementById('site-header');
 const main = document.getElementById('main');
 let active = null; // the rendered view's AbortController and clean-ups
 
-// The session ended on the server (deactivated, password changed, expired):
-// forget the user and send them to sign in with the reason.
+// A session lost while someone works is renewed in a dialog over the page,
+// so that a half-written form survives.
+setReauth(auth.reauthenticate);
+
+// The session ended for good (the person declined to sign in again, or
+// signed out in another tab): forget the user and send them to sign in
+// with the reason.
 onSessionEnd((message) => {
   session.forgetMe();
   auth.setNotice(message);

@@ -53,6 +53,13 @@ const exactFormat = new Intl.DateTimeFormat(undefined, {
 const shortFormat = new Intl.DateTimeFormat(undefined, {
   year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
 });
+// A deadline as people say it, in the viewer's zone: "Fri, Dec 4, 5:00 PM";
+// the year only when it is not this one.
+const dueFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const dueYearFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const zonedFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short',
+});
 
 export function exact(iso) {
   return iso ? exactFormat.format(new Date(iso)) : '';
@@ -60,6 +67,16 @@ export function exact(iso) {
 
 export function short(iso) {
   return iso ? shortFormat.format(new Date(iso)) : '';
+}
+
+// zoned is a time with its zone named, for sentences people may forward.
+export function zoned(iso) {
+  return iso ? zonedFormat.format(new Date(iso)) : '';
+}
+
+export function dueDate(iso) {
+  const d = new Date(iso);
+  return (d.getFullYear() === new Date().getFullYear() ? dueFormat : dueYearFormat).format(d);
 }
 
 // span(ms) -> "45 s", "3 min", "5 h", "2 d".
@@ -71,10 +88,20 @@ export function span(ms) {
   return `${Math.round(s / 86400)} d`;
 }
 
+export function isOpen(status) {
+  return status === 'pending' || status === 'in_progress';
+}
+
+// deadlinePassed: an open task whose deadline is behind us, which the
+// sweep has not yet marked missed.
+export function deadlinePassed(task, now = Date.now()) {
+  return isOpen(task.status) && new Date(task.deadline).getTime() <= now;
+}
+
 // deadlineText says how much time is left or how late a task is.
 function deadlineText(deadline, status, now = Date.now()) {
   const diff = new Date(deadline).getTime() - now;
-  if (diff >= 0) return `due in ${span(diff)}`;
+  if (diff > 0) return `due in ${span(diff)}`;
   if (status === 'missed') return `missed ${span(diff)} ago`;
   if (status === 'completed') return `was due ${span(diff)} ago`;
   return `overdue by ${span(diff)}`;
@@ -85,11 +112,19 @@ function agoText(iso, now = Date.now()) {
   return diff > 0 ? `in ${span(diff)}` : `${span(diff)} ago`;
 }
 
-// Relative times are <time> elements refreshed by tickTimes().
+// Relative times are <time> elements refreshed by tickTimes(). A deadline
+// also shows its date and hour, so that nobody has to hover (or cannot, on
+// a touch screen) to learn it: "due in 6 d · Fri, Dec 4, 5:00 PM".
 export function deadlineTime(deadline, status, testid = 'task-due') {
   const el = h('time', { datetime: deadline, title: exact(deadline), 'data-testid': testid, 'data-rel': 'deadline', 'data-status': status });
-  el.textContent = deadlineText(deadline, status);
+  el.textContent = `${deadlineText(deadline, status)} · ${dueDate(deadline)}`;
   return el;
+}
+
+// overdueBadge marks an open task whose deadline has passed; the sweep
+// will mark it missed.
+export function overdueBadge(task) {
+  return deadlinePassed(task) ? h('span', { class: 'badge overdue', 'data-testid': 'task-overdue' }, 'Deadline passed') : null;
 }
 
 export function agoTime(iso, testid) {
@@ -101,7 +136,7 @@ export function agoTime(iso, testid) {
 export function tickTimes(root = document) {
   for (const el of root.querySelectorAll('time[data-rel]')) {
     const iso = el.getAttribute('datetime');
-    el.textContent = el.dataset.rel === 'deadline' ? deadlineText(iso, el.dataset.status) : agoText(iso);
+    el.textContent = el.dataset.rel === 'deadline' ? `${deadlineText(iso, el.dataset.status)} · ${dueDate(iso)}` : agoText(iso);
   }
 }
 
@@ -131,6 +166,38 @@ export const STATUS_LABELS = {
 
 export function statusBadge(status) {
   return h('span', { class: `badge status-${status}`, 'data-testid': 'task-status' }, STATUS_LABELS[status] || status);
+}
+
+// linkify shows text with its http and https addresses as links, built as
+// DOM nodes (never parsed as markup); anything else stays text. Trailing
+// punctuation is left out of an address, as people end sentences with it.
+export function linkify(text) {
+  const out = [];
+  const re = /\bhttps?:\/\/[^\s<>"]+/gi;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    let raw = m[0];
+    for (;;) {
+      const end = raw.at(-1);
+      const open = { ')': '(', ']': '[', '}': '{' }[end];
+      if (".,;:!?'".includes(end)) raw = raw.slice(0, -1);
+      else if (open && raw.split(open).length < raw.split(end).length) raw = raw.slice(0, -1); // an address in brackets
+      else break;
+    }
+    let href = null;
+    try {
+      const u = new URL(raw);
+      if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+    } catch {
+      href = null;
+    }
+    if (!href) continue;
+    if (m.index > last) out.push(text.slice(last, m.index));
+    out.push(h('a', { href, rel: 'noopener noreferrer', 'data-testid': 'description-link' }, raw));
+    last = m.index + raw.length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
 }
 
 // ---- forms ----------------------------------------------------------------
@@ -234,8 +301,8 @@ export function loading(text = 'Loading…') {
   return h('p', { class: 'loading', role: 'status', 'data-testid': 'loading' }, text);
 }
 
-export function empty(text) {
-  return h('p', { class: 'empty', 'data-testid': 'empty' }, text);
+export function empty(text, ...more) {
+  return h('p', { class: 'empty', 'data-testid': 'empty' }, text, ...more);
 }
 
 export function pageHeader(title, ...actions) {
@@ -261,21 +328,121 @@ export function actionButton(label, attrs, fn) {
   return btn;
 }
 
-// pager shows "1–50 of 234" with previous/next buttons.
-export function pager(offset, limit, total, count, go) {
-  if (total === null || total === undefined) total = offset + count;
-  const from = total === 0 ? 0 : offset + 1;
-  const to = offset + count;
-  return h('nav', { class: 'pager', 'aria-label': 'Pages' },
-    h('button', { type: 'button', 'data-testid': 'pager-prev', disabled: offset <= 0, onclick: () => go(Math.max(0, offset - limit)) }, '‹ Previous'),
-    h('span', { 'data-testid': 'pager-info', 'aria-live': 'polite' }, `${from}–${to} of ${total}`),
-    h('button', { type: 'button', 'data-testid': 'pager-next', disabled: to >= total, onclick: () => go(offset + limit) }, 'Next ›'));
+// Page sizes a list offers; the URL's limit picks one.
+export const PAGE_SIZES = [25, 50, 100];
+
+export function pageSize(query, fallback = 50) {
+  const n = Number(query.get('limit'));
+  return PAGE_SIZES.includes(n) ? n : fallback;
 }
 
-// confirmDialog asks before something that cannot be undone.
-export function confirmDialog({ title, message, details = [], confirmLabel = 'Delete' }) {
+export function pageOffset(query) {
+  const n = Number(query.get('offset'));
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+const numberFormat = new Intl.NumberFormat();
+
+// pager: previous and next, the first, nearby and last page numbers, a box
+// to jump to any page, the page size, and "51–100 of 1,500". It shows on an
+// empty page too (a page past the end, or one emptied by deletions), so
+// there is always a way back. go(offset, limit) moves.
+export function pager({ offset, limit, total, count, go }) {
+  if (total === null || total === undefined) total = offset + count;
+  const pages = Math.max(1, Math.ceil(total / limit));
+  const page = Math.floor(offset / limit) + 1;
+  const last = Math.max(pages, page);
+  const toPage = (n) => go((Math.min(Math.max(1, n), last) - 1) * limit, limit);
+  const numbers = [...new Set([1, page - 1, page, page + 1, pages])].filter((n) => n >= 1 && n <= last).sort((a, b) => a - b);
+  const items = [];
+  numbers.forEach((n, i) => {
+    if (i > 0 && n > numbers[i - 1] + 1) items.push(h('li', { class: 'gap', 'aria-hidden': 'true' }, '…'));
+    items.push(h('li', {}, h('button', {
+      type: 'button', class: n === page ? 'small current' : 'small', 'data-testid': `pager-page-${n}`,
+      'aria-label': `Page ${n}`, 'aria-current': n === page ? 'page' : null, onclick: () => toPage(n),
+    }, numberFormat.format(n))));
+  });
+  const jumpInput = h('input', { type: 'number', min: 1, max: last, value: page, inputmode: 'numeric', id: `pager-jump-${++uid}`, 'data-testid': 'pager-jump-input' });
+  const jump = h('form', { class: 'pager-jump', 'data-testid': 'pager-jump' },
+    h('label', { for: jumpInput.id }, 'Page'), jumpInput, h('span', {}, ` of ${numberFormat.format(pages)}`),
+    h('button', { type: 'submit', class: 'small', 'data-testid': 'pager-jump-go' }, 'Go'));
+  jump.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const n = Number(jumpInput.value);
+    if (Number.isInteger(n) && n >= 1) toPage(n);
+  });
+  const sizeId = `pager-size-${++uid}`;
+  const size = h('select', { id: sizeId, 'data-testid': 'pager-size' }, PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === limit }, String(n))));
+  size.addEventListener('change', () => {
+    const n = Number(size.value);
+    go(Math.floor(offset / n) * n, n);
+  });
+  const info = count
+    ? `${numberFormat.format(offset + 1)}–${numberFormat.format(offset + count)} of ${numberFormat.format(total)}`
+    : `Nothing on page ${numberFormat.format(page)}; ${numberFormat.format(total)} in all`;
+  return h('nav', { class: 'pager', 'aria-label': 'Pages', 'data-testid': 'pager' },
+    h('span', { 'data-testid': 'pager-info', 'aria-live': 'polite' }, info),
+    h('div', { class: 'pager-pages' },
+      h('button', { type: 'button', class: 'small', 'data-testid': 'pager-prev', disabled: offset <= 0, onclick: () => go(Math.max(0, Math.min(offset - limit, (pages - 1) * limit)), limit) }, '‹ Previous'),
+      h('ul', {}, items),
+      h('button', { type: 'button', class: 'small', 'data-testid': 'pager-next', disabled: offset + limit >= total, onclick: () => go(offset + limit, limit) }, 'Next ›')),
+    jump,
+    h('span', { class: 'pager-size' }, h('label', { for: sizeId }, 'Per page'), size));
+}
+
+// keepFocus runs rebuild (which replaces what area holds) and, if focus was
+// on one of its controls, puts it on the same control of the new
+// content, so that paging with the keyboard never drops focus to the page.
+export async function keepFocus(area, rebuild) {
+  const active = document.activeElement;
+  const testid = active && area.contains(active) ? active.getAttribute('data-testid') : null;
+  await rebuild();
+  if (!testid || area.contains(document.activeElement)) return;
+  const again = area.querySelector(`[data-testid="${CSS.escape(testid)}"]:not(:disabled)`);
+  if (again) again.focus();
+}
+
+// focusFirst focuses the first candidate that is on the page and can take
+// focus, and answers whether one did.
+export function focusFirst(...candidates) {
+  for (const el of candidates.flat()) {
+    if (!el || !el.isConnected || el.disabled || el.closest('[hidden]')) continue;
+    el.focus();
+    if (document.activeElement === el) return true;
+  }
+  return false;
+}
+
+// liveFilters applies a filter form at once: selects, checkboxes and dates
+// on change, text as the person types (after a pause), or, for a text box
+// marked data-apply="change" (one whose value must be looked up), when
+// they leave it or press Enter. apply(typing) hears whether the change was
+// typing, which should not fill the history.
+export function liveFilters(form, apply) {
+  let timer = null;
+  const typed = (el) => el.matches('input[type="search"], input[type="text"]') && el.dataset.apply !== 'change';
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearTimeout(timer);
+    apply(false);
+  });
+  form.addEventListener('change', (e) => {
+    if (typed(e.target)) return;
+    clearTimeout(timer);
+    apply(false);
+  });
+  form.addEventListener('input', (e) => {
+    if (!typed(e.target)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => apply(true), 350);
+  });
+}
+
+// confirmDialog asks before something that cannot be undone (tone
+// "danger"), or that matters (tone "primary").
+export function confirmDialog({ title, message, details = [], confirmLabel = 'Delete', tone = 'danger' }) {
   return new Promise((resolve) => {
-    const ok = h('button', { type: 'button', class: 'danger', 'data-testid': 'confirm-ok' }, confirmLabel);
+    const ok = h('button', { type: 'button', class: tone, 'data-testid': 'confirm-ok' }, confirmLabel);
     const cancel = h('button', { type: 'button', 'data-testid': 'confirm-cancel' }, 'Cancel');
     const dlg = h('dialog', { class: 'confirm', 'data-testid': 'confirm-dialog', 'aria-labelledby': 'confirm-title' },
       h('h2', { id: 'confirm-title' }, title),

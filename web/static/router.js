@@ -52,6 +52,17 @@ export function withQuery(query) {
   return qs ? `${location.pathname}?${qs}` : location.pathname;
 }
 
+// setQuery puts a new query on the current path without rendering again: a
+// view that changes its own filters or page keeps its controls (and the
+// focus and caret in them) and reloads only its list. Typing in a search
+// box replaces the entry rather than filling the history.
+export function setQuery(query, { replace = false } = {}) {
+  const to = withQuery(query);
+  if (to === current()) return;
+  if (replace) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+}
+
 export function start(onRender) {
   renderHandler = onRender;
   window.addEventListener('popstate', () => renderHandler());

@@ -42,14 +42,7 @@ export function login(ctx) {
       session.startAlerts();
       navigate(next || session.homePath(), { replace: true });
     } catch (err) {
-      if (err.status === 401) {
-        const detail = err.body && typeof err.body.detail === 'string' ? err.body.detail.replace(/\.?$/, '.') : 'Sign-in failed.';
-        setError(errors, `${detail} Check your username and password. If they are right, your account may have been deactivated: ask a manager to reactivate it.`);
-      } else if (err.status === 429) {
-        setError(errors, `Too many failed sign-in attempts. ${api.retryText(err.headers)}`);
-      } else {
-        showErrors(form, err, errors);
-      }
+      signInError(form, errors, err);
       password.control.value = '';
       password.control.focus();
     } finally {
@@ -63,6 +56,79 @@ export function login(ctx) {
     message ? h('p', { class: 'notice', role: 'status', 'data-testid': 'session-message' }, message) : null,
     form));
   username.control.focus();
+}
+
+// PAUSED tells the owner of a deactivated account, who gave the right
+// password, what happened and what to do.
+const PAUSED = 'Your account is paused: it was deactivated, by a manager or because too many deadlines were missed. Your password is right. Ask a manager to reactivate it, then sign in again.';
+
+// signInError says why a sign-in failed.
+function signInError(form, errors, err) {
+  const paused = err.status === 401 && err.body && err.body.code === 'account_inactive';
+  errors.toggleAttribute('data-code', paused);
+  if (paused) {
+    setError(errors, PAUSED);
+    errors.dataset.code = 'account_inactive';
+  } else if (err.status === 401) {
+    const detail = err.body && typeof err.body.detail === 'string' ? err.body.detail.replace(/\.?$/, '.') : 'Sign-in failed.';
+    setError(errors, `${detail} Check your username and password.`);
+  } else if (err.status === 429) {
+    setError(errors, `Too many failed sign-in attempts. ${api.retryText(err.headers)}`);
+  } else {
+    showErrors(form, err, errors);
+  }
+}
+
+// reauthenticate asks the signed-in person for their password again in a
+// dialog over the page, so that nothing they typed is lost when their
+// session ends; it answers true once they are signed in again, false when
+// they choose to sign out instead.
+export function reauthenticate(message) {
+  const me = session.currentUser();
+  if (!me) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const username = field({ label: 'Username', name: 'username', autocomplete: 'username', value: me.username, readOnly: true, testid: 'reauth-username' });
+    const password = field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, testid: 'reauth-password' });
+    const errors = errorBox('reauth-error');
+    const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'reauth-submit' }, 'Sign in and carry on');
+    const leave = h('button', { type: 'button', 'data-testid': 'reauth-leave' }, 'Sign out');
+    const form = h('form', { method: 'dialog', 'data-testid': 'reauth-form' }, username, password, errors, h('div', { class: 'actions' }, leave, submit));
+    const dlg = h('dialog', { class: 'confirm', 'data-testid': 'reauth-dialog', 'aria-labelledby': 'reauth-title', 'aria-describedby': 'reauth-message' },
+      h('h2', { id: 'reauth-title' }, 'Sign in again'),
+      h('p', { id: 'reauth-message' }, message, ' ', h('strong', {}, 'Nothing on this page is lost:'), ' what you were doing carries on once you are signed in.'),
+      form);
+    let settled = false;
+    const done = (ok) => {
+      if (settled) return;
+      settled = true;
+      dlg.close();
+      dlg.remove();
+      resolve(ok);
+    };
+    // The browser may close the dialog itself (a second Escape): that is
+    // declining.
+    dlg.addEventListener('close', () => done(false));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      submit.disabled = true;
+      try {
+        await api.login(me.username, password.control.value);
+        done(true);
+      } catch (err) {
+        signInError(form, errors, err);
+        password.control.value = '';
+        password.control.focus();
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    leave.addEventListener('click', () => done(false));
+    dlg.addEventListener('cancel', (e) => e.preventDefault()); // Escape would lose the page's work
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    password.control.focus();
+  });
 }
 
 export async function logout(ctx) {

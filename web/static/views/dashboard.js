@@ -293,9 +293,13 @@ export function mySummary(ctx) {
 // exportButton downloads the list at path, with the page's filters, as CSV.
 export function exportButton(path, query) {
   const error = h('span', { class: 'field-error', role: 'alert', 'data-testid': 'export-error' });
-  const filters = Object.fromEntries([...query.entries()].filter(([k]) => k !== 'offset' && k !== 'limit'));
   const btn = actionButton('Export CSV', { class: 'small', 'data-testid': 'export-csv' }, async () => {
     error.textContent = '';
+    // The list's filters as they are when the button is pressed: lists
+    // apply their filters as people type, without rendering anew.
+    const q = typeof query === 'function' ? query() : query;
+    const entries = q instanceof URLSearchParams ? [...q.entries()] : Object.entries(q);
+    const filters = Object.fromEntries(entries.filter(([k, v]) => k !== 'offset' && k !== 'limit' && v !== '' && v != null));
     try {
       await api.download(path, filters);
     } catch (err) {
