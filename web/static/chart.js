@@ -87,7 +87,7 @@ export function barChart({ testid, title, items }) {
   };
   return figure({
     testid, caption: title, draw,
-    table: dataTable(testid, ['', 'Tasks'], items.map((it) => [it.label, number.format(it.value)])),
+    table: dataTable(testid, ['Status', 'Tasks'], items.map((it) => [it.label, number.format(it.value)])),
   });
 }
 
@@ -148,7 +148,7 @@ export function stackedBars({ testid, title, summary, categories, series }) {
   };
   return figure({
     testid, caption: title, draw,
-    table: dataTable(testid, ['', ...series.map((se) => se.label), 'Total'],
+    table: dataTable(testid, ['Week', ...series.map((se) => se.label), 'Total'],
       categories.map((c, i) => [c.long, ...series.map((se) => number.format(se.values[i])), number.format(totals[i])])),
   });
 }
