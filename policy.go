@@ -23,6 +23,7 @@ const (
 	CanListAlerts       Action = "alerts.list"
 	CanAcknowledgeAlert Action = "alerts.acknowledge"
 	CanReadAudit        Action = "audit.list"
+	CanSeeTeamStats     Action = "stats.team"
 )
 
 // grants lists the roles allowed each action. It is the permission table
@@ -46,6 +47,7 @@ var grants = map[Action][]Role{
 	CanListAlerts:       {RoleAdmin, RoleManager},
 	CanAcknowledgeAlert: {RoleAdmin, RoleManager},
 	CanReadAudit:        {RoleAdmin},
+	CanSeeTeamStats:     {RoleAdmin, RoleManager},
 }
 
 // Allowed reports whether actor may do action. A nil actor is the system,

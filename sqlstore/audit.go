@@ -29,11 +29,10 @@ func (tx *Tx) audit(ctx context.Context, actor *tasktrack.User, action, targetTy
 	return err
 }
 
-// FindAuditEntries lists the audit log, newest first.
-func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) ([]*tasktrack.AuditEntry, int, error) {
-	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
-		return nil, 0, err
-	}
+// auditSelect reads audit entries for scanAuditEntry.
+const auditSelect = "SELECT id, at, actor_id, actor_username, action, target_type, target_id, details FROM audit_log"
+
+func auditWhere(f tasktrack.AuditFilter) *where {
 	var w where
 	if f.Action != "" {
 		w.add("action = ?", f.Action)
@@ -44,31 +43,47 @@ func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) ([]
 	if f.TargetID != "" {
 		w.add("target_id = ?", f.TargetID)
 	}
+	return &w
+}
+
+func scanAuditEntry(s scanner) (*tasktrack.AuditEntry, error) {
+	var (
+		e       tasktrack.AuditEntry
+		at      int64
+		actor   sql.NullInt64
+		name    sql.NullString
+		details string
+	)
+	if err := s.Scan(&e.ID, &at, &actor, &name, &e.Action, &e.TargetType, &e.TargetID, &details); err != nil {
+		return nil, err
+	}
+	e.At, e.ActorID, e.ActorUsername, e.Details = fromMicros(at), int64Ptr(actor), name.String, json.RawMessage(details)
+	return &e, nil
+}
+
+// FindAuditEntries lists the audit log, newest first.
+func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) ([]*tasktrack.AuditEntry, int, error) {
+	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
+		return nil, 0, err
+	}
+	w := auditWhere(f)
 	var total int
 	if err := db.queryRow(ctx, "SELECT count(*) FROM audit_log"+w.String(), w.args...).Scan(&total); err != nil {
 		return nil, 0, db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
-	rows, err := db.query(ctx, `SELECT id, at, actor_id, actor_username, action, target_type, target_id, details
-		FROM audit_log`+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	rows, err := db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []*tasktrack.AuditEntry
 	for rows.Next() {
-		var (
-			e       tasktrack.AuditEntry
-			at      int64
-			actor   sql.NullInt64
-			name    sql.NullString
-			details string
-		)
-		if err := rows.Scan(&e.ID, &at, &actor, &name, &e.Action, &e.TargetType, &e.TargetID, &details); err != nil {
+		e, err := scanAuditEntry(rows)
+		if err != nil {
 			return nil, 0, db.mapErr(err)
 		}
-		e.At, e.ActorID, e.ActorUsername, e.Details = fromMicros(at), int64Ptr(actor), name.String, json.RawMessage(details)
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, total, db.mapErr(rows.Err())
 }

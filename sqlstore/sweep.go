@@ -44,7 +44,13 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			phase = time.Now()
 		}
 		if db.dialect.keepsTaskCounts() {
+			// SQLite's row triggers leave the counters of the tasks about
+			// to be marked to the sweep, which moves them in a few grouped
+			// statements rather than once per task.
 			if err := tx.moveCountsToMissed(ctx, now); err != nil {
+				return err
+			}
+			if err := tx.moveTalliesToMissed(ctx, now); err != nil {
 				return err
 			}
 		}
@@ -76,16 +82,13 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			}
 			lap("audit")
 		}
-		// Deactivate users with too many misses in the window, counting
-		// only misses whose deadline is after their last reactivation.
+		// Deactivate users with too many counted misses.
+		from, to := db.missWindow(tx.now)
 		r, err = tx.exec(ctx, `UPDATE users SET is_active = FALSE, deactivated_at = ?, deactivation_reason = 'missed_deadlines',
 				token_version = token_version + 1
 			WHERE is_active AND role_id <> 1 AND id IN (
-				SELECT t.assigned_to FROM tasks t JOIN users u ON u.id = t.assigned_to
-				WHERE t.status = 'missed' AND t.deadline >= ? AND t.deadline <= ?
-				  AND t.deadline > COALESCE(u.reactivated_at, -9223372036854775807)
-				GROUP BY t.assigned_to HAVING count(*) >= ?)`,
-			now, now-db.MissedWindow.Microseconds(), now, db.MissedThreshold)
+				SELECT c.user_id FROM (`+countedMisses+`) AS c WHERE c.n >= ?)`,
+			now, from, to, db.MissedThreshold)
 		if err != nil {
 			return err
 		}
@@ -125,6 +128,23 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 	return res, nil
 }
 
+// countedMisses is the one definition of the misses that count towards a
+// user's deactivation at a time T: their missed tasks whose deadline falls
+// in [T - MissedWindow, T] and after their last reactivation. It selects
+// user_id and n for every user who has any; its parameters are the window
+// (missWindow). The sweep deactivates a user at MissedThreshold of them;
+// the dashboard shows them, and who is one away (stats.go).
+const countedMisses = `SELECT t.assigned_to AS user_id, count(*) AS n
+	FROM tasks t JOIN users u ON u.id = t.assigned_to
+	WHERE t.status = 'missed' AND t.deadline >= ? AND t.deadline <= ?
+	  AND t.deadline > COALESCE(u.reactivated_at, -9223372036854775807)
+	GROUP BY t.assigned_to`
+
+// missWindow is the window of countedMisses at now, in microseconds.
+func (db *DB) missWindow(now time.Time) (from, to int64) {
+	return micros(now) - db.MissedWindow.Microseconds(), micros(now)
+}
+
 // AlertsChanged is signalled after this process committed new alerts.
 func (db *DB) AlertsChanged() <-chan struct{} { return db.alertsChanged }
 
@@ -140,5 +160,28 @@ func (tx *Tx) moveCountsToMissed(ctx context.Context, now int64) error {
 		             count(*) FILTER (WHERE status = 'in_progress') AS in_progress
 		      FROM tasks WHERE status IN ('pending', 'in_progress') AND deadline < ?) AS o
 		WHERE task_counts.status IN ('missed', 'pending', 'in_progress')`, now)
+	return err
+}
+
+// moveTalliesToMissed moves the dashboard's tallies for the open tasks due
+// before now, which the sweep is about to mark missed: for each assignee,
+// out of pending and in progress into missed, and into the week of the
+// deadline (see 0004_stats.sql, whose triggers leave that move here).
+func (tx *Tx) moveTalliesToMissed(ctx context.Context, now int64) error {
+	_, err := tx.exec(ctx, `WITH o AS (
+			SELECT assigned_to, status, count(*) AS n FROM tasks
+			WHERE status IN ('pending', 'in_progress') AND deadline < ? GROUP BY assigned_to, status)
+		INSERT INTO user_task_counts (user_id, status, n)
+		SELECT assigned_to, status, -n FROM o
+		UNION ALL
+		SELECT assigned_to, 'missed', sum(n) FROM o WHERE true GROUP BY assigned_to
+		ON CONFLICT (user_id, status) DO UPDATE SET n = n + excluded.n`, now)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO user_week_counts (week, user_id, completed, on_time, missed)
+		SELECT `+weekOf("deadline")+`, assigned_to, 0, 0, count(*) FROM tasks
+		WHERE status IN ('pending', 'in_progress') AND deadline < ? GROUP BY 1, 2
+		ON CONFLICT (week, user_id) DO UPDATE SET missed = missed + excluded.missed`, now)
 	return err
 }

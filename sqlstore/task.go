@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,18 +86,26 @@ var taskOrderBy = map[string]string{
 	"-title":      "t.title DESC, t.id DESC",
 }
 
-// FindTasks lists the tasks the caller may see: all of them for managers
-// and admins, their own for users.
-func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktrack.Task, int, error) {
-	actor := tasktrack.ActorFromContext(ctx)
+// taskList is the query of a task list: its conditions and order, and
+// whether it may hold everyone's tasks.
+type taskList struct {
+	actor *tasktrack.User
+	w     where
+	order string
+	all   bool
+}
+
+// newTaskList builds the query of the tasks the actor may see through
+// filter f: all of them for managers and admins, their own for users.
+func newTaskList(actor *tasktrack.User, f tasktrack.TaskFilter) (*taskList, error) {
 	if f.MissedOnly {
 		if err := tasktrack.Authorize(actor, tasktrack.CanListMissed); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
-	var w where
-	all := tasktrack.Allowed(actor, tasktrack.CanListAllTasks)
-	if !all {
+	l := &taskList{actor: actor, all: tasktrack.Allowed(actor, tasktrack.CanListAllTasks)}
+	w := &l.w
+	if !l.all {
 		w.add("t.assigned_to = ?", actor.ID)
 	}
 	if f.MissedOnly {
@@ -122,14 +131,34 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 		p := likePattern(f.Search)
 		w.add(`(lower(t.title) LIKE ? ESCAPE '\' OR lower(t.description) LIKE ? ESCAPE '\')`, p, p)
 	}
-	order := taskOrderBy[f.Ordering]
-	if order == "" {
-		order = taskOrderBy["deadline"]
+	l.order = taskOrderBy[f.Ordering]
+	if l.order == "" {
+		l.order = taskOrderBy["deadline"]
 	}
 	if f.MissedOnly && f.Ordering == "" {
-		order = "t.missed_at DESC, t.id DESC"
+		l.order = "t.missed_at DESC, t.id DESC"
 	}
-	total, err := db.countTasks(ctx, &w, f, all)
+	return l, nil
+}
+
+// selectSQL is the list's query, in order, without a page.
+func (l *taskList) selectSQL() (string, []any) {
+	if !l.all {
+		// A user's own tasks all carry the user's own name: no join.
+		return "SELECT " + ownTaskColumns + " FROM tasks t" + l.w.String() + " ORDER BY " + l.order,
+			append([]any{l.actor.Username}, l.w.args...)
+	}
+	return "SELECT " + taskColumns + taskFrom + l.w.String() + " ORDER BY " + l.order, slices.Clip(l.w.args)
+}
+
+// FindTasks lists the tasks the caller may see: all of them for managers
+// and admins, their own for users.
+func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktrack.Task, int, error) {
+	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := db.countTasks(ctx, &l.w, f, l.all)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -138,14 +167,8 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktra
 	if total == 0 || offset >= total {
 		return tasks, total, nil
 	}
-	q := "SELECT " + taskColumns + taskFrom + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	args := append(w.args, limit, offset)
-	if !all {
-		// A user's own tasks all carry the user's own name: no join.
-		q = "SELECT " + ownTaskColumns + " FROM tasks t" + w.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-		args = append([]any{actor.Username}, args...)
-	}
-	rows, err := db.query(ctx, q, args...)
+	q, args := l.selectSQL()
+	rows, err := db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
