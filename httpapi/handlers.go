@@ -325,6 +325,11 @@ func (s *Server) taskFilter(r *http.Request) (tasktrack.TaskFilter, error) {
 }
 
 func (s *Server) handleListTasks(w http.ResponseWriter, r *http.Request) error {
+	if csv, err := csvRequested(r); err != nil {
+		return err
+	} else if csv {
+		return s.exportTasks(w, r, false)
+	}
 	f, err := s.taskFilter(r)
 	if err != nil {
 		return err
@@ -335,6 +340,11 @@ func (s *Server) handleListTasks(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) handleListMissed(w http.ResponseWriter, r *http.Request) error {
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(r.Context()), tasktrack.CanListMissed); err != nil {
 		return err
+	}
+	if csv, err := csvRequested(r); err != nil {
+		return err
+	} else if csv {
+		return s.exportTasks(w, r, true)
 	}
 	f, err := s.taskFilter(r)
 	if err != nil {
@@ -486,10 +496,20 @@ func (s *Server) handleAcknowledge(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) error {
+func auditFilter(r *http.Request) (tasktrack.AuditFilter, error) {
 	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
 	f := tasktrack.AuditFilter{Page: q.page(), Action: q.text("action"), ActorID: q.integer("actor"), TargetID: q.text("target_id")}
-	if err := q.errs.Err(); err != nil {
+	return f, q.errs.Err()
+}
+
+func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) error {
+	if csv, err := csvRequested(r); err != nil {
+		return err
+	} else if csv {
+		return s.exportAudit(w, r)
+	}
+	f, err := auditFilter(r)
+	if err != nil {
 		return err
 	}
 	entries, total, err := s.Audit.FindAuditEntries(r.Context(), f)

@@ -86,7 +86,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 		t.Fatal(err)
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
-	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger}
+	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()

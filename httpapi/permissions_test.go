@@ -390,6 +390,24 @@ func permRows() []permRow {
 		// Audit log: GET /api/audit/ | admin only
 		{row: "GET /api/audit/", method: "GET", path: permFixedPath("/api/audit/"),
 			want: permAllAndAnon(200, 403, 403)},
+		// Dashboard: GET /api/stats/ | admin, manager: everyone | user: only their own, without people
+		{row: "GET /api/stats/", method: "GET", path: permFixedPath("/api/stats/"), task: true,
+			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
+			check: func(t *testing.T, f *permFixture, r *response) {
+				m := r.object(t)
+				_, people := m["people"]
+				team := f.who == permAdmin || f.who == permManager
+				_, pending, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Statuses: []tasktrack.Status{tasktrack.StatusPending}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !team {
+					pending = map[bool]int{true: 1, false: 0}[f.who == permUserOwn] // the fixture's task alone, or none
+				}
+				if people != team || m["tasks"].(map[string]any)["pending"] != float64(pending) {
+					t.Errorf("people listed %v, pending %v; want %v, %d", people, m["tasks"], team, pending)
+				}
+			}},
 	}
 }
 

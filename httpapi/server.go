@@ -55,10 +55,22 @@ type Server struct {
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
+	// Reports answers the dashboard and the lists' CSV exports.
+	Reports tasktrack.ReportService
+	// Now is the clock, for the date in an export's file name; nil means
+	// time.Now.
+	Now func() time.Time
 
 	handler  http.Handler
 	inFlight atomic.Int64 // every request, for the gauge
 	bounded  atomic.Int64 // the requests MaxInFlight counts
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // InFlight returns the number of requests being served.
@@ -109,6 +121,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/alerts/stream/", s.handleStream, false},
 
 		{"GET", "/api/audit/", s.handleListAudit, false},
+
+		{"GET", "/api/stats/", s.handleStats, false},
 
 		{"GET", "/healthz", s.handleHealth, true},
 		{"GET", "/readyz", s.handleReady, true},

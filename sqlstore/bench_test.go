@@ -204,13 +204,7 @@ func BenchmarkUpdateTaskStatus(b *testing.B) {
 // tenth are overdue and become missed, on SQLite. Each iteration sweeps a
 // fresh copy of the same database; only the sweep is timed.
 func BenchmarkSweep(b *testing.B) {
-	n := 100_000
-	if v := os.Getenv("TASKTRACK_BENCH_TASKS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
-			b.Fatalf("TASKTRACK_BENCH_TASKS=%q: want a number of at least 1000", v)
-		}
-	}
+	n := benchTasks(b, 100_000)
 	overdue := n / 10
 	b.Run(fmt.Sprintf("sqlite/%d_tasks/%d_missed", n, overdue), func(b *testing.B) {
 		dir := b.TempDir()
@@ -248,6 +242,19 @@ func BenchmarkSweep(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// benchTasks is TASKTRACK_BENCH_TASKS, or def without it.
+func benchTasks(b *testing.B, def int) int {
+	v := os.Getenv("TASKTRACK_BENCH_TASKS")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1000 {
+		b.Fatalf("TASKTRACK_BENCH_TASKS=%q: want a number of at least 1000", v)
+	}
+	return n
 }
 
 // copyFile copies a file, if it exists.

@@ -165,14 +165,13 @@ func (db *DB) Dashboard(ctx context.Context) (*tasktrack.Stats, error) {
 func (db *DB) people(ctx context.Context, snap *snapshot, now time.Time, first, end int64, team bool, actor *tasktrack.User) ([]tasktrack.PersonStats, error) {
 	from, to := db.missWindow(now)
 	q := `SELECT u.id, u.username, u.role_id, u.is_active, COALESCE(o.n, 0),
-			COALESCE(w.completed, 0), COALESCE(w.on_time, 0), COALESCE(w.missed, 0), COALESCE(m.n, 0)
+			COALESCE(w.completed, 0), COALESCE(w.on_time, 0), COALESCE(w.missed, 0), ` + countedMisses("u") + `
 		FROM users u
 		LEFT JOIN (SELECT user_id, sum(n) AS n FROM user_task_counts
 			WHERE status IN ('pending', 'in_progress') GROUP BY user_id) AS o ON o.user_id = u.id
 		LEFT JOIN (SELECT user_id, sum(completed) AS completed, sum(on_time) AS on_time, sum(missed) AS missed
-			FROM user_week_counts WHERE week >= ? AND week < ? GROUP BY user_id) AS w ON w.user_id = u.id
-		LEFT JOIN (` + countedMisses + `) AS m ON m.user_id = u.id`
-	args := []any{first, end, from, to}
+			FROM user_week_counts WHERE week >= ? AND week < ? GROUP BY user_id) AS w ON w.user_id = u.id`
+	args := []any{from, to, first, end}
 	if !team {
 		q += " WHERE u.id = ?"
 		args = append(args, actor.ID)

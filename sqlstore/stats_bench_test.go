@@ -1,10 +1,13 @@
 package sqlstore_test
 
 import (
+	"context"
+	"os"
 	"testing"
 	"time"
 
 	"tasktrack"
+	"tasktrack/sqlstore"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
 
@@ -22,4 +25,51 @@ func BenchmarkCreateTask(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The dashboard, as a manager (everyone's figures and 1,000 people) and as
+// a user, on TASKTRACK_BENCH_TASKS tasks (default 100,000) of which a
+// tenth were missed by a sweep; or on the database at TASKTRACK_BENCH_DB
+// as it is (such as `tasktrack demo --tasks 1000000`'s; migrated first).
+//
+//	TASKTRACK_BENCH_DB=demo.db go test -run '^$' -bench Dashboard ./sqlstore/
+func BenchmarkDashboard(b *testing.B) {
+	var (
+		db            *sqlstore.DB
+		manager, user *tasktrack.User
+	)
+	if path := os.Getenv("TASKTRACK_BENCH_DB"); path != "" {
+		db = OpenDSN(b, path)
+		for _, role := range []string{"manager", "user"} {
+			users, _, err := db.FindUsers(System, tasktrack.UserFilter{Role: role, Page: tasktrack.Page{Limit: 1}})
+			if err != nil || len(users) == 0 {
+				b.Fatalf("no %s in %s: %v", role, path, err)
+			}
+			if role == "manager" {
+				manager = users[0]
+			} else {
+				user = users[0]
+			}
+		}
+	} else {
+		n := benchTasks(b, 100_000)
+		db = Open(b, SQLite)
+		s := benchFill(b, db, n, n/10)
+		if _, err := db.Sweep(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		manager, user = s.manager, s.caller
+	}
+	for _, viewer := range []*tasktrack.User{manager, user} {
+		b.Run(viewer.Role.Name, func(b *testing.B) {
+			ctx := As(viewer)
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := db.Dashboard(ctx)
+				if err != nil || len(st.Weeks) != tasktrack.StatsWeeks {
+					b.Fatalf("%v %v", st, err)
+				}
+			}
+		})
+	}
 }

@@ -53,6 +53,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			if err := tx.moveTalliesToMissed(ctx, now); err != nil {
 				return err
 			}
+			lap("counts")
 		}
 		r, err := tx.exec(ctx, `UPDATE tasks SET status = 'missed', missed_at = ?, updated_at = ?
 			WHERE status IN ('pending', 'in_progress') AND deadline < ?`, now, now, now)
@@ -86,8 +87,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		from, to := db.missWindow(tx.now)
 		r, err = tx.exec(ctx, `UPDATE users SET is_active = FALSE, deactivated_at = ?, deactivation_reason = 'missed_deadlines',
 				token_version = token_version + 1
-			WHERE is_active AND role_id <> 1 AND id IN (
-				SELECT c.user_id FROM (`+countedMisses+`) AS c WHERE c.n >= ?)`,
+			WHERE is_active AND role_id <> 1 AND `+countedMisses("users")+` >= ?`,
 			now, from, to, db.MissedThreshold)
 		if err != nil {
 			return err
@@ -130,15 +130,16 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 
 // countedMisses is the one definition of the misses that count towards a
 // user's deactivation at a time T: their missed tasks whose deadline falls
-// in [T - MissedWindow, T] and after their last reactivation. It selects
-// user_id and n for every user who has any; its parameters are the window
-// (missWindow). The sweep deactivates a user at MissedThreshold of them;
-// the dashboard shows them, and who is one away (stats.go).
-const countedMisses = `SELECT t.assigned_to AS user_id, count(*) AS n
-	FROM tasks t JOIN users u ON u.id = t.assigned_to
-	WHERE t.status = 'missed' AND t.deadline >= ? AND t.deadline <= ?
-	  AND t.deadline > COALESCE(u.reactivated_at, -9223372036854775807)
-	GROUP BY t.assigned_to`
+// in [T - MissedWindow, T] and after their last reactivation. It is SQL
+// for the count of the user in the row named u (a table or its alias);
+// its parameters are the window (missWindow). The sweep deactivates a user
+// at MissedThreshold of them; the dashboard shows them, and who is one
+// away (stats.go). Each user's count is a range of the index of misses by
+// assignee and deadline, never a lookup per miss.
+func countedMisses(u string) string {
+	return `(SELECT count(*) FROM tasks t WHERE t.assigned_to = ` + u + `.id AND t.status = 'missed'
+		AND t.deadline >= ? AND t.deadline <= ? AND t.deadline > COALESCE(` + u + `.reactivated_at, -9223372036854775807))`
+}
 
 // missWindow is the window of countedMisses at now, in microseconds.
 func (db *DB) missWindow(now time.Time) (from, to int64) {

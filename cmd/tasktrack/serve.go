@@ -58,7 +58,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
 	api := &httpapi.Server{
-		Users: db, Tasks: db, Alerts: db, Audit: db, Auth: authSvc, Hub: hub,
+		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
 		Ready: db.Ping, Web: web.Handler(), Logger: logger,
 		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
 		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,

@@ -106,3 +106,17 @@ WHEN (OLD.status IN ('completed', 'missed') OR NEW.status IN ('completed', 'miss
     ON CONFLICT (week, user_id) DO UPDATE SET completed = completed + excluded.completed,
         on_time = on_time + excluded.on_time, missed = missed + excluded.missed;
 END;
+
+-- The misses that count towards deactivation (sweep.go, countedMisses),
+-- counted per user as a range of this index: the sweep and the dashboard
+-- count each user's without a lookup per miss. It replaces the index by
+-- deadline and assignee, which served the same count grouped over every
+-- miss in the window, with a lookup of the assignee's reactivation each.
+DROP INDEX tasks_missed_deadline;
+CREATE INDEX tasks_missed_assignee ON tasks (assigned_to, deadline) WHERE status = 'missed';
+
+-- The sweep moves the tallies of the tasks it is about to mark (sweep.go,
+-- moveTalliesToMissed) by assignee: with the assignee in the index of the
+-- open tasks by deadline, it reads that index alone.
+DROP INDEX tasks_open_deadline;
+CREATE INDEX tasks_open_deadline ON tasks (deadline, status, assigned_to) WHERE status IN ('pending', 'in_progress');
