@@ -51,3 +51,7 @@ type AuditFilter struct {
 type AuditService interface {
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, int, error)
 }
+
+// ActionEmailFailed records an email given up: refused for good by the
+// SMTP server, or still failing when its retries ran out.
+const ActionEmailFailed = "email.failed"

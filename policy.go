@@ -24,6 +24,8 @@ const (
 	CanAcknowledgeAlert Action = "alerts.acknowledge"
 	CanReadAudit        Action = "audit.list"
 	CanSeeTeamStats     Action = "stats.team"
+	CanUseInbox         Action = "notifications.own"
+	CanSetPreferences   Action = "preferences.own"
 )
 
 // grants lists the roles allowed each action. It is the permission table
@@ -48,6 +50,8 @@ var grants = map[Action][]Role{
 	CanAcknowledgeAlert: {RoleAdmin, RoleManager},
 	CanReadAudit:        {RoleAdmin},
 	CanSeeTeamStats:     {RoleAdmin, RoleManager},
+	CanUseInbox:         {RoleAdmin, RoleManager, RoleUser},
+	CanSetPreferences:   {RoleAdmin, RoleManager, RoleUser},
 }
 
 // Allowed reports whether actor may do action. A nil actor is the system,

@@ -37,6 +37,8 @@ func TestPermissionTable(t *testing.T) {
 		{"POST /api/alerts/{id}/acknowledge/", tasktrack.CanAcknowledgeAlert, []string{A, M}},
 		{"GET /api/audit/", tasktrack.CanReadAudit, []string{A}},
 		{"GET /api/stats/ (everyone, with people)", tasktrack.CanSeeTeamStats, []string{A, M}},
+		{"/api/notifications/ (own)", tasktrack.CanUseInbox, []string{A, M, U}},
+		{"GET, PATCH /api/user/me/preferences/ (own)", tasktrack.CanSetPreferences, []string{A, M, U}},
 	}
 	for _, row := range rows {
 		for _, role := range tasktrack.Roles {

@@ -7,8 +7,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Listen relays PostgreSQL notifications of new alerts (from any replica or
-// a sweep run from cron) to AlertsChanged until ctx ends, reconnecting
+// Listen relays PostgreSQL notifications of new alerts, notifications and
+// deliveries (from any replica or a sweep run from cron) to AlertsChanged,
+// NotificationsChanged and OutboxChanged until ctx ends, reconnecting
 // after a lost connection. On SQLite it returns at once: streams there
 // learn of other processes' alerts by polling.
 func (db *DB) Listen(ctx context.Context) {
@@ -37,16 +38,28 @@ func (db *DB) listenOnce(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+alertsChannel); err != nil {
-		return err
-	}
-	// Alerts committed while no connection listened are caught up now.
-	db.signalAlerts()
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+	for _, ch := range []string{alertsChannel, notificationsChannel, outboxChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			return err
 		}
-		db.signalAlerts()
+	}
+	// What was committed while no connection listened is caught up now.
+	db.signalAlerts()
+	signal(db.signals.notifications)
+	signal(db.signals.outbox)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		switch n.Channel {
+		case notificationsChannel:
+			signal(db.signals.notifications)
+		case outboxChannel:
+			signal(db.signals.outbox)
+		default:
+			db.signalAlerts()
+		}
 	}
 }
 

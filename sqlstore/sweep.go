@@ -38,6 +38,10 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		tx.now = db.now()
 		now := micros(tx.now)
 		res = tasktrack.SweepResult{At: tx.now}
+		alertsBefore, err := tx.lastAlertSeq(ctx)
+		if err != nil {
+			return err
+		}
 		phase := time.Now()
 		lap := func(name string) {
 			phases = append(phases, name, time.Since(phase).Round(time.Microsecond))
@@ -111,7 +115,14 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 				return err
 			}
 		}
-		if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
+		if res.UsersAtRisk, err = tx.warnAtRisk(ctx); err != nil {
+			return err
+		}
+		if err := tx.sweepNotices(ctx, &res, alertsBefore); err != nil {
+			return err
+		}
+		lap("notices")
+		if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
 			return db.dialect.notify(ctx, tx, alertsChannel)
 		}
 		return nil
@@ -121,8 +132,9 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		db.Logger.Error("sweep failed", "err", err, "duration", res.Duration)
 		return res, err
 	}
-	db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated, "duration", res.Duration}, phases...)...)
-	if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
+	db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated,
+		"users_at_risk", res.UsersAtRisk, "reminders", res.Reminders, "duration", res.Duration}, phases...)...)
+	if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
 		db.signalAlerts()
 	}
 	return res, nil
