@@ -55,3 +55,6 @@ type AuditService interface {
 // ActionEmailFailed records an email given up: refused for good by the
 // SMTP server, or still failing when its retries ran out.
 const ActionEmailFailed = "email.failed"
+
+// ActionUserPreferences records a person's change of their preferences.
+const ActionUserPreferences = "user.preferences"

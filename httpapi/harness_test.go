@@ -86,16 +86,21 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 		t.Fatal(err)
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
-	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now}
+	notices := httpapi.NewNotificationHub(db, db.NotificationsChanged(), 50*time.Millisecond, logger)
+	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now,
+		Notifications: db, Preferences: db, NotificationHub: notices}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
+	noticesDone := make(chan struct{})
+	go func() { notices.Run(ctx); close(noticesDone) }()
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
 		cancel()
 		srv.CloseClientConnections()
 		srv.Close()
 		<-done
+		<-noticesDone
 	})
 	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc}
 	ev.admin = ev.login("admin", adminPassword)

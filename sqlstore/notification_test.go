@@ -286,7 +286,7 @@ func TestReminders(t *testing.T) {
 	})
 }
 
-// Reminders off (--reminders ''): none at all.
+// Reminders off (an empty --reminders): none at all.
 func TestRemindersOff(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		db, _ := sweepDB(t, e, 5, 7*24*time.Hour)

@@ -51,14 +51,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	metrics := newMetrics(db)
 	authSvc.OnLoginFailure = metrics.loginFailure
+	notices := metrics.watchNotices(db)
+	db.OnNotifications = notices.notification
+	worker, err := newOutboxWorker(c, db, logger)
+	if err != nil {
+		return err
+	}
 
 	poll := time.Second
 	if sqlstore.IsPostgres(c.Database) {
 		poll = 5 * time.Second
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
+	notificationHub := httpapi.NewNotificationHub(db, db.NotificationsChanged(), poll, logger)
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
+		Notifications: db, Preferences: db, NotificationHub: notificationHub,
 		Ready: db.Ping, Web: web.Handler(), Logger: logger,
 		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
 		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
@@ -93,6 +101,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { hub.Run(bg) })
+	wg.Go(func() { notificationHub.Run(bg) })
+	if worker != nil {
+		worker.OnOutcome = notices.delivery
+		wg.Go(func() { worker.Run(bg) })
+	}
 	wg.Go(func() { db.Listen(bg) })
 	if c.SweepInterval > 0 {
 		wg.Go(func() { sweepLoop(bg, db, c.SweepInterval, metrics, logger) })
