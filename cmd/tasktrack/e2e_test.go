@@ -255,6 +255,13 @@ func TestBadSettings(t *testing.T) {
 		{"public-url with a query", []string{"--public-url", "https://tasks.example.com/?a=1"}, nil, []string{"--public-url"}},
 		{"public-url without a host", []string{"--public-url", "https:///path"}, nil, []string{"--public-url"}},
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
+		{"reminders", []string{"--reminders", "24h,soon"}, nil, []string{"--reminders", `"soon" is not a duration`}},
+		{"reminders variable", nil, []string{"TASKTRACK_REMINDERS=1h,-5m"}, []string{"--reminders", "$TASKTRACK_REMINDERS", `"-5m" is shorter than a second`}},
+		{"smtp-url scheme", []string{"--smtp-url", "http://mail.example.com"}, nil, []string{"--smtp-url", "(hidden)", "not smtp or smtps"}},
+		// The URL's password never shows, even when the URL is bad.
+		{"smtp-url port", nil, []string{"TASKTRACK_SMTP_URL=smtp://tt:hunter2@mail.example.com:99999"}, []string{"--smtp-url", "(hidden)", "bad port"}},
+		{"smtp-from", []string{"--smtp-from", "not an address"}, nil, []string{"--smtp-from", "not an address"}},
+		{"smtp-retry-base", []string{"--smtp-retry-base", "0"}, nil, []string{"--smtp-retry-base"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -280,6 +287,9 @@ func TestBadSettings(t *testing.T) {
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout: %q", r.stdout)
+			}
+			if strings.Contains(line, "hunter2") {
+				t.Errorf("stderr %q shows a password", line)
 			}
 		})
 	}
