@@ -494,16 +494,20 @@ func TestSweepAcrossProcesses(t *testing.T) {
 			}
 		}
 
-		// The API lists the alerts: one per missed task, one for uwe.
+		// The API lists the alerts: one per missed task, one for uwe, and
+		// one for uta, one miss away from deactivation, newest first.
 		alerts := listAlerts(manager, "")
-		if len(alerts) != 5 {
-			t.Fatalf("want 5 alerts, got %+v", alerts)
+		if len(alerts) != 6 {
+			t.Fatalf("want 6 alerts, got %+v", alerts)
 		}
-		if a := alerts[0]; a.Kind != "user_deactivated" || a.Task != nil || a.User.ID != uweID || a.User.Username != "uwe" {
+		if a := alerts[0]; a.Kind != "user_at_risk" || a.Task != nil || a.User.ID != utaID || a.User.Username != "uta" {
 			t.Errorf("newest alert: %+v", a)
 		}
+		if a := alerts[1]; a.Kind != "user_deactivated" || a.Task != nil || a.User.ID != uweID || a.User.Username != "uwe" {
+			t.Errorf("second newest alert: %+v", a)
+		}
 		var missedTasks []string
-		for _, a := range alerts[1:] {
+		for _, a := range alerts[2:] {
 			if a.Kind != "task_missed" || a.Task == nil || a.Task.Status != "missed" || a.Task.MissedAt == nil || a.User.ID != a.Task.AssignedTo {
 				t.Fatalf("alert: %+v", a)
 			}
