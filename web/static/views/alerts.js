@@ -8,6 +8,7 @@ import * as session from '../session.js';
 
 const PAGE = 50;
 const STREAM_WORDS = { open: 'Live', connecting: 'Connecting…', retrying: 'Reconnecting…', closed: 'Not live' };
+const KIND_LABELS = { task_missed: 'Task missed', user_deactivated: 'User deactivated', user_at_risk: 'User at risk' };
 
 function who(u) {
   if (!u) return 'someone';
@@ -24,7 +25,10 @@ function alertItem(alert, { fresh = false } = {}) {
     : alert.kind === 'user_deactivated'
       ? [h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-testid': 'alert-user' }, user.username || `#${user.id}`),
         ' was deactivated for missing too many deadlines.']
-      : [`${alert.kind}: ${user.username || ''}`];
+      : alert.kind === 'user_at_risk'
+        ? [h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-testid': 'alert-user' }, user.username || `#${user.id}`),
+          ' is one missed deadline away from deactivation.']
+        : [`${alert.kind}: ${user.username || ''}`];
   const error = h('span', { class: 'field-error', role: 'alert', 'data-testid': 'alert-error' });
   let action;
   if (acked) {
@@ -51,7 +55,7 @@ function alertItem(alert, { fresh = false } = {}) {
     'data-testid': 'alert-row', 'data-alert-id': alert.id, 'data-kind': alert.kind, 'data-acknowledged': acked ? 'true' : 'false',
   },
   h('div', { class: 'alert-head' },
-    h('span', { class: 'badge' }, alert.kind === 'task_missed' ? 'Task missed' : 'User deactivated'),
+    h('span', { class: 'badge' }, KIND_LABELS[alert.kind] || alert.kind),
     ' ', agoTime(alert.created_at, 'alert-created'), fresh ? h('span', { class: 'badge new' }, 'New') : null),
   h('p', { class: 'alert-text' }, message),
   h('div', { class: 'alert-actions' }, action, error));
@@ -62,7 +66,7 @@ export function alerts(ctx) {
   const q = ctx.query;
   const offset = Number(q.get('offset')) > 0 ? Number(q.get('offset')) : 0;
   const ack = ['true', 'any'].includes(q.get('acknowledged')) ? q.get('acknowledged') : 'false';
-  const kind = ['task_missed', 'user_deactivated'].includes(q.get('kind')) ? q.get('kind') : '';
+  const kind = Object.keys(KIND_LABELS).includes(q.get('kind')) ? q.get('kind') : '';
 
   const show = field({
     label: 'Show', name: 'acknowledged', type: 'select', value: ack, testid: 'alerts-filter-acknowledged',
@@ -70,7 +74,7 @@ export function alerts(ctx) {
   });
   const kinds = field({
     label: 'Kind', name: 'kind', type: 'select', value: kind, testid: 'alerts-filter-kind',
-    options: [{ value: '', label: 'Any kind' }, { value: 'task_missed', label: 'Task missed' }, { value: 'user_deactivated', label: 'User deactivated' }],
+    options: [{ value: '', label: 'Any kind' }, ...Object.entries(KIND_LABELS).map(([value, label]) => ({ value, label }))],
   });
   const apply = () => navigate(withQuery({ acknowledged: show.control.value === 'false' ? '' : show.control.value, kind: kinds.control.value }));
   show.control.addEventListener('change', apply);

@@ -9,6 +9,7 @@ import {
 } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
 import * as session from '../session.js';
+import { markReminders } from './inbox.js';
 
 const STATUSES = ['pending', 'in_progress', 'completed', 'missed'];
 const SETTABLE = ['pending', 'in_progress', 'completed'];
@@ -138,6 +139,7 @@ export function myTasks(ctx) {
     }
     const list = h('ul', { class: 'task-list', 'data-testid': 'task-list' });
     for (const task of data) list.appendChild(myTaskItem(task));
+    ctx.onCleanup(markReminders(list, ctx.signal));
     replace(area, list, pager(offset, 100, total, data.length, (o) => navigate(withQuery({ ...queryObject(ctx.query), offset: o }))));
   }
   load();
