@@ -33,9 +33,9 @@ type OutboxStore interface {
 	// deliveries of the given kinds, oldest due first, counting the
 	// attempt. Workers on many replicas never claim the same row at once.
 	ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) ([]*Delivery, error)
-	// DeliverySucceeded records that d was delivered; it is never sent
-	// again.
-	DeliverySucceeded(ctx context.Context, d *Delivery) error
+	// DeliveriesSucceeded records that ds were delivered; they are never
+	// sent again.
+	DeliveriesSucceeded(ctx context.Context, ds []*Delivery) error
 	// RetryDelivery makes d due again after delay, if owner still holds
 	// it, recording why this attempt failed.
 	RetryDelivery(ctx context.Context, d *Delivery, owner string, delay time.Duration, reason string) error

@@ -153,32 +153,57 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sem := make(chan struct{}, max(1, w.Concurrency))
-	var wg sync.WaitGroup
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		delivered []*tasktrack.Delivery
+	)
 	for _, d := range batch {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			w.deliver(ctx, d)
+			if w.deliver(ctx, d) {
+				mu.Lock()
+				delivered = append(delivered, d)
+				mu.Unlock()
+			}
 		})
 	}
 	wg.Wait()
+	// The successes of a batch are recorded together: one write instead of
+	// one per message, which on SQLite's single writer is what the
+	// requests of the API wait for. Until then a crash would send them
+	// again, as it would between any send and its record.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.Store.DeliveriesSucceeded(rctx, delivered); err != nil {
+		// The leases end the matter: the rows become due again, and are
+		// sent again.
+		w.Logger.Error("outbox: could not record deliveries made", "n", len(delivered), "err", err)
+	}
+	if w.OnOutcome != nil {
+		for _, d := range delivered {
+			w.OnOutcome(d.Kind, Delivered)
+		}
+	}
 	return len(batch), nil
 }
 
-// deliver makes one attempt at d and records its outcome. The outcome is
-// recorded even when ctx ends meanwhile (the server shutting down), so
-// that a delivery made is not made again.
-func (w *Worker) deliver(ctx context.Context, d *tasktrack.Delivery) {
+// deliver makes one attempt at d and reports whether it was delivered;
+// a failure's outcome is recorded here, even when ctx ends meanwhile (the
+// server shutting down).
+func (w *Worker) deliver(ctx context.Context, d *tasktrack.Delivery) bool {
 	kind := w.Kinds[d.Kind]
 	err := kind.Handler.Deliver(ctx, d)
+	if err == nil {
+		return true
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	log := w.Logger.With("delivery", d.ID, "kind", d.Kind, "attempt", d.Attempt)
 	var outcome string
 	var rerr error
 	switch {
-	case err == nil:
-		outcome, rerr = Delivered, w.Store.DeliverySucceeded(rctx, d)
 	case (kind.Permanent != nil && kind.Permanent(err)) || w.Now().Sub(d.CreatedAt) >= kind.GiveUpAfter:
 		outcome = Failed
 		var details map[string]any
@@ -194,13 +219,13 @@ func (w *Worker) deliver(ctx context.Context, d *tasktrack.Delivery) {
 		rerr = w.Store.RetryDelivery(rctx, d, w.Owner, delay, err.Error())
 	}
 	if rerr != nil {
-		// The lease ends the matter: the row becomes due again, and is
-		// tried (or, if it was delivered, sent) again.
+		// The lease ends the matter: the row becomes due again.
 		log.Error("outbox: could not record an outcome", "outcome", outcome, "err", rerr)
 	}
 	if w.OnOutcome != nil {
 		w.OnOutcome(d.Kind, outcome)
 	}
+	return false
 }
 
 // backoff is the wait after the given attempt failed: full jitter over an

@@ -290,12 +290,21 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string,
 	return out, err
 }
 
-// DeliverySucceeded records a delivery made. It holds whoever claimed the
-// row last: the message has gone, and must not go again.
-func (db *DB) DeliverySucceeded(ctx context.Context, d *tasktrack.Delivery) error {
+// DeliveriesSucceeded records deliveries made, in one transaction. It
+// holds whoever claimed a row last: the message has gone, and must not go
+// again.
+func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
 	return db.update(ctx, func(tx *Tx) error {
+		args := []any{micros(tx.now), micros(tx.now)}
+		for _, d := range ds {
+			args = append(args, d.ID)
+		}
 		_, err := tx.exec(ctx, `UPDATE deliveries SET status = 'delivered', finished_at = ?, lease_owner = NULL, lease_until = NULL,
-			next_attempt_at = ?, last_error = NULL WHERE id = ? AND status = 'pending'`, micros(tx.now), micros(tx.now), d.ID)
+			next_attempt_at = ?, last_error = NULL
+			WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ds)), ", ")+`) AND status = 'pending'`, args...)
 		return err
 	})
 }
