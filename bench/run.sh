@@ -12,13 +12,14 @@
 #   BENCH_POSTGRES   base URL of PostgreSQL ("" skips it)      (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_PROFILE=1  also take 10 s CPU profiles of tasktrack under the list,
 #                    status and create loads (bench/out/run/*.pprof, *.top.txt)
+#   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts)   (default ../shared/bench)
 #   BENCH_SMTP=0     run tasktrack without email; by default its --smtp-url is
 #                    a local sink (benchtool smtpsink), so that every created
 #                    task's email is written to the outbox and sent
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=$(cd "$ROOT/../shared/bench" && pwd)
+SHARED=$(cd "${BENCH_SHARED:-$ROOT/../shared/bench}" && pwd)
 OUT=$ROOT/bench/out
 RUN=$OUT/run
 DUR=${BENCH_DURATION:-10s}

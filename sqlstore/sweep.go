@@ -18,7 +18,12 @@ var _ tasktrack.Sweeper = (*DB)(nil)
 //  2. active non-admin users with at least MissedThreshold missed tasks
 //     whose deadlines fall in the window (and after their last
 //     reactivation) are deactivated, each with one user_deactivated alert
-//     and one audit entry by the system.
+//     and one audit entry by the system;
+//  3. those left with MissedThreshold-1 are warned once per crossing
+//     (warnAtRisk), with a user_at_risk alert;
+//  4. the notices (reminder.go): the emails of the alerts, the daily
+//     digests due, and, last, the notifications of the misses, the
+//     reminders due and the warnings, with their emails.
 //
 // Every statement only touches rows not yet changed, so a second sweep, or
 // one racing in another process, changes nothing twice; on PostgreSQL an
