@@ -39,15 +39,14 @@ func (tx *Tx) warnAtRisk(ctx context.Context) (int, error) {
 		from, to, n); err != nil {
 		return 0, err
 	}
-	// Only people with a counted miss in the window can have N-1: the
-	// index of misses by deadline finds them.
+	// Evaluated for every active user, as the deactivation is: each count
+	// is a range of the index of misses by assignee and deadline.
 	res, err := tx.exec(ctx, `INSERT INTO at_risk_warnings (user_id, since)
 		SELECT u.id, ? FROM users u
 		WHERE u.is_active AND u.role_id <> 1
-		AND u.id IN (SELECT t.assigned_to FROM tasks t WHERE t.status = 'missed' AND t.deadline >= ? AND t.deadline <= ?)
 		AND NOT EXISTS (SELECT 1 FROM at_risk_warnings w WHERE w.user_id = u.id)
 		AND `+countedMisses("u")+` >= ?`,
-		micros(tx.now), from, to, from, to, n)
+		micros(tx.now), from, to, n)
 	if err != nil {
 		return 0, err
 	}

@@ -123,6 +123,7 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		if res.UsersAtRisk, err = tx.warnAtRisk(ctx); err != nil {
 			return err
 		}
+		lap("atrisk")
 		if err := tx.sweepNotices(ctx, &res, alertsBefore); err != nil {
 			return err
 		}
