@@ -78,7 +78,9 @@ type EmailPayload struct {
 	// The person an alert is about.
 	AboutID       int64  `json:"about_id,omitempty"`
 	AboutUsername string `json:"about_username,omitempty"`
-	// Day and Alerts are a digest's: its local day, and its alerts.
+	// Day, Alerts and More are a digest's: its local day, the alerts it
+	// lists, and how many more it counts without listing them.
 	Day    string         `json:"day,omitempty"`
 	Alerts []EmailPayload `json:"alerts,omitempty"`
+	More   int            `json:"more,omitempty"`
 }

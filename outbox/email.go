@@ -98,7 +98,7 @@ func (e *Emailer) Message(d *tasktrack.Delivery) (mail.Message, error) {
 		for i, a := range p.Alerts {
 			alerts[i] = emailAlert(a)
 		}
-		c, err = e.Templates.Digest(to, day.Add(tasktrack.DigestHour*time.Hour), alerts)
+		c, err = e.Templates.DigestOf(to, day.Add(tasktrack.DigestHour*time.Hour), alerts, p.More)
 	default:
 		err = errors.New("unknown template " + p.Template)
 	}

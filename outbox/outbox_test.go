@@ -524,3 +524,58 @@ func TestDailyDigest(t *testing.T) {
 		}
 	})
 }
+
+// A sweep that raises more than 20 alerts sends each manager who wants an
+// email per alert one email of them all; 20 are still sent one by one.
+func TestAlertBurst(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		for _, c := range []struct {
+			misses int
+			want   []string // what maria receives
+		}{
+			{20, nil},
+			{21, []string{`maria@example.com tasktrack: 21 unacknowledged alerts today`}},
+		} {
+			t.Run(fmt.Sprint(c.misses), func(t *testing.T) {
+				w := newWorld(t, e, smtptest.Options{}, "")
+				w.db.MissedThreshold = 100
+				w.db.Reminders = nil
+				w.user(t, "maria", "manager")
+				sam := w.user(t, "sam", "user")
+				for i := range c.misses {
+					MustCreateTask(t, w.db, sam, fmt.Sprint("task ", i), 30*time.Hour)
+				}
+				for w.run(t) > 0 {
+				}
+				w.clock.Add(31 * time.Hour)
+				if res, err := w.db.Sweep(context.Background()); err != nil || res.TasksMissed != c.misses {
+					t.Fatalf("sweep: %+v %v", res, err)
+				}
+				for w.run(t) > 0 {
+				}
+				var toMaria, toSam []received
+				for _, m := range messages(t, w.smtp) {
+					switch m.to {
+					case "maria@example.com":
+						toMaria = append(toMaria, m)
+					case "sam@example.com":
+						toSam = append(toSam, m)
+					}
+				}
+				if len(toSam) != 2*c.misses {
+					t.Errorf("sam got %d emails, want %d (assigned and missed, each)", len(toSam), 2*c.misses)
+				}
+				if c.want == nil {
+					if len(toMaria) != c.misses || !strings.HasPrefix(toMaria[0].subject, "Missed by sam: ") {
+						t.Fatalf("maria got %d emails, want %d alerts one by one", len(toMaria), c.misses)
+					}
+					return
+				}
+				if len(toMaria) != 1 || toMaria[0].subject != strings.TrimPrefix(c.want[0], "maria@example.com ") ||
+					!strings.Contains(toMaria[0].text, `sam missed "task 20"`) || strings.Contains(toMaria[0].text, "more.") {
+					t.Fatalf("maria got %d emails: %+v", len(toMaria), toMaria)
+				}
+			})
+		}
+	})
+}

@@ -89,12 +89,27 @@ func (tx *Tx) emailNotifications(ctx context.Context, before int64) error {
 	return tx.delivered(ctx, res)
 }
 
+// alertBurst is how many alerts one sweep may raise and still be emailed
+// one by one. A sweep that raises more (the first after an import, or
+// after a long outage, can raise a hundred thousand) sends those who want
+// an email per alert one email listing them instead: a hundred managers
+// would otherwise get ten million emails, and the outbox hold them.
+const alertBurst = 20
+
 // emailAlerts writes an email of each alert after seq before (the
 // sweep's, which alone makes alerts) to each active manager and admin
-// with an address who wants one per alert, but the person it is about.
+// with an address who wants one per alert, but the person it is about;
+// or, past alertBurst, one email of them all to each.
 func (tx *Tx) emailAlerts(ctx context.Context, before int64) error {
 	if !tx.db.Email {
 		return nil
+	}
+	var n int
+	if err := tx.queryRow(ctx, "SELECT count(*) FROM alerts WHERE seq > ?", before).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	if n > alertBurst {
+		return tx.emailAlertBurst(ctx, before, n)
 	}
 	res, err := tx.exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
 		SELECT tt_uuid7(?), 'email', m.email, m.id,
@@ -196,14 +211,79 @@ func (tx *Tx) scheduleDigests(ctx context.Context) error {
 // writeDigest writes the digest of the alerts made in [from, to) and not
 // acknowledged, if there are any.
 func (tx *Tx) writeDigest(ctx context.Context, userID int64, email, name, tz, day string, from, to time.Time) error {
-	rows, err := tx.query(ctx, `SELECT al.kind, al.user_id, al.username, t.id, t.title, t.deadline, t.status
-		FROM alerts al LEFT JOIN tasks t ON t.id = al.task_id
-		WHERE al.created_at >= ? AND al.created_at < ? AND al.acknowledged_at IS NULL
-		ORDER BY al.seq LIMIT ?`, micros(from), micros(to), maxDigestAlerts)
+	const where = " WHERE al.created_at >= ? AND al.created_at < ? AND al.acknowledged_at IS NULL"
+	var total int
+	if err := tx.queryRow(ctx, "SELECT count(*) FROM alerts al"+where, micros(from), micros(to)).Scan(&total); err != nil || total == 0 {
+		return err
+	}
+	alerts, err := tx.digestAlerts(ctx, where, micros(from), micros(to))
 	if err != nil {
 		return err
 	}
-	p := tasktrack.EmailPayload{Template: tasktrack.EmailDigest, Name: name, Timezone: tz, Day: day}
+	if _, err := tx.exec(ctx, "UPDATE digests SET alerts = ? WHERE user_id = ? AND day = ?", total, userID, day); err != nil {
+		return err
+	}
+	return tx.writeDigestEmail(ctx, userID, email, tasktrack.EmailPayload{Template: tasktrack.EmailDigest, Name: name, Timezone: tz,
+		Day: day, Alerts: alerts, More: total - len(alerts)})
+}
+
+// emailAlertBurst writes, to each active manager and admin with an
+// address who wants an email per alert, one email of the n alerts after
+// seq before, listing the first maxDigestAlerts: a loop over those
+// people, who are few.
+func (tx *Tx) emailAlertBurst(ctx context.Context, before int64, n int) error {
+	alerts, err := tx.digestAlerts(ctx, " WHERE al.seq > ?", before)
+	if err != nil {
+		return err
+	}
+	type reader struct {
+		id              int64
+		email, name, tz string
+	}
+	rows, err := tx.query(ctx, `SELECT m.id, m.email, `+greeting("m")+`, COALESCE(p.timezone, 'UTC')
+		FROM users m LEFT JOIN user_preferences p ON p.user_id = m.id
+		WHERE m.is_active AND m.role_id IN (1, 2) AND m.email <> '' AND COALESCE(p.alerts, 'each') = 'each'
+		ORDER BY m.id`)
+	if err != nil {
+		return err
+	}
+	var readers []reader
+	for rows.Next() {
+		var r reader
+		if err := rows.Scan(&r.id, &r.email, &r.name, &r.tz); err != nil {
+			rows.Close()
+			return err
+		}
+		readers = append(readers, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range readers {
+		loc, err := tasktrack.LoadTimezone(r.tz)
+		if err != nil {
+			loc = time.UTC
+		}
+		if err := tx.writeDigestEmail(ctx, r.id, r.email, tasktrack.EmailPayload{Template: tasktrack.EmailDigest, Name: r.name,
+			Timezone: r.tz, Day: tx.now.In(loc).Format(time.DateOnly), Alerts: alerts, More: n - len(alerts)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// digestAlerts reads, for a digest, the first maxDigestAlerts alerts of
+// a condition on the alerts named al, oldest first.
+func (tx *Tx) digestAlerts(ctx context.Context, where string, args ...any) ([]tasktrack.EmailPayload, error) {
+	rows, err := tx.query(ctx, `SELECT al.kind, al.user_id, al.username, t.id, t.title, t.deadline, t.status
+		FROM alerts al LEFT JOIN tasks t ON t.id = al.task_id`+where+`
+		ORDER BY al.seq LIMIT ?`, append(args, maxDigestAlerts)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var alerts []tasktrack.EmailPayload
 	for rows.Next() {
 		var (
 			a                  tasktrack.EmailPayload
@@ -211,21 +291,18 @@ func (tx *Tx) writeDigest(ctx context.Context, userID int64, email, name, tz, da
 			deadline           sql.NullInt64
 		)
 		if err := rows.Scan(&a.Kind, &a.AboutID, &a.AboutUsername, &tID, &title, &deadline, &status); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		a.TaskID, a.TaskTitle, a.TaskDeadlineMicros, a.TaskStatus = tID.String, title.String, deadline.Int64, status.String
-		p.Alerts = append(p.Alerts, a)
+		alerts = append(alerts, a)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(p.Alerts) == 0 {
-		return err
-	}
+	return alerts, rows.Err()
+}
+
+// writeDigestEmail writes the email of a digest.
+func (tx *Tx) writeDigestEmail(ctx context.Context, userID int64, email string, p tasktrack.EmailPayload) error {
 	payload, err := json.Marshal(p)
 	if err != nil {
-		return err
-	}
-	if _, err := tx.exec(ctx, "UPDATE digests SET alerts = ? WHERE user_id = ? AND day = ?", len(p.Alerts), userID, day); err != nil {
 		return err
 	}
 	res, err := tx.exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
