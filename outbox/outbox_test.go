@@ -579,3 +579,29 @@ func TestAlertBurst(t *testing.T) {
 		}
 	})
 }
+
+// Finished deliveries are deleted once older than what is kept; waiting
+// ones never are.
+func TestPurgeDeliveries(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newWorld(t, e, smtptest.Options{}, "")
+		sam := w.user(t, "sam", "user")
+		MustCreateTask(t, w.db, sam, "sent", 30*time.Hour)
+		w.run(t)
+		w.smtp.Reply(smtptest.AtData, 451, 1)
+		MustCreateTask(t, w.db, sam, "waiting", 30*time.Hour)
+		w.run(t)
+		ctx := context.Background()
+		w.clock.Add(outbox.DefaultKeep)
+		if n, err := w.db.PurgeDeliveries(ctx, outbox.DefaultKeep); err != nil || n != 0 {
+			t.Fatalf("purged %d at the limit, %v", n, err)
+		}
+		w.clock.Add(time.Microsecond)
+		if n, err := w.db.PurgeDeliveries(ctx, outbox.DefaultKeep); err != nil || n != 1 {
+			t.Fatalf("purged %d past the limit, %v; want the sent one", n, err)
+		}
+		if pending, _, err := w.db.OutboxStats(ctx); err != nil || pending[tasktrack.DeliveryEmail] != 1 {
+			t.Fatalf("waiting after the purge: %v %v", pending, err)
+		}
+	})
+}
