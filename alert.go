@@ -53,6 +53,8 @@ type SweepResult struct {
 	At               time.Time     `json:"at"`
 	TasksMissed      int           `json:"tasks_missed"`
 	UsersDeactivated int           `json:"users_deactivated"`
+	UsersAtRisk      int           `json:"users_at_risk"`
+	Reminders        int           `json:"reminders"`
 	Duration         time.Duration `json:"-"`
 }
 

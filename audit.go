@@ -65,3 +65,10 @@ type AuditService interface {
 	// oldest first; a task the caller may not see is not found.
 	TaskHistory(ctx context.Context, taskID string, p Page) ([]*TaskEvent, int, error)
 }
+
+// ActionEmailFailed records an email given up: refused for good by the
+// SMTP server, or still failing when its retries ran out.
+const ActionEmailFailed = "email.failed"
+
+// ActionUserPreferences records a person's change of their preferences.
+const ActionUserPreferences = "user.preferences"

@@ -25,6 +25,8 @@ const (
 	CanReadAudit        Action = "audit.list"
 	CanManageTokens     Action = "tokens.manage_any"
 	CanSeeTeamStats     Action = "stats.team"
+	CanUseInbox         Action = "notifications.own"
+	CanSetPreferences   Action = "preferences.own"
 )
 
 // grants lists the roles allowed each action. It is the permission table
@@ -50,6 +52,8 @@ var grants = map[Action][]Role{
 	CanReadAudit:        {RoleAdmin},
 	CanManageTokens:     {RoleAdmin},
 	CanSeeTeamStats:     {RoleAdmin, RoleManager},
+	CanUseInbox:         {RoleAdmin, RoleManager, RoleUser},
+	CanSetPreferences:   {RoleAdmin, RoleManager, RoleUser},
 }
 
 // Allowed reports whether actor may do action. A nil actor is the system,

@@ -38,6 +38,8 @@ func TestPermissionTable(t *testing.T) {
 		{"GET /api/audit/", tasktrack.CanReadAudit, []string{A}},
 		{"GET, DELETE /api/user/users/{id}/tokens/ (another's)", tasktrack.CanManageTokens, []string{A}},
 		{"GET /api/stats/ (everyone, with people)", tasktrack.CanSeeTeamStats, []string{A, M}},
+		{"/api/notifications/ (own)", tasktrack.CanUseInbox, []string{A, M, U}},
+		{"GET, PATCH /api/user/me/preferences/ (own)", tasktrack.CanSetPreferences, []string{A, M, U}},
 	}
 	for _, row := range rows {
 		for _, role := range tasktrack.Roles {

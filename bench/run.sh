@@ -17,6 +17,10 @@
 #   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts) (default ../shared/bench)
 #   BENCH_PROFILE=1  also take 10 s CPU profiles of tasktrack under the list,
 #                    status and create loads (bench/out/run/*.pprof, *.top.txt)
+#   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts)   (default ../shared/bench)
+#   BENCH_SMTP=0     run tasktrack without email; by default its --smtp-url is
+#                    a local sink (benchtool smtpsink), so that every created
+#                    task's email is written to the outbox and sent
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +36,7 @@ PG=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432}
 PROFILE=${BENCH_PROFILE:-0}
 PGB=${BENCH_PGBOUNCER:-}
 ONLY_PG=${BENCH_ONLY_POSTGRES:-0}
+SMTP=${BENCH_SMTP:-1}
 SMALL=10000
 PASSWORD=bench-password-1
 
@@ -39,7 +44,7 @@ TT=$OUT/tasktrack
 CEIL=$OUT/ceiling
 TOOL=$OUT/benchtool
 WRK_DIR=$SHARED/wrk
-PORT_TT=18000 PORT_BIG=18001 PORT_PG=18002 PORT_START=18003 PORT_PGB=18004 PORT_CEIL=18090
+PORT_TT=18000 PORT_BIG=18001 PORT_PG=18002 PORT_START=18003 PORT_PGB=18004 PORT_CEIL=18090 PORT_SMTP=18025
 
 PIDS=()
 PG_DB=""
@@ -250,22 +255,38 @@ log "data: $BIG tasks for tasktrack, $OVERDUE of them due to be missed"
 demo "$RUN/big.db" "$BIG" "$OVERDUE"
 
 # --- sweep over the large set ----------------------------------------------------
-log "sweep over $BIG tasks"
+# One sweep: key database [flags...]; writes "key wall rss ms missed
+# deactivated reminders" to the metrics.
+sweep() {
+	local key=$1 db=$2
+	shift 2
+	/usr/bin/time -v -o "$RUN/$key.time" timeout 120 env TASKTRACK_DATABASE="$db" "$TT" sweep --json "$@" >"$RUN/$key.json" 2>>"$RUN/sweep.log"
+	local wall rss sj ms missed deact reminders
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$RUN/$key.time")
+	rss=$(awk -F': ' '/Maximum resident/{print $2}' "$RUN/$key.time")
+	sj=$(cat "$RUN/$key.json")
+	ms=$(sed -E 's/.*"duration_ms":([0-9]+).*/\1/' <<<"$sj")
+	missed=$(sed -E 's/.*"tasks_missed":([0-9]+).*/\1/' <<<"$sj")
+	deact=$(sed -E 's/.*"users_deactivated":([0-9]+).*/\1/' <<<"$sj")
+	reminders=$(sed -E 's/.*"reminders":([0-9]+).*/\1/' <<<"$sj")
+	echo "$key $wall $rss $ms $missed $deact $reminders" >>"$METRICS"
+	log "  $sj; wall ${wall}s, max RSS ${rss} kB"
+}
+# The same sweep without reminders, on a copy, for comparison.
+cp "$RUN/big.db" "$RUN/big-off.db"
 # The data set was just written: let the system finish writing it out, so
 # that the sweep is measured on its own rather than with that write-back.
 sync
 sleep 2
-/usr/bin/time -v -o "$RUN/sweep.time" timeout 120 env TASKTRACK_DATABASE="$RUN/big.db" "$TT" sweep --json >"$RUN/sweep.json" 2>>"$RUN/sweep.log"
-wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$RUN/sweep.time")
-rss=$(awk -F': ' '/Maximum resident/{print $2}' "$RUN/sweep.time")
-sj=$(cat "$RUN/sweep.json")
-ms=$(sed -E 's/.*"duration_ms":([0-9]+).*/\1/' <<<"$sj")
-missed=$(sed -E 's/.*"tasks_missed":([0-9]+).*/\1/' <<<"$sj")
-deact=$(sed -E 's/.*"users_deactivated":([0-9]+).*/\1/' <<<"$sj")
-echo "sweep $wall $rss $ms $missed $deact" >>"$METRICS"
+log "sweep over $BIG tasks, reminders off"
+sweep sweep_off "$RUN/big-off.db" --reminders ''
+rm -f "$RUN"/big-off.db*
+sync
+sleep 2
+log "sweep over $BIG tasks"
+sweep sweep "$RUN/big.db"
 echo "sweep_tasks $BIG" >>"$METRICS"
 echo "sweep_overdue $OVERDUE" >>"$METRICS"
-log "  $sj; wall ${wall}s, max RSS ${rss} kB"
 
 # --- startup on the large set ------------------------------------------------------
 log "serve on $BIG tasks until /readyz is 200 (3 times)"
@@ -276,8 +297,16 @@ echo "startup_tasks $BIG" >>"$METRICS"
 log "  median and runs (ms): $st"
 
 # --- servers, tokens, ids ------------------------------------------------------------
+SMTP_FLAGS=()
+if [ "$SMTP" = 1 ]; then
+	"$TOOL" smtpsink -addr "127.0.0.1:$PORT_SMTP" >"$RUN/smtpsink.log" 2>&1 &
+	SINK_PID=$!
+	PIDS+=("$SINK_PID")
+	SMTP_FLAGS=(--smtp-url "smtp://127.0.0.1:$PORT_SMTP" --public-url "http://127.0.0.1:$PORT_TT")
+	echo "smtp 1" >>"$METRICS"
+fi
 log "tokens and ids"
-start_tt small "$PORT_TT" "$RUN/small.db"
+start_tt small "$PORT_TT" "$RUN/small.db" "${SMTP_FLAGS[@]}"
 pid=$LAST_PID
 TT_USER=$(login "$PORT_TT" bench)
 TT_MGR=$(login "$PORT_TT" bench-manager)
@@ -290,7 +319,7 @@ TT_ASSIGNEE=$(plain_user "$PORT_TT" "$TT_MGR")
 stop "$pid"
 PPROF=()
 [ "$PROFILE" = 1 ] && PPROF=(--pprof-addr 127.0.0.1:6060)
-start_tt small "$PORT_TT" "$RUN/small.db" "${PPROF[@]}"
+start_tt small "$PORT_TT" "$RUN/small.db" "${PPROF[@]}" "${SMTP_FLAGS[@]}"
 TT_PID=$LAST_PID
 
 start_ceil "$RUN/ceiling.db"
@@ -375,6 +404,10 @@ wrk_run create128 tt 1 128 "$SHORT" create "$TTU" TOKEN="$TT_MGR" ASSIGNEE="$TT_
 wrk_run create128 ceil 1 128 "$SHORT" create "$CU" TOKEN="$C_TOKEN" ASSIGNEE="$C_ASSIGNEE" "${CEIL_ENV[@]}"
 stop "$TT_PID"
 stop "$CEIL_PID"
+if [ "$SMTP" = 1 ]; then
+	stop "$SINK_PID"
+	echo "smtp_received $(sed -nE 's/received ([0-9]+) messages/\1/p' "$RUN/smtpsink.log")" >>"$METRICS"
+fi
 
 postgres_rows
 print_table

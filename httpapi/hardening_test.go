@@ -32,6 +32,7 @@ func (e *env) withServer(t *testing.T, configure func(s *httpapi.Server)) *env {
 	t.Helper()
 	api := &httpapi.Server{
 		Users: e.db, Tasks: e.db, Alerts: e.db, Audit: e.db, Auth: e.auth, Hub: e.api.Hub,
+		Notifications: e.db, Preferences: e.db, NotificationHub: e.api.NotificationHub,
 		Ready: e.db.Ping, Logger: slog.New(slog.DiscardHandler),
 	}
 	configure(api)
@@ -348,8 +349,14 @@ func waitInFlight(t *testing.T, api *httpapi.Server, n int64) {
 // arrived; the stream is closed at the end of the test.
 func (c *client) openAlertStream(t *testing.T) *http.Response {
 	t.Helper()
+	return c.openStreamAt(t, "/api/alerts/stream/")
+}
+
+// openStreamAt opens the event stream at path, closed at the test's end.
+func (c *client) openStreamAt(t *testing.T, path string) *http.Response {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+"/api/alerts/stream/", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +439,10 @@ func TestMaxInFlight(t *testing.T) {
 			if res := ev.admin.openAlertStream(t); res.StatusCode != 200 {
 				t.Errorf("stream over the limit: %d", res.StatusCode)
 			}
-			streams++
+			if res := ev.admin.openStreamAt(t, "/api/notifications/stream/"); res.StatusCode != 200 {
+				t.Errorf("notification stream over the limit: %d", res.StatusCode)
+			}
+			streams += 2
 			for _, path := range []string{"/healthz", "/readyz"} {
 				if r := ev.anon().do("GET", path, nil); r.status != 200 {
 					t.Errorf("GET %s over the limit: %d %s", path, r.status, r.body)

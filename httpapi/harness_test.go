@@ -90,11 +90,15 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
 	pats := auth.NewPersonalTokens(db, limiter, logger)
 	pats.Now = clock.Now
+	notices := httpapi.NewNotificationHub(db, db.NotificationsChanged(), 50*time.Millisecond, logger)
 	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now,
-		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour}}
+		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour},
+		Notifications: db, Preferences: db, NotificationHub: notices}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
+	noticesDone := make(chan struct{})
+	go func() { notices.Run(ctx); close(noticesDone) }()
 	srv := httptest.NewUnstartedServer(api.Handler())
 	api.LinkBase = "http://" + srv.Listener.Addr().String()
 	srv.Start()
@@ -103,6 +107,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 		srv.CloseClientConnections()
 		srv.Close()
 		<-done
+		<-noticesDone
 	})
 	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc, pats: pats}
 	ev.admin = ev.login("admin", adminPassword)

@@ -116,6 +116,39 @@ func permCallerState(t *testing.T, f *permFixture) string {
 	return fmt.Sprintf("%d|%s", u.TokenVersion, u.PasswordHash)
 }
 
+// permNotificationPath is the path that reads the owner's notification
+// of the fixture's task.
+func permNotificationPath(f *permFixture) string {
+	list, _, _, err := f.ev.db.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
+	if err != nil || len(list) != 1 {
+		f.ev.t.Fatalf("the owner's notifications: %v %v", list, err)
+	}
+	return "/api/notifications/" + list[0].ID + "/read/"
+}
+
+// permNotificationState is the owner's unread count.
+func permNotificationState(t *testing.T, f *permFixture) string {
+	t.Helper()
+	_, _, unread, err := f.ev.db.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(unread)
+}
+
+// permPreferencesState is the caller's timezone.
+func permPreferencesState(t *testing.T, f *permFixture) string {
+	t.Helper()
+	if f.caller.user == nil {
+		return "anonymous"
+	}
+	p, err := f.ev.db.FindPreferences(As(f.caller.user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Timezone
+}
+
 // permTaskState is the fixture's task as stored, or "absent".
 func permTaskState(t *testing.T, f *permFixture) string {
 	t.Helper()
@@ -408,6 +441,33 @@ func permRows() []permRow {
 		// Alerts: GET /api/alerts/stream/ | admin, manager; user 403
 		{row: "GET /api/alerts/stream/", method: "GET", path: permFixedPath("/api/alerts/stream/"), stream: true,
 			want: permAllAndAnon(200, 200, 403)},
+		// Notifications: every user, their own
+		{row: "GET /api/notifications/", method: "GET", path: permFixedPath("/api/notifications/"), task: true,
+			want: permAllAndAnon(200, 200, 200),
+			check: func(t *testing.T, f *permFixture, r *response) {
+				// The fixture's task_assigned is the owner's alone.
+				mine := f.who == permUserOwn
+				if got := strings.Contains(r.String(), f.taskID); got != mine || r.header.Get("X-Unread-Count") != map[bool]string{true: "1", false: "0"}[mine] {
+					t.Errorf("listed the owner's notification: %v (unread %q), want %v", got, r.header.Get("X-Unread-Count"), mine)
+				}
+			}},
+		{row: "POST /api/notifications/{id}/read/", method: "POST", path: permNotificationPath, task: true, state: permNotificationState,
+			want: map[permWho]int{permAdmin: 404, permManager: 404, permUser: 404, permUserOwn: 200, permAnon: 401}},
+		{row: "POST /api/notifications/read-all/", method: "POST", path: permFixedPath("/api/notifications/read-all/"), task: true,
+			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
+			check: func(t *testing.T, f *permFixture, r *response) {
+				want := map[bool]string{true: `{"marked":1}`, false: `{"marked":0}`}[f.who == permUserOwn] + "\n"
+				if r.String() != want {
+					t.Errorf("body %s, want %s", r.body, want)
+				}
+			}},
+		{row: "GET /api/notifications/stream/", method: "GET", path: permFixedPath("/api/notifications/stream/"), stream: true,
+			want: permAllAndAnon(200, 200, 200)},
+		{row: "GET /api/user/me/preferences/", method: "GET", path: permFixedPath("/api/user/me/preferences/"),
+			want: permAllAndAnon(200, 200, 200)},
+		{row: "PATCH /api/user/me/preferences/", method: "PATCH", path: permFixedPath("/api/user/me/preferences/"),
+			body: func(*permFixture) any { return map[string]any{"timezone": "Europe/Paris"} }, state: permPreferencesState,
+			want: permAllAndAnon(200, 200, 200)},
 		// Audit log: GET /api/audit/ | admin only
 		{row: "GET /api/audit/", method: "GET", path: permFixedPath("/api/audit/"),
 			want: permAllAndAnon(200, 403, 403)},
@@ -508,11 +568,11 @@ func newPermFixture(t *testing.T, ev *env, n int, who permWho, row permRow) *per
 
 // permStream opens an event stream and answers its status, without
 // waiting for events.
-func permStream(t *testing.T, c *client) *response {
+func permStream(t *testing.T, c *client, path string) *response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+"/api/alerts/stream/", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +619,7 @@ func TestPermissionTable(t *testing.T) {
 					}
 					var r *response
 					if row.stream {
-						r = permStream(t, f.caller)
+						r = permStream(t, f.caller, row.path(f))
 					} else {
 						var body any
 						if row.body != nil {

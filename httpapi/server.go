@@ -29,7 +29,13 @@ type Server struct {
 	Alerts tasktrack.AlertService
 	Audit  tasktrack.AuditService
 	Auth   *auth.Service
-	Hub    *AlertHub
+	// Hub wakes the alert streams, NotificationHub the notification
+	// streams.
+	Hub             *Hub
+	NotificationHub *Hub
+	// Notifications are every person's inbox; Preferences their choices.
+	Notifications tasktrack.NotificationService
+	Preferences   tasktrack.PreferencesService
 	// PersonalTokens manages personal access tokens, and TokenAuth
 	// authenticates the requests that carry one.
 	PersonalTokens tasktrack.PersonalTokenService
@@ -139,6 +145,13 @@ func (s *Server) routes() []route {
 		{"GET", "/api/alerts/", s.handleListAlerts, false},
 		{"POST", "/api/alerts/{id}/acknowledge/", s.handleAcknowledge, false},
 		{"GET", "/api/alerts/stream/", s.handleStream, false},
+
+		{"GET", "/api/notifications/", s.handleListNotifications, false},
+		{"POST", "/api/notifications/{id}/read/", s.handleReadNotification, false},
+		{"POST", "/api/notifications/read-all/", s.handleReadAllNotifications, false},
+		{"GET", "/api/notifications/stream/", s.handleNotificationStream, false},
+		{"GET", "/api/user/me/preferences/", s.handleGetPreferences, false},
+		{"PATCH", "/api/user/me/preferences/", s.handleUpdatePreferences, false},
 
 		{"GET", "/api/audit/", s.handleListAudit, false},
 
@@ -452,7 +465,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 // overloaded (and in their own shapes).
 func unbounded(path string) bool {
 	path = strings.TrimSuffix(path, "/")
-	return path == "/api/alerts/stream" || path == "/healthz" || path == "/readyz"
+	return path == "/api/alerts/stream" || path == "/api/notifications/stream" || path == "/healthz" || path == "/readyz"
 }
 
 // LogHandler wraps h so that every line logged with a request's context
@@ -505,7 +518,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
-	h.Set("Access-Control-Expose-Headers", "X-Total-Count, Link, X-Request-ID, Retry-After, Content-Disposition")
+	h.Set("Access-Control-Expose-Headers", "X-Total-Count, X-Unread-Count, Link, X-Request-ID, Retry-After, Content-Disposition")
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, Last-Event-ID")

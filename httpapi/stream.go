@@ -10,13 +10,14 @@ import (
 	"tasktrack"
 )
 
-// AlertHub tells every open event stream of this process when new alerts
-// may have been committed, by this process or any other: it wakes on the
-// store's signal (local commits, and LISTEN/NOTIFY on PostgreSQL) and, as
-// a fallback that also catches up after a lost connection, polls the
-// newest alert's position.
-type AlertHub struct {
-	alerts tasktrack.AlertService
+// Hub tells every open event stream of one kind in this process when new
+// events may have been committed, by this process or any other: it wakes
+// on the store's signal (local commits, and LISTEN/NOTIFY on PostgreSQL)
+// and, as a fallback that also catches up after a lost connection, polls
+// the newest event's position. There is one for alerts and one for
+// notifications.
+type Hub struct {
+	last   func(context.Context) (int64, error)
 	wake   <-chan struct{}
 	poll   time.Duration
 	logger interface {
@@ -30,41 +31,52 @@ type AlertHub struct {
 	stopped  chan struct{} // closed when Run returns
 }
 
-// NewAlertHub returns a hub; Run must be called for it to work.
-func NewAlertHub(alerts tasktrack.AlertService, wake <-chan struct{}, poll time.Duration, logger interface{ Warn(string, ...any) }) *AlertHub {
-	return &AlertHub{alerts: alerts, wake: wake, poll: poll, logger: logger, changed: make(chan struct{}), stopped: make(chan struct{})}
+// NewAlertHub returns the hub of alert streams; Run must be called for it
+// to work.
+func NewAlertHub(alerts tasktrack.AlertService, wake <-chan struct{}, poll time.Duration, logger interface{ Warn(string, ...any) }) *Hub {
+	return newHub(alerts.LastAlertSeq, wake, poll, logger)
+}
+
+// NewNotificationHub returns the hub of notification streams; Run must be
+// called for it to work.
+func NewNotificationHub(n tasktrack.NotificationService, wake <-chan struct{}, poll time.Duration, logger interface{ Warn(string, ...any) }) *Hub {
+	return newHub(n.LastNotificationSeq, wake, poll, logger)
+}
+
+func newHub(last func(context.Context) (int64, error), wake <-chan struct{}, poll time.Duration, logger interface{ Warn(string, ...any) }) *Hub {
+	return &Hub{last: last, wake: wake, poll: poll, logger: logger, changed: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // Stopped returns a channel closed once Run has returned; open event
 // streams then end, so that they do not hold up a graceful shutdown.
-func (h *AlertHub) Stopped() <-chan struct{} { return h.stopped }
+func (h *Hub) Stopped() <-chan struct{} { return h.stopped }
 
 // UsersChanged wakes every open stream of this process to check its
 // caller again: a user was deactivated, deleted, or had their role or
 // password changed here. (Changes made on another replica are seen at
-// the stream's next alert or heartbeat.)
-func (h *AlertHub) UsersChanged() { h.broadcast() }
+// the stream's next event or heartbeat.)
+func (h *Hub) UsersChanged() { h.broadcast() }
 
 // Changed returns a channel closed at the next change.
-func (h *AlertHub) Changed() <-chan struct{} {
+func (h *Hub) Changed() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.changed
 }
 
-func (h *AlertHub) broadcast() {
+func (h *Hub) broadcast() {
 	h.mu.Lock()
 	close(h.changed)
 	h.changed = make(chan struct{})
 	h.mu.Unlock()
 }
 
-// Run watches for new alerts until ctx ends.
-func (h *AlertHub) Run(ctx context.Context) {
+// Run watches for new events until ctx ends.
+func (h *Hub) Run(ctx context.Context) {
 	defer h.stopOnce.Do(func() { close(h.stopped) })
 	t := time.NewTicker(h.poll)
 	defer t.Stop()
-	last, _ := h.alerts.LastAlertSeq(ctx)
+	last, _ := h.last(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -72,10 +84,10 @@ func (h *AlertHub) Run(ctx context.Context) {
 		case <-h.wake:
 			h.broadcast()
 		case <-t.C:
-			seq, err := h.alerts.LastAlertSeq(ctx)
+			seq, err := h.last(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
-					h.logger.Warn("alert poll failed", "err", err)
+					h.logger.Warn("event poll failed", "err", err)
 				}
 				continue
 			}
@@ -91,16 +103,57 @@ func (h *AlertHub) Run(ctx context.Context) {
 // lost their rights, so that they check their callers again at once. A
 // server without a hub has no streams.
 func (s *Server) usersChanged() {
-	if s.Hub != nil {
-		s.Hub.UsersChanged()
+	for _, h := range []*Hub{s.Hub, s.NotificationHub} {
+		if h != nil {
+			h.UsersChanged()
+		}
 	}
 }
 
 // HeartbeatInterval is how often an idle stream sends a comment line.
 var HeartbeatInterval = 15 * time.Second
 
-// handleStream sends each new alert as a Server-Sent Event. Last-Event-ID
-// resumes after the alert it names.
+// event is one event of a stream: its id (the Last-Event-ID that resumes
+// after it), its commit position, and its data as JSON.
+type event struct {
+	id   string
+	seq  int64
+	data any
+}
+
+// eventSource is what a stream sends: events of one name, in commit order.
+type eventSource struct {
+	name string
+	hub  *Hub
+	// allowed tells whether the caller, authenticated again, may still
+	// read the stream.
+	allowed func(u *tasktrack.User) bool
+	// resume turns a Last-Event-ID into a position; last is the newest.
+	resume func(ctx context.Context, id string) (int64, error)
+	last   func(ctx context.Context) (int64, error)
+	// after returns up to limit events committed after seq, oldest first.
+	after func(ctx context.Context, seq int64, limit int) ([]event, error)
+}
+
+// handleStream sends each new alert as a Server-Sent Event.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
+	allowed := func(u *tasktrack.User) bool { return tasktrack.Allowed(u, tasktrack.CanListAlerts) }
+	return s.serveEvents(w, r, eventSource{
+		name: "alert", hub: s.Hub, allowed: allowed,
+		resume: s.Alerts.AlertSeq, last: s.Alerts.LastAlertSeq,
+		after: func(ctx context.Context, seq int64, limit int) ([]event, error) {
+			alerts, err := s.Alerts.AlertsAfter(ctx, seq, limit)
+			events := make([]event, len(alerts))
+			for i, a := range alerts {
+				events[i] = event{a.ID, a.Seq, toAlertJSON(a)}
+			}
+			return events, err
+		},
+	})
+}
+
+// serveEvents sends the events of src as Server-Sent Events.
+// Last-Event-ID resumes after the event it names.
 //
 // A stream outlives the request that opened it, but not the caller's
 // credentials: after every wait, before anything is written, the caller is
@@ -108,12 +161,12 @@ var HeartbeatInterval = 15 * time.Second
 // active, has the token's version; the token has not expired) and the
 // policy asked again, and the stream ends, with nothing more sent, when
 // they fail. It is woken for that at once by a change to a user made
-// through this process (AlertHub.UsersChanged) and by the token's expiry,
-// and otherwise at the next alert or heartbeat.
-func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
+// through this process (Hub.UsersChanged) and by the token's expiry, and
+// otherwise at the next event or heartbeat.
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, src eventSource) error {
 	ctx := r.Context()
-	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListAlerts); err != nil {
-		return err
+	if !src.allowed(tasktrack.ActorFromContext(ctx)) {
+		return tasktrack.ErrForbidden
 	}
 	token, _ := bearerToken(r)
 	life, err := s.credentialLife(ctx, token)
@@ -122,10 +175,10 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	var cursor int64
 	if last := r.Header.Get("Last-Event-ID"); last != "" {
-		cursor, err = s.Alerts.AlertSeq(ctx, last)
+		cursor, err = src.resume(ctx, last)
 	}
 	if cursor == 0 || err != nil {
-		if cursor, err = s.Alerts.LastAlertSeq(ctx); err != nil {
+		if cursor, err = src.last(ctx); err != nil {
 			return err
 		}
 	}
@@ -147,47 +200,49 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	allowed := func() bool {
 		u, _, err := s.authenticate(r, token)
-		return err == nil && tasktrack.Allowed(u, tasktrack.CanListAlerts)
+		return err == nil && src.allowed(u)
 	}
 	expired := time.NewTimer(life)
 	defer expired.Stop()
 	heartbeat := time.NewTicker(HeartbeatInterval)
 	defer heartbeat.Stop()
 	for {
-		changed := s.Hub.Changed()
-		alerts, err := s.Alerts.AlertsAfter(ctx, cursor, 100)
+		changed := src.hub.Changed()
+		events, err := src.after(ctx, cursor, 100)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.Logger.WarnContext(ctx, "alert stream query failed", "err", err)
-			alerts = nil
+			s.Logger.WarnContext(ctx, src.name+" stream query failed", "err", err)
+			events = nil
 		}
-		// After the query: an alert committed after the caller lost their
+		// After the query: an event committed after the caller lost their
 		// rights is never sent to them.
 		if !allowed() {
 			return nil
 		}
-		for _, a := range alerts {
-			data, _ := json.Marshal(toAlertJSON(a))
+		for _, e := range events {
+			data, _ := json.Marshal(e.data)
 			msg := make([]byte, 0, len(data)+64)
-			msg = append(msg, "event: alert\nid: "...)
-			msg = append(msg, a.ID...)
+			msg = append(msg, "event: "...)
+			msg = append(msg, src.name...)
+			msg = append(msg, "\nid: "...)
+			msg = append(msg, e.id...)
 			msg = append(msg, "\ndata: "...)
 			msg = append(msg, data...)
 			msg = append(msg, "\n\n"...)
 			if !write(msg) {
 				return nil
 			}
-			cursor = a.Seq
+			cursor = e.seq
 		}
-		if len(alerts) == 100 {
+		if len(events) == 100 {
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.Hub.Stopped():
+		case <-src.hub.Stopped():
 			return nil
 		case <-expired.C:
 			return nil

@@ -130,6 +130,8 @@ type view struct {
 	PreferencesURL                     string
 	Day                                string
 	Items                              []*view
+	// Total counts the digest's alerts, More those not listed.
+	Total, More int
 }
 
 type taskView struct{ Title, Deadline, Status, URL string }
@@ -168,10 +170,20 @@ func (t *Templates) Alert(to Recipient, a Alert) (Content, error) {
 // Digest renders the daily digest of a day's unacknowledged alerts; day
 // is any moment of that day. There is no digest of no alerts.
 func (t *Templates) Digest(to Recipient, day time.Time, alerts []Alert) (Content, error) {
+	return t.DigestOf(to, day, alerts, 0)
+}
+
+// DigestOf renders a digest that lists alerts and counts more besides,
+// not listed: a digest stays readable however many alerts there were.
+func (t *Templates) DigestOf(to Recipient, day time.Time, alerts []Alert, more int) (Content, error) {
 	if len(alerts) == 0 {
 		return Content{}, errors.New("mail: a digest needs alerts")
 	}
+	if more < 0 {
+		return Content{}, errors.New("mail: a digest cannot have fewer than no more alerts")
+	}
 	v := t.view(to, "digest")
+	v.Total, v.More = len(alerts)+more, more
 	v.Day = day.In(location(to)).Format("Monday 2 January 2006")
 	for _, a := range alerts {
 		item, err := t.alert(to, a)

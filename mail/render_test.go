@@ -122,6 +122,13 @@ func TestRender(t *testing.T) {
 			`tasktrack: 3 unacknowledged alerts today`,
 			[]string{"3 alerts are still unacknowledged today", "Quarterly report", "was deactivated", "https://hooks.example.com/tt"},
 			[]string{taskLink, alertLink}},
+		{"digest listing two of 1,002",
+			func() (mail.Content, error) {
+				return tm.DigestOf(to, deadline, []mail.Alert{{Kind: "task_missed", User: alice, Task: report}, {Kind: "user_at_risk", User: alice}}, 1000)
+			},
+			`tasktrack: 1002 unacknowledged alerts today`,
+			[]string{"1002 alerts are still unacknowledged today", "Quarterly report", "one missed deadline away", "... and 1000 more."},
+			[]string{taskLink, alertLink}},
 	}
 	for _, c := range cases {
 		got, err := c.render()
@@ -238,6 +245,8 @@ func TestRenderErrors(t *testing.T) {
 		{"empty digest", second(tm.Digest(to, deadline, nil)), `mail: a digest needs alerts`},
 		{"digest with a bad alert", second(tm.Digest(to, deadline, []mail.Alert{{Kind: "nope"}})),
 			`mail: no template for alert kind "nope"`},
+		{"digest with fewer than none more", second(tm.DigestOf(to, deadline, []mail.Alert{{Kind: "user_at_risk", User: alice}}, -1)),
+			`mail: a digest cannot have fewer than no more alerts`},
 	}
 	for _, c := range cases {
 		if c.err == nil || c.err.Error() != c.want {

@@ -89,7 +89,7 @@ func (q *createQueue) runBatch(db *DB) {
 				return r.err
 			}
 		}
-		return nil
+		return tx.notifyCreated(ctx, ordered)
 	})
 	cancel()
 	for _, r := range batch {

@@ -37,6 +37,19 @@ type DB struct {
 	MissedThreshold int
 	MissedWindow    time.Duration
 	Logger          *slog.Logger
+	// Reminders are the leads before a deadline at which the sweep
+	// reminds the assignee, smallest first (tasktrack.ParseReminders);
+	// none when empty.
+	Reminders []time.Duration
+	// Email makes notifications and alerts write their emails to the
+	// outbox (set when SMTP is configured; without it nobody would send
+	// them).
+	Email bool
+	// OnNotifications, when set, is told after each commit how many
+	// notifications of a kind it created, for metrics.
+	OnNotifications func(kind string, n int)
+	// signals wake event streams and outbox workers (notification.go).
+	signals signals
 
 	// creates groups concurrent task creations into one transaction.
 	creates createQueue
@@ -80,6 +93,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		MissedWindow:    7 * 24 * time.Hour,
 		Logger:          slog.New(slog.DiscardHandler),
 		alertsChanged:   make(chan struct{}, 1),
+		Reminders:       []time.Duration{time.Hour, 24 * time.Hour},
+		signals:         newSignals(),
 	}
 	var err error
 	if IsPostgres(dsn) {
@@ -137,6 +152,8 @@ type Tx struct {
 	tx  *sql.Tx
 	db  *DB
 	now time.Time
+	// committed are called once the transaction has committed.
+	committed []func()
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -193,7 +210,13 @@ func (db *DB) updateOn(ctx context.Context, begin func(context.Context, *sql.TxO
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return sqlTx.Commit()
+	if err = sqlTx.Commit(); err != nil {
+		return err
+	}
+	for _, f := range tx.committed {
+		f()
+	}
+	return nil
 }
 
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

@@ -19,8 +19,9 @@ const (
 	listenRetryMax = 5 * time.Second
 )
 
-// Listen relays PostgreSQL notifications of new alerts (from any replica or
-// a sweep run from cron) to AlertsChanged until ctx ends, reconnecting
+// Listen relays PostgreSQL notifications of new alerts, notifications and
+// deliveries (from any replica or a sweep run from cron) to AlertsChanged,
+// NotificationsChanged and OutboxChanged until ctx ends, reconnecting
 // after a lost connection, to whichever server the listen URL then leads
 // (after a failover, the new primary). Without a listen connection
 // (Listens is false) it returns at once.
@@ -55,16 +56,28 @@ func (db *DB) listenOnce(ctx context.Context) (listened bool, err error) {
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+alertsChannel); err != nil {
-		return false, err
+	for _, ch := range []string{alertsChannel, notificationsChannel, outboxChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return false, err
+		}
 	}
-	// Alerts committed while no connection listened are caught up now.
+	// What was committed while no connection listened is caught up now.
 	db.signalAlerts()
+	signal(db.signals.notifications)
+	signal(db.signals.outbox)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return true, err
 		}
-		db.signalAlerts()
+		switch n.Channel {
+		case notificationsChannel:
+			signal(db.signals.notifications)
+		case outboxChannel:
+			signal(db.signals.outbox)
+		default:
+			db.signalAlerts()
+		}
 	}
 }
 

@@ -19,7 +19,12 @@ var _ tasktrack.Sweeper = (*DB)(nil)
 //  2. active non-admin users with at least MissedThreshold missed tasks
 //     whose deadlines fall in the window (and after their last
 //     reactivation) are deactivated, each with one user_deactivated alert
-//     and one audit entry by the system.
+//     and one audit entry by the system;
+//  3. those left with MissedThreshold-1 are warned once per crossing
+//     (warnAtRisk), with a user_at_risk alert;
+//  4. the notices (reminder.go): the emails of the alerts, the daily
+//     digests due, and, last, the notifications of the misses, the
+//     reminders due and the warnings, with their emails.
 //
 // Every statement only touches rows not yet changed, so a second sweep, or
 // one racing in another process, changes nothing twice; on PostgreSQL an
@@ -39,6 +44,10 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		tx.now = db.now()
 		now := micros(tx.now)
 		res = tasktrack.SweepResult{At: tx.now}
+		alertsBefore, err := tx.lastAlertSeq(ctx)
+		if err != nil {
+			return err
+		}
 		phase := time.Now()
 		lap := func(name string) {
 			phases = append(phases, name, time.Since(phase).Round(time.Microsecond))
@@ -114,7 +123,15 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 				return err
 			}
 		}
-		if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
+		if res.UsersAtRisk, err = tx.warnAtRisk(ctx); err != nil {
+			return err
+		}
+		lap("atrisk")
+		if err := tx.sweepNotices(ctx, &res, alertsBefore); err != nil {
+			return err
+		}
+		lap("notices")
+		if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
 			return db.dialect.notify(ctx, tx, alertsChannel)
 		}
 		return nil
@@ -124,8 +141,9 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		db.Logger.Error("sweep failed", "err", err, "duration", res.Duration)
 		return res, err
 	}
-	db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated, "duration", res.Duration}, phases...)...)
-	if res.TasksMissed > 0 || res.UsersDeactivated > 0 {
+	db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated,
+		"users_at_risk", res.UsersAtRisk, "reminders", res.Reminders, "duration", res.Duration}, phases...)...)
+	if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
 		db.signalAlerts()
 	}
 	return res, nil

@@ -389,7 +389,7 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 			}
 		}
 		t = &nt
-		return nil
+		return tx.notifyChanged(ctx, actor, old, &nt)
 	})
 	return t, err
 }

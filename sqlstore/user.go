@@ -293,6 +293,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 			}
 		}
 		u = &nu
+		if activeChanged && nu.IsActive {
+			return tx.notifyReactivated(ctx, actor, &nu)
+		}
 		return nil
 	})
 	return u, err
@@ -355,6 +358,9 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 		if err := tx.legacyHashGone(ctx, u.PasswordHash); err != nil {
 			return err
 		}
+		if err := tx.forgetUser(ctx, id); err != nil {
+			return err
+		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserDelete, "user", itoa(id), map[string]any{"username": u.Username})
 	})
 }
@@ -386,7 +392,10 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 		if err := tx.saveUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.audit(ctx, actor, tasktrack.ActionUserReactivate, "user", itoa(id), map[string]any{"previous_reason": prev})
+		if err := tx.audit(ctx, actor, tasktrack.ActionUserReactivate, "user", itoa(id), map[string]any{"previous_reason": prev}); err != nil {
+			return err
+		}
+		return tx.notifyReactivated(ctx, actor, u)
 	})
 	return u, err
 }

@@ -4,6 +4,7 @@
 //
 //	benchtool startup -url http://127.0.0.1:18003/readyz -n 3 -- tasktrack serve ...
 //	benchtool table -dir bench/out/run
+//	benchtool smtpsink -addr 127.0.0.1:2525
 //
 // The table reads DIR/raw/<row>.<server>.<round>.txt (wrk --latency output)
 // and DIR/metrics.txt ("key value ..." lines written by run.sh).
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool startup|table ...")
+		fmt.Fprintln(os.Stderr, "usage: benchtool startup|table|smtpsink ...")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +39,8 @@ func main() {
 		err = startup(os.Args[2:])
 	case "table":
 		err = table(os.Args[2:], os.Stdout)
+	case "smtpsink":
+		err = smtpSink(os.Args[2:], os.Stdout)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -353,19 +356,30 @@ func table(args []string, w io.Writer) error {
 	}
 
 	// Single measurements.
-	if v := metrics["sweep"]; len(v) >= 3 {
-		// sweep <wall seconds> <max rss kB> <duration_ms reported> <tasks missed> <users deactivated>
+	for _, sw := range []struct{ key, what string }{{"sweep_off", ", reminders off"}, {"sweep", ""}} {
+		v := metrics[sw.key]
+		if len(v) < 3 {
+			fmt.Fprintf(w, "| sweep%s | not run | | | | | | | |\n", sw.what)
+			continue
+		}
+		// <wall seconds> <max rss kB> <duration_ms reported> <tasks missed> <users deactivated> <reminders>
 		wall, _ := strconv.ParseFloat(v[0], 64)
 		kb, _ := strconv.ParseFloat(v[1], 64)
 		extra := ""
 		if len(v) >= 5 {
-			extra = fmt.Sprintf(" (sweep itself %s ms; %s tasks missed, %s users deactivated)", v[2], v[3], v[4])
+			extra = fmt.Sprintf(" (sweep itself %s ms; %s tasks missed, %s users deactivated", v[2], v[3], v[4])
+			if len(v) >= 6 {
+				extra += ", " + v[5] + " reminders"
+			}
+			extra += ")"
 		}
-		fmt.Fprintf(w, "| sweep over %s tasks, %s due to be missed%s | %.2f s | | | <= 3 s, <= 150 MB | | | %.0f | %s |\n",
-			metricStr(metrics, "sweep_tasks"), metricStr(metrics, "sweep_overdue"), extra, wall, kb/1024,
+		fmt.Fprintf(w, "| sweep over %s tasks, %s due to be missed%s%s | %.2f s | | | <= 3 s, <= 150 MB | | | %.0f | %s |\n",
+			metricStr(metrics, "sweep_tasks"), metricStr(metrics, "sweep_overdue"), sw.what, extra, wall, kb/1024,
 			yesNo(wall <= 3 && kb/1024 <= 150))
-	} else {
-		fmt.Fprintln(w, "| sweep | not run | | | | | | | |")
+	}
+	if len(metrics["smtp"]) > 0 {
+		fmt.Fprintf(w, "| emails sent to the SMTP sink while tasktrack ran with `--smtp-url` (one per created task) | %s | | | reported | | | | - |\n",
+			metricStr(metrics, "smtp_received"))
 	}
 	if v := metrics["rss_list_tt_max_kb"]; len(v) > 0 {
 		rss := metricFloat(metrics, "rss_list_tt_max_kb") / 1024

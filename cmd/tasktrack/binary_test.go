@@ -537,8 +537,8 @@ type sseEvent struct {
 	event, id, data string
 }
 
-// sseStream is an open GET /api/alerts/stream/ whose events arrive on
-// events; connected is closed when the server's first comment arrived.
+// sseStream is an open event stream whose events arrive on events;
+// connected is closed when the server's first comment arrived.
 type sseStream struct {
 	events    chan sseEvent
 	connected chan struct{}
@@ -549,8 +549,14 @@ type sseStream struct {
 // when it is not empty. The stream is closed at the end of the test.
 func (c *client) openStream(lastEventID string) *sseStream {
 	c.t.Helper()
+	return c.openStreamAt("/api/alerts/stream/", lastEventID)
+}
+
+// openStreamAt opens the event stream at path as c.
+func (c *client) openStreamAt(path, lastEventID string) *sseStream {
+	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", c.s.url+"/api/alerts/stream/", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.s.url+path, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	netmail "net/mail"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"tasktrack"
 	"tasktrack/auth"
+	"tasktrack/mail"
 	"tasktrack/sqlstore"
 )
 
@@ -40,7 +43,12 @@ type Config struct {
 	MaxInFlight     int
 	PprofAddr       string
 	MetricsAddr     string
-	Reminders       []time.Duration
+	// Reminders are the leads of the sweep's reminders, smallest first.
+	Reminders []time.Duration
+	// SMTP is the mail server (--smtp-url); nil: no email.
+	SMTP          *mail.Config
+	SMTPFrom      netmail.Address
+	SMTPRetryBase time.Duration
 }
 
 // setting describes one setting: its flag, variable, default and parser.
@@ -217,20 +225,33 @@ var settings = []setting{
 		c.MetricsAddr = v
 		return nil
 	}, false},
-	{"reminders", "TASKTRACK_REMINDERS", "24h,1h", "comma-separated leads before a deadline at which reminders ring (off or empty: none)", func(c *Config, v string) error {
-		c.Reminders = nil
+	{"reminders", "TASKTRACK_REMINDERS", "24h,1h", "leads before a deadline at which its assignee is reminded, comma-separated (empty or off: no reminders)", func(c *Config, v string) error {
+		// "off" because an empty variable means the default.
 		if v == "off" {
+			v = ""
+		}
+		leads, err := tasktrack.ParseReminders(v)
+		c.Reminders = leads
+		return err
+	}, false},
+	{"smtp-url", "TASKTRACK_SMTP_URL", "", "SMTP server for email, smtp://user:pass@host:587 (STARTTLS when offered) or smtps:// (TLS), ?insecure=1 to skip certificate checks (empty: no email)", func(c *Config, v string) error {
+		c.SMTP = nil
+		if v == "" {
 			return nil
 		}
-		for _, p := range listSetting(v) {
-			d, err := time.ParseDuration(p)
-			if err != nil || d <= 0 {
-				return fmt.Errorf("%q is not a positive duration (such as 24h, 90m)", p)
-			}
-			c.Reminders = append(c.Reminders, d)
+		cfg, err := mail.ParseURL(v)
+		if err != nil {
+			return err
 		}
+		c.SMTP = &cfg
 		return nil
+	}, true},
+	{"smtp-from", "TASKTRACK_SMTP_FROM", mail.DefaultFrom, "sender of email, such as \"tasktrack <noreply@example.com>\"", func(c *Config, v string) error {
+		a, err := mail.ParseFrom(v)
+		c.SMTPFrom = a
+		return err
 	}, false},
+	{"smtp-retry-base", "TASKTRACK_SMTP_RETRY_BASE", "30s", "first wait before an email refused for now is tried again; later waits double, with jitter, up to an hour", durationSetting(func(c *Config) *time.Duration { return &c.SMTPRetryBase }, false), false},
 	{"pprof-addr", "TASKTRACK_PPROF_ADDR", "", "loopback address for a pprof listener (empty: off)", func(c *Config, v string) error {
 		if v != "" {
 			host, _, err := splitHostPort(v)

@@ -257,8 +257,13 @@ func TestBadSettings(t *testing.T) {
 		{"flag beats a good variable", []string{"--access-ttl", "-5m"}, []string{"TASKTRACK_ACCESS_TTL=5m"}, []string{"--access-ttl"}},
 		{"listen URL not PostgreSQL", []string{"--database-listen-url", "mysql://x"}, nil, []string{"--database-listen-url", "postgres://"}},
 		{"listen URL with SQLite", nil, []string{"TASKTRACK_DATABASE_LISTEN_URL=postgres://127.0.0.1/x"}, []string{"--database-listen-url", "$TASKTRACK_DATABASE_LISTEN_URL", "PostgreSQL"}},
-		{"reminders", []string{"--reminders", "24h,banana"}, nil, []string{"--reminders", "banana"}},
-		{"reminders variable", nil, []string{"TASKTRACK_REMINDERS=1h,-1h"}, []string{"--reminders", "$TASKTRACK_REMINDERS", "-1h"}},
+		{"reminders", []string{"--reminders", "24h,soon"}, nil, []string{"--reminders", `"soon" is not a duration`}},
+		{"reminders variable", nil, []string{"TASKTRACK_REMINDERS=1h,-5m"}, []string{"--reminders", "$TASKTRACK_REMINDERS", `"-5m" is shorter than a second`}},
+		{"smtp-url scheme", []string{"--smtp-url", "http://mail.example.com"}, nil, []string{"--smtp-url", "(hidden)", "not smtp or smtps"}},
+		// The URL's password never shows, even when the URL is bad.
+		{"smtp-url port", nil, []string{"TASKTRACK_SMTP_URL=smtp://tt:hunter2@mail.example.com:99999"}, []string{"--smtp-url", "(hidden)", "bad port"}},
+		{"smtp-from", []string{"--smtp-from", "not an address"}, nil, []string{"--smtp-from", "not an address"}},
+		{"smtp-retry-base", []string{"--smtp-retry-base", "0"}, nil, []string{"--smtp-retry-base"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -284,6 +289,9 @@ func TestBadSettings(t *testing.T) {
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout: %q", r.stdout)
+			}
+			if strings.Contains(line, "hunter2") {
+				t.Errorf("stderr %q shows a password", line)
 			}
 		})
 	}
@@ -501,16 +509,20 @@ func TestSweepAcrossProcesses(t *testing.T) {
 			}
 		}
 
-		// The API lists the alerts: one per missed task, one for uwe.
+		// The API lists the alerts: one per missed task, one for uwe, and
+		// one for uta, one miss away from deactivation, newest first.
 		alerts := listAlerts(manager, "")
-		if len(alerts) != 5 {
-			t.Fatalf("want 5 alerts, got %+v", alerts)
+		if len(alerts) != 6 {
+			t.Fatalf("want 6 alerts, got %+v", alerts)
 		}
-		if a := alerts[0]; a.Kind != "user_deactivated" || a.Task != nil || a.User.ID != uweID || a.User.Username != "uwe" {
+		if a := alerts[0]; a.Kind != "user_at_risk" || a.Task != nil || a.User.ID != utaID || a.User.Username != "uta" {
 			t.Errorf("newest alert: %+v", a)
 		}
+		if a := alerts[1]; a.Kind != "user_deactivated" || a.Task != nil || a.User.ID != uweID || a.User.Username != "uwe" {
+			t.Errorf("second newest alert: %+v", a)
+		}
 		var missedTasks []string
-		for _, a := range alerts[1:] {
+		for _, a := range alerts[2:] {
 			if a.Kind != "task_missed" || a.Task == nil || a.Task.Status != "missed" || a.Task.MissedAt == nil || a.User.ID != a.Task.AssignedTo {
 				t.Fatalf("alert: %+v", a)
 			}

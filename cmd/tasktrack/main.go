@@ -109,6 +109,10 @@ func openStore(ctx context.Context, c *Config, logger *slog.Logger) (*sqlstore.D
 	db.Logger = logger
 	db.MissedThreshold = c.MissedThreshold
 	db.MissedWindow = c.MissedWindow
+	db.Reminders = c.Reminders
+	// Emails are written by whoever writes their cause (the sweep from
+	// cron too), and sent by the serve processes.
+	db.Email = c.SMTP != nil
 	db.Hasher = auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
@@ -149,7 +153,7 @@ func sweepCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"at": res.At, "tasks_missed": res.TasksMissed, "users_deactivated": res.UsersDeactivated,
-			"duration_ms": res.Duration.Milliseconds(),
+			"users_at_risk": res.UsersAtRisk, "reminders": res.Reminders, "duration_ms": res.Duration.Milliseconds(),
 		})
 	}
 	fmt.Fprintf(stdout, "marked %d tasks missed, deactivated %d users\n", res.TasksMissed, res.UsersDeactivated)

@@ -53,6 +53,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	authSvc.OnLoginFailure = metrics.loginFailure
 	patAuth := auth.NewPersonalTokens(db, limiter, logger)
 	patAuth.OnFailure = metrics.loginFailure
+	notices := metrics.watchNotices(db)
+	db.OnNotifications = notices.notification
+	worker, err := newOutboxWorker(c, db, logger)
+	if err != nil {
+		return err
+	}
 
 	// Notifications bring other processes' alerts at once; without them
 	// (SQLite, or PostgreSQL behind a transaction pooler with no listen
@@ -64,9 +70,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		logger.Info("alert notifications by polling: the database URL asks for a transaction pooler's query mode and --database-listen-url is not set", "poll", poll)
 	}
 	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
+	notificationHub := httpapi.NewNotificationHub(db, db.NotificationsChanged(), poll, logger)
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
 		PersonalTokens: db, TokenAuth: patAuth, Calendars: db, Reminders: c.Reminders,
+		Notifications: db, Preferences: db, NotificationHub: notificationHub,
 		Ready: db.Ping, Web: web.Handler(), Logger: logger,
 		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
 		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
@@ -105,6 +113,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { hub.Run(bg) })
+	wg.Go(func() { notificationHub.Run(bg) })
+	if worker != nil {
+		worker.OnOutcome = notices.delivery
+		wg.Go(func() { worker.Run(bg) })
+	}
 	wg.Go(func() { db.Listen(bg) })
 	if c.SweepInterval > 0 {
 		wg.Go(func() { sweepLoop(bg, db, c.SweepInterval, metrics, logger) })

@@ -380,8 +380,9 @@ export async function logout() {
 // openAlertStream reads /api/alerts/stream/ with fetch so it can send the
 // Authorization header (EventSource cannot), parses text/event-stream itself,
 // and reconnects with Last-Event-ID after errors, backing off up to 30 s.
-// onState hears "connecting", "open", "retrying" or "closed".
-export function openAlertStream({ onAlert, onState = () => {} }) {
+// onState hears "connecting", "open", "retrying" or "closed". path and
+// event name another stream of the same kind, and its events.
+export function openAlertStream({ onAlert, onState = () => {}, path = '/api/alerts/stream/', event = 'alert' }) {
   let closed = false;
   let controller = null;
   let lastEventId = '';
@@ -400,7 +401,7 @@ export function openAlertStream({ onAlert, onState = () => {} }) {
     controller = new AbortController();
     const headers = { Accept: 'text/event-stream', Authorization: `Bearer ${token}` };
     if (lastEventId) headers['Last-Event-ID'] = lastEventId;
-    const res = await fetch('/api/alerts/stream/', { headers, signal: controller.signal, cache: 'no-store' });
+    const res = await fetch(path, { headers, signal: controller.signal, cache: 'no-store' });
     if (res.status === 401) {
       if (access === token) access = null;
       await ensureAccess(); // throws if the session is over
@@ -432,7 +433,7 @@ export function openAlertStream({ onAlert, onState = () => {} }) {
       if (text === '') {
         if (data.length) {
           const ev = { type: type || 'message', data: data.join('\n'), id: lastEventId };
-          if (ev.type === 'alert') {
+          if (ev.type === event) {
             try {
               onAlert(JSON.parse(ev.data));
             } catch {
@@ -503,4 +504,10 @@ export function openAlertStream({ onAlert, onState = () => {} }) {
       if (controller) controller.abort();
     },
   };
+}
+
+// openNotificationStream reads the caller's own notifications, live, the
+// way openAlertStream reads alerts.
+export function openNotificationStream({ onNotification, onState }) {
+  return openAlertStream({ onAlert: onNotification, onState, path: '/api/notifications/stream/', event: 'notification' });
 }

@@ -11,6 +11,9 @@ import * as users from './views/users.js';
 import * as audit from './views/audit.js';
 import * as tokens from './views/tokens.js';
 import * as dashboard from './views/dashboard.js';
+import * as inbox from './views/inbox.js';
+import * as preferences from './views/preferences.js';
+import * as notices from './notices.js';
 
 const STAFF = ['admin', 'manager'];
 
@@ -30,6 +33,8 @@ route('/users/new', { title: 'New user', roles: ['admin'], view: users.userNew }
 route('/users/:id', { title: 'User', roles: STAFF, view: users.userDetail });
 route('/audit', { title: 'Audit log', roles: ['admin'], view: audit.audit });
 route('/tokens', { title: 'Tokens', view: tokens.tokens });
+route('/inbox', { title: 'Inbox', view: inbox.inbox });
+route('/preferences', { title: 'Preferences', view: preferences.preferences });
 
 const header = document.getElementById('site-header');
 const main = document.getElementById('main');
@@ -77,12 +82,24 @@ function nav() {
     badge.setAttribute('aria-label', `${n} unacknowledged`);
   });
   active.cleanups.push(unsubscribe);
+  // The bell: the unread notifications, live.
+  const bellCount = h('span', { class: 'badge count', 'data-testid': 'inbox-badge', hidden: true });
+  const bell = link('/inbox', h('span', { class: 'bell-icon', 'aria-hidden': 'true' }), 'nav-inbox', bellCount);
+  bell.classList.add('bell');
+  bell.setAttribute('aria-label', 'Inbox');
+  active.cleanups.push(notices.onUnread((n) => {
+    bellCount.textContent = n ? String(n) : '';
+    bellCount.hidden = !n;
+    bell.setAttribute('aria-label', n ? `Inbox, ${n} unread` : 'Inbox');
+  }));
   return h('div', { class: 'bar' },
     h('a', { href: session.homePath(), class: 'brand' }, 'tasktrack'),
     h('nav', { 'aria-label': 'Main', 'data-testid': 'nav' }, h('ul', {}, items.filter(Boolean).map((a) => h('li', {}, a)))),
     h('div', { class: 'who' },
+      bell,
       h('span', { 'data-testid': 'whoami' }, me.username, ' ', h('span', { class: 'role' }, me.role.name)),
       link('/tokens', 'Tokens', 'nav-tokens'),
+      link('/preferences', 'Preferences', 'nav-preferences'),
       link('/password', 'Password', 'nav-password'),
       h('a', { href: '/logout', 'data-testid': 'nav-signout' }, 'Sign out')));
 }

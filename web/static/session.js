@@ -2,6 +2,7 @@
 // alerts screen.
 
 import { get, openAlertStream } from './api.js';
+import * as notices from './notices.js';
 
 let me = null;
 let stream = null;
@@ -33,6 +34,7 @@ export async function loadMe() {
 export function forgetMe() {
   me = null;
   stopAlerts();
+  notices.stop();
 }
 
 export function homePath() {
@@ -41,7 +43,9 @@ export function homePath() {
 
 // ---- live alerts ---------------------------------------------------------------
 
+// startAlerts also starts everyone's own notifications (notices.js).
 export function startAlerts() {
+  notices.start();
   if (stream || !hasRole('admin', 'manager')) return;
   stream = openAlertStream({
     onAlert(alert) {

@@ -10,6 +10,7 @@ import { setQuery } from '../router.js';
 import * as session from '../session.js';
 
 const STREAM_WORDS = { open: 'Live', connecting: 'Connecting…', retrying: 'Reconnecting…', closed: 'Not live' };
+const KIND_LABELS = { task_missed: 'Task missed', user_deactivated: 'User deactivated', user_at_risk: 'User at risk' };
 
 function who(u) {
   if (!u) return 'someone';
@@ -26,6 +27,10 @@ function alertMessage(alert) {
   if (alert.kind === 'user_deactivated') {
     return [h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-testid': 'alert-user' }, user.username || `#${user.id}`),
       ` was deactivated for missing too many deadlines, ${zoned(alert.created_at)}.`];
+  }
+  if (alert.kind === 'user_at_risk') {
+    return [h('a', { href: `/users/${encodeURIComponent(user.id)}`, 'data-testid': 'alert-user' }, user.username || `#${user.id}`),
+      ` was one missed deadline away from deactivation, ${zoned(alert.created_at)}.`];
   }
   return [`${alert.kind}: ${user.username || ''}`];
 }
@@ -61,7 +66,7 @@ function alertItem(alert, { fresh = false, onAcknowledged } = {}) {
     'data-testid': 'alert-row', 'data-alert-id': alert.id, 'data-kind': alert.kind, 'data-acknowledged': acked ? 'true' : 'false',
   },
   h('div', { class: 'alert-head' },
-    h('span', { class: 'badge' }, alert.kind === 'task_missed' ? 'Task missed' : 'User deactivated'),
+    h('span', { class: 'badge' }, KIND_LABELS[alert.kind] || alert.kind),
     ' ', agoTime(alert.created_at, 'alert-created'), fresh ? h('span', { class: 'badge new' }, 'New') : null),
   h('p', { class: 'alert-text' }, alertMessage(alert)),
   h('div', { class: 'alert-actions' }, action, error));
@@ -74,7 +79,7 @@ export function alerts(ctx) {
     offset: pageOffset(q),
     limit: pageSize(q),
     ack: ['true', 'any'].includes(q.get('acknowledged')) ? q.get('acknowledged') : 'false',
-    kind: ['task_missed', 'user_deactivated'].includes(q.get('kind')) ? q.get('kind') : '',
+    kind: Object.keys(KIND_LABELS).includes(q.get('kind')) ? q.get('kind') : '',
   };
 
   const show = field({
@@ -83,7 +88,7 @@ export function alerts(ctx) {
   });
   const kinds = field({
     label: 'Kind', name: 'kind', type: 'select', value: state.kind, testid: 'alerts-filter-kind',
-    options: [{ value: '', label: 'Any kind' }, { value: 'task_missed', label: 'Task missed' }, { value: 'user_deactivated', label: 'User deactivated' }],
+    options: [{ value: '', label: 'Any kind' }, ...Object.entries(KIND_LABELS).map(([value, label]) => ({ value, label }))],
   });
   const form = h('form', { class: 'filters', 'data-testid': 'alerts-filter' }, show, kinds);
   const query = () => ({ acknowledged: state.ack === 'false' ? '' : state.ack, kind: state.kind, offset: state.offset || '', limit: state.limit === 50 ? '' : state.limit });

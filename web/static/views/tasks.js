@@ -15,6 +15,7 @@ import { navigate, setQuery } from '../router.js';
 import { LiveRows, keepFresh } from '../live.js';
 import * as session from '../session.js';
 import { mySummary, exportButton } from './dashboard.js';
+import { markReminders } from './inbox.js';
 
 const SETTABLE = ['pending', 'in_progress', 'completed'];
 
@@ -173,6 +174,7 @@ export function myTasks(ctx) {
     onPass: () => fresh.hurry(),
   });
   ctx.onCleanup(() => rows.destroy());
+  ctx.onCleanup(markReminders(list, ctx.signal));
 
   function apiQuery() {
     const q = { ordering: 'deadline', status: state.show.statuses, limit: state.limit, offset: state.offset };
