@@ -23,6 +23,13 @@ async function sameTitles(page, want, what) {
   await until(`${what}: ${want.join(', ')}`, async () => JSON.stringify(await titles(page)) === JSON.stringify(want));
 }
 
+// openTasks goes from where a manager or admin lands (the dashboard) to
+// the Tasks page.
+async function openTasks(page) {
+  await page.getByTestId('nav-tasks').click();
+  await page.getByTestId('all-tasks').waitFor();
+}
+
 // focused describes the element that has focus.
 async function focused(page) {
   return page.evaluate(() => {
@@ -64,9 +71,12 @@ scenario('task lists open on open work, soonest deadline first, overdue work on 
   check((await phone.locator(`[data-task-id="${missed.id}"]`).getAttribute('data-status')) === 'missed', 'the missed task is not shown as missed');
   await a11y(phone, 'done work on a phone');
 
-  // A manager's list opens the same way, with every status one choice away.
+  // A manager lands on the dashboard; the Tasks list opens the same way,
+  // with every status one choice away.
   const manager = await newPage();
   await signIn(manager, 'maria');
+  check(new URL(manager.url()).pathname === '/dashboard', `a manager starts on ${manager.url()}`);
+  await openTasks(manager);
   await sameTitles(manager, ['Overdue: call the courier', 'Soon: water the plants', 'Later: book the venue'], 'Tasks');
   await manager.getByTestId('filter-status').selectOption('all');
   await sameTitles(manager, ['Missed: send the contract', 'Overdue: call the courier', 'Done: update the contacts', 'Soon: water the plants', 'Later: book the venue'], 'all tasks');
@@ -129,6 +139,7 @@ scenario('a deadline that passes on screen shows at once, and the sweep’s miss
   await signIn(user, 'alice');
   const manager = await newPage();
   await signIn(manager, 'maria');
+  await openTasks(manager);
   const dueAt = Date.now() + 5000;
   const soon = await server.createTask({ assignee: alice, title: 'Due in a moment', deadline: new Date(dueAt).toISOString() });
   await user.reload();
@@ -178,6 +189,7 @@ scenario('the managers’ list follows what others change, keeping the focus whe
   // The page's clock runs as usual; the test moves it to the next poll.
   await page.clock.install();
   await signIn(page, 'maria');
+  await openTasks(page);
   await sameTitles(page, ['Status changes', 'Handed over'], 'Tasks');
   await page.evaluate(() => {
     window.stillTheSamePage = true;
@@ -231,6 +243,7 @@ scenario('when the session ends mid-form, signing in again in a dialog keeps the
   const dana = await server.createUser({ username: 'dana' });
   const page = await newPage();
   await signIn(page, 'maria');
+  await openTasks(page);
   await page.getByTestId('new-task').click();
   const due = new Date(Date.now() + 2 * DAY).toISOString().slice(0, 16);
   await page.getByTestId('task-title-input').fill('Draft typed before the session ended');
@@ -287,6 +300,7 @@ scenario('after a status change, delete, acknowledge or reactivate, focus goes t
   // A manager deletes a task: focus goes to the next row's Delete.
   const manager = await newPage();
   await signIn(manager, 'maria');
+  await openTasks(manager);
   await manager.locator(`[data-task-id="${second.id}"]`).getByTestId('task-delete').focus();
   await manager.keyboard.press('Enter');
   await manager.getByTestId('confirm-ok').click();
@@ -342,6 +356,7 @@ scenario('big lists: page sizes, page numbers, a jump, a pager on an empty page,
   }
   const page = await newPage();
   await signIn(page, 'maria');
+  await openTasks(page);
   const info = page.getByTestId('pager-info');
   await until('50 a page', async () => (await info.textContent()) === '1–50 of 130');
   check((await page.getByTestId('pager-page-3').textContent()) === '3', 'no button for page 3');
@@ -525,6 +540,7 @@ scenario('filters apply at once on every list; search finds the assignee; deadli
   const zone = 'America/New_York';
   const page = await newPage({ viewport: PHONE, isMobile: true, hasTouch: true, timezoneId: zone });
   await signIn(page, 'maria');
+  await openTasks(page);
   await page.getByTestId('task-row').nth(1).waitFor();
   const dueText = await page.locator('[data-testid="task-row"]', { hasText: 'Inventory' }).getByTestId('task-due').textContent();
   const year = (d) => new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric' }).format(d);
@@ -574,7 +590,13 @@ scenario('filters apply at once on every list; search finds the assignee; deadli
 scenario('an empty list says how to start, not that nothing matches', async ({ server, newPage, signIn, a11y }) => {
   const page = await newPage();
   await signIn(page, 'admin', server.adminPassword);
+  // The first page, the dashboard, says so too.
+  check(new URL(page.url()).pathname === '/dashboard', `an admin starts on ${page.url()}`);
   const start = page.getByTestId('empty');
+  await start.waitFor();
+  check((await start.textContent()) === 'No tasks yet — create one.', `an empty dashboard says ${JSON.stringify(await start.textContent())}`);
+  check((await start.getByTestId('empty-create').getAttribute('href')) === '/tasks/new', 'the dashboard does not link to the task form');
+  await openTasks(page);
   await start.waitFor();
   check((await start.textContent()) === 'No tasks yet — create one.', `an empty Tasks page says ${JSON.stringify(await start.textContent())}`);
   await page.getByTestId('nav-my-tasks').click();

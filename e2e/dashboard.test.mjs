@@ -159,11 +159,16 @@ scenario('the people on the dashboard: at-risk rows stand out, a manager reactiv
   check(new URL(admin.url()).pathname === '/dashboard', `an admin starts on ${admin.url()}`);
   await admin.locator(`[data-testid="person-row"][data-user-id="${lena.id}"] [data-testid="person-reactivate"]`).waitFor();
 
+  // A person's tasks are all of them, her misses with her open work (task
+  // lists open on open work alone).
   await row(dana).getByTestId('person-tasks').click();
-  await until('dana\'s tasks', async () => new URL(page.url()).search === `?assigned_to=${dana.id}`);
-  await page.getByTestId('task-row').first().waitFor();
+  await until('dana\'s tasks', async () => new URL(page.url()).search === `?assigned_to=${dana.id}&status=all`);
+  await page.getByTestId('task-row').nth(2).waitFor();
   const assignees = await page.getByTestId('task-assignee').allTextContents();
   check(assignees.length === 3 && assignees.every((a) => a === 'dana'), `dana's tasks page lists ${JSON.stringify(assignees)}`);
+  const statuses = await page.getByTestId('task-row').evaluateAll((rows) => rows.map((r) => r.dataset.status).sort());
+  check(JSON.stringify(statuses) === JSON.stringify(['missed', 'missed', 'pending']), `dana's tasks are ${JSON.stringify(statuses)}`);
+  check((await page.getByTestId('filter-status').inputValue()) === 'all', 'the filter does not say all tasks');
 }, { serve: THRESHOLD });
 
 scenario('keyboard navigation reaches every control on the dashboard', async ({ server, newPage, signIn }) => {
@@ -239,16 +244,33 @@ scenario('each list page exports its rows, with its filters, as CSV', async ({ s
   const page = await newPage();
   await signIn(page, 'maria');
 
+  // The list opens on alice's open work, and so does its export: the same
+  // rows in the same order as the page and the API with the page's filters.
+  const token = await server.token('maria');
   await page.goto(`${server.url}/tasks?assigned_to=${alice.id}`);
-  await page.getByTestId('task-row').first().waitFor();
+  await page.getByTestId('task-row').nth(2).waitFor();
   const tasks = await readDownload(page, () => page.getByTestId('export-csv').click());
   check(tasks.name === `tasks-${today}.csv`, `file name ${tasks.name}`);
   const lines = tasks.text.trimEnd().split('\n');
   check(lines[0] === 'id,title,description,deadline,status,assigned_to,assigned_to_username,created_by,created_at,updated_at,completed_at,missed_at', `header ${lines[0]}`);
-  const listed = await server.must(200, 'GET', `/api/task/tasks/?assigned_to=${alice.id}`, { token: await server.token('maria') });
-  const ids = tasks.text.split('\n').slice(1).map((l) => l.split(',')[0]).filter((id) => /^[0-9a-f-]{36}$/.test(id));
-  check(JSON.stringify(ids) === JSON.stringify(listed.map((t) => t.id)), `exported ${JSON.stringify(ids)}, listed ${JSON.stringify(listed.map((t) => t.id))}`);
+  const exportedIDs = (csv) => csv.split('\n').slice(1).map((l) => l.split(',')[0]).filter((id) => /^[0-9a-f-]{36}$/.test(id));
+  const shownIDs = () => page.getByTestId('task-row').evaluateAll((rows) => rows.map((r) => r.dataset.taskId));
+  const open = await server.must(200, 'GET', `/api/task/tasks/?assigned_to=${alice.id}&status=pending,in_progress&ordering=deadline`, { token });
+  const ids = exportedIDs(tasks.text);
+  const shown = await shownIDs();
+  check(open.length === 3 && JSON.stringify(ids) === JSON.stringify(open.map((t) => t.id)) && JSON.stringify(ids) === JSON.stringify(shown),
+    `exported ${JSON.stringify(ids)}, shown ${JSON.stringify(shown)}, listed ${JSON.stringify(open.map((t) => t.id))}`);
   check(tasks.text.includes(`,"'=HYPERLINK(""http://example.com"",""x"")","a, ""quoted""\nsecond line",`), `the formula is not defused or quoted: ${tasks.text}`);
+
+  // Shown every status, the list and its export hold her completed task too.
+  await page.getByTestId('filter-status').selectOption('all');
+  await page.getByTestId('task-row').nth(3).waitFor();
+  const all = await readDownload(page, () => page.getByTestId('export-csv').click());
+  const every = await server.must(200, 'GET', `/api/task/tasks/?assigned_to=${alice.id}&ordering=deadline`, { token });
+  const allIDs = exportedIDs(all.text);
+  const allShown = await shownIDs();
+  check(every.length === 4 && JSON.stringify(allIDs) === JSON.stringify(every.map((t) => t.id)) && JSON.stringify(allIDs) === JSON.stringify(allShown),
+    `with every status exported ${JSON.stringify(allIDs)}, shown ${JSON.stringify(allShown)}, listed ${JSON.stringify(every.map((t) => t.id))}`);
 
   await page.getByTestId('nav-missed').click();
   await page.getByTestId('missed-row').first().waitFor();

@@ -121,7 +121,9 @@ function peopleTable(st, { showAll, onToggle, onChanged }) {
         'data-at-risk': p.at_risk ? 'true' : 'false', 'data-active': p.is_active ? 'true' : 'false',
       },
       h('th', { scope: 'row', 'data-label': 'Person' },
-        h('a', { href: `/tasks?assigned_to=${p.id}`, 'data-testid': 'person-tasks', 'aria-label': `Tasks of ${p.username}` }, p.username)),
+        // Every status: the row is about their misses as much as their
+        // open work, and task lists open on open work alone.
+        h('a', { href: `/tasks?${new URLSearchParams({ assigned_to: p.id, status: 'all' })}`, 'data-testid': 'person-tasks', 'aria-label': `Tasks of ${p.username}` }, p.username)),
       h('td', { 'data-label': 'Open', 'data-testid': 'person-open' }, number.format(p.open)),
       h('td', { 'data-label': `Missed, last ${days}` },
         h('span', { class: 'misses' },
@@ -138,6 +140,13 @@ function peopleTable(st, { showAll, onToggle, onChanged }) {
   return [table, more];
 }
 
+// noneDue says why nothing is due: on a team without a single task yet, how
+// to start, as the task lists do.
+function noneDue(st) {
+  if (Object.values(st.tasks).some((n) => n > 0)) return empty('Nothing is due in the next 24 hours.');
+  return empty('No tasks yet — ', h('a', { href: '/tasks/new', 'data-testid': 'empty-create' }, 'create one'), '.');
+}
+
 function dueList(st, due) {
   const now = Date.now();
   const more = st.due_soon - due.data.length;
@@ -150,7 +159,7 @@ function dueList(st, due) {
         h('a', { href: `/tasks/${encodeURIComponent(t.id)}`, 'data-testid': 'due-title' }, t.title),
         h('span', { class: 'muted' }, ` · ${t.assigned_to_username || `#${t.assigned_to}`} · `),
         deadlineTime(t.deadline, t.status))))
-      : empty('Nothing is due in the next 24 hours.'),
+      : noneDue(st),
     more > 0 ? h('a', { href: `/tasks?${query}`, 'data-testid': 'due-more' }, `and ${number.format(more)} more`) : null);
 }
 
