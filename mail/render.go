@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"tasktrack"
 	texttemplate "text/template"
 	"time"
 	"unicode/utf8"
@@ -292,35 +293,12 @@ func statusLabel(status string) string {
 	return status
 }
 
-// formatLead says a reminder's lead in words: "1 hour", "24 hours",
-// "2 days", "1 hour 30 minutes", "45 seconds".
+// formatLead says a reminder's lead in words, as the notification's own
+// message does ("1 hour", "24 hours", "2 days"); nothing for none.
 func formatLead(d time.Duration) string {
 	if d <= 0 {
 		return ""
 	}
-	const day = 24 * time.Hour
-	if d >= 2*day && d%day == 0 {
-		return plural(int64(d/day), "day")
-	}
-	var parts []string
-	for _, unit := range []struct {
-		size time.Duration
-		name string
-	}{{time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
-		if n := int64(d / unit.size); n > 0 {
-			parts = append(parts, plural(n, unit.name))
-			d -= time.Duration(n) * unit.size
-		}
-	}
-	if len(parts) == 0 {
-		return "less than a second"
-	}
-	return strings.Join(parts, " ")
+	return tasktrack.LeadWords(d)
 }
 
-func plural(n int64, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.FormatInt(n, 10) + " " + unit + "s"
-}
