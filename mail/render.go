@@ -301,4 +301,3 @@ func formatLead(d time.Duration) string {
 	}
 	return tasktrack.LeadWords(d)
 }
-
