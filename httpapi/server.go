@@ -1,8 +1,10 @@
-// Package httpapi serves the tasktrack API over HTTP: the routes (all in
-// this file), the middleware, JSON decoding and encoding, the one map from
-// error kinds to status codes, and the alert event stream. Handlers decode,
-// call one service method and encode; who may do what is decided by the
-// services.
+// Package httpapi serves the tasktrack API over HTTP: the routes and
+// their policy (all in this file), the middleware, JSON decoding and
+// encoding, the one map from error kinds to status codes, and the event
+// streams. The handlers, one file per resource, decode, call one service
+// method and encode. A route declares the action a caller's role must
+// hold, which the wrapper checks before the handler runs; everything that
+// depends on the data is decided by the services.
 package httpapi
 
 import (
@@ -68,9 +70,9 @@ type Server struct {
 	// metrics; nil for none. Both come from fixed sets, so that no caller
 	// can add label values.
 	Observe func(route, method string, status int, seconds float64)
-	// MaxInFlight bounds the requests served at once (event streams,
-	// /healthz and /readyz aside); more are answered 503 at once. 0 means
-	// no bound.
+	// MaxInFlight bounds the requests served at once (the routes marked
+	// unbounded aside: event streams, /healthz and /readyz); more are
+	// answered 503 at once. 0 means no bound.
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
@@ -425,7 +427,7 @@ func validRequestID(id string) bool {
 }
 
 // middleware wraps every request: request id, security headers, CORS,
-// recovery, body limit, log and metrics.
+// body limit, the in-flight bound, recovery, log and metrics.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
