@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"tasktrack"
+	"tasktrack/app"
 	"tasktrack/auth"
 	"tasktrack/httpapi"
 	"tasktrack/sqlstore"
@@ -83,22 +84,16 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	if os.Getenv("TASKTRACK_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	svc, err := auth.NewService(db, hasher, tokens, limiter, logger)
+	// The server is wired as `tasktrack serve` wires it.
+	a, err := app.New(db, app.Options{Hasher: hasher, Tokens: tokens, Limiter: limiter, Logger: logger,
+		Poll: 50 * time.Millisecond, Reminders: []time.Duration{24 * time.Hour, time.Hour}, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
-	pats := auth.NewPersonalTokens(db, limiter, logger)
-	pats.Now = clock.Now
-	notices := httpapi.NewNotificationHub(db, db.NotificationsChanged(), 50*time.Millisecond, logger)
-	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now,
-		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour},
-		Notifications: db, Preferences: db, NotificationHub: notices}
+	api, svc, pats := a.API, a.Auth, a.TokenAuth
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { hub.Run(ctx); close(done) }()
-	noticesDone := make(chan struct{})
-	go func() { notices.Run(ctx); close(noticesDone) }()
+	go func() { a.Run(ctx); close(done) }()
 	srv := httptest.NewUnstartedServer(api.Handler())
 	api.LinkBase = "http://" + srv.Listener.Addr().String()
 	srv.Start()
@@ -107,7 +102,6 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 		srv.CloseClientConnections()
 		srv.Close()
 		<-done
-		<-noticesDone
 	})
 	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc, pats: pats}
 	ev.admin = ev.login("admin", adminPassword)
