@@ -25,6 +25,7 @@ import (
 	"tasktrack/app"
 	"tasktrack/auth"
 	"tasktrack/httpapi"
+	"tasktrack/internal/apitest"
 	"tasktrack/sqlstore"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
@@ -214,25 +215,9 @@ func (c *client) newTask(assignee *client, title string, in time.Duration) strin
 // is) and checks the response against the OpenAPI document.
 func (c *client) do(method, path string, body any, headers ...string) *response {
 	c.env.t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		raw = b
-	case string:
-		raw = []byte(b)
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			c.env.t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, c.env.srv.URL+path, bytes.NewReader(raw))
+	req, raw, err := apitest.NewRequest(method, c.env.srv.URL+path, body)
 	if err != nil {
 		c.env.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	r := c.send(req, headers...)
 	if r.header.Get("X-Request-ID") == "" {
@@ -249,30 +234,15 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 // removes the header), and reads the whole response.
 func (c *client) send(req *http.Request, headers ...string) *response {
 	c.env.t.Helper()
-	if c.access != "" {
-		req.Header.Set("Authorization", "Bearer "+c.access)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			req.Header.Del(headers[i])
-		} else {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-	}
 	hc := c.http
 	if hc == nil {
 		hc = c.env.srv.Client()
 	}
-	res, err := hc.Do(req)
+	r, err := apitest.Send(hc, req, c.access, headers...)
 	if err != nil {
 		c.env.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.env.t.Fatal(err)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: out}
+	return &response{status: r.Status, header: r.Header, body: r.Body}
 }
 
 var (
