@@ -22,8 +22,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"tasktrack"
+	"tasktrack/app"
 	"tasktrack/auth"
 	"tasktrack/httpapi"
+	"tasktrack/internal/apitest"
 	"tasktrack/sqlstore"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
@@ -83,22 +85,16 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	if os.Getenv("TASKTRACK_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	svc, err := auth.NewService(db, hasher, tokens, limiter, logger)
+	// The server is wired as `tasktrack serve` wires it.
+	a, err := app.New(db, app.Options{Hasher: hasher, Tokens: tokens, Limiter: limiter, Logger: logger,
+		Poll: 50 * time.Millisecond, Reminders: []time.Duration{24 * time.Hour, time.Hour}, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), 50*time.Millisecond, logger)
-	pats := auth.NewPersonalTokens(db, limiter, logger)
-	pats.Now = clock.Now
-	notices := httpapi.NewNotificationHub(db, db.NotificationsChanged(), 50*time.Millisecond, logger)
-	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now,
-		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour},
-		Notifications: db, Preferences: db, NotificationHub: notices}
+	api, svc, pats := a.API, a.Auth, a.TokenAuth
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { hub.Run(ctx); close(done) }()
-	noticesDone := make(chan struct{})
-	go func() { notices.Run(ctx); close(noticesDone) }()
+	go func() { a.Run(ctx); close(done) }()
 	srv := httptest.NewUnstartedServer(api.Handler())
 	api.LinkBase = "http://" + srv.Listener.Addr().String()
 	srv.Start()
@@ -107,7 +103,6 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 		srv.CloseClientConnections()
 		srv.Close()
 		<-done
-		<-noticesDone
 	})
 	ev := &env{t: t, engine: e, db: db, clock: clock, api: api, srv: srv, auth: svc, pats: pats}
 	ev.admin = ev.login("admin", adminPassword)
@@ -220,25 +215,9 @@ func (c *client) newTask(assignee *client, title string, in time.Duration) strin
 // is) and checks the response against the OpenAPI document.
 func (c *client) do(method, path string, body any, headers ...string) *response {
 	c.env.t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		raw = b
-	case string:
-		raw = []byte(b)
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			c.env.t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, c.env.srv.URL+path, bytes.NewReader(raw))
+	req, raw, err := apitest.NewRequest(method, c.env.srv.URL+path, body)
 	if err != nil {
 		c.env.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	r := c.send(req, headers...)
 	if r.header.Get("X-Request-ID") == "" {
@@ -255,30 +234,15 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 // removes the header), and reads the whole response.
 func (c *client) send(req *http.Request, headers ...string) *response {
 	c.env.t.Helper()
-	if c.access != "" {
-		req.Header.Set("Authorization", "Bearer "+c.access)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			req.Header.Del(headers[i])
-		} else {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-	}
 	hc := c.http
 	if hc == nil {
 		hc = c.env.srv.Client()
 	}
-	res, err := hc.Do(req)
+	r, err := apitest.Send(hc, req, c.access, headers...)
 	if err != nil {
 		c.env.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.env.t.Fatal(err)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: out}
+	return &response{status: r.Status, header: r.Header, body: r.Body}
 }
 
 var (

@@ -3,12 +3,12 @@ package httpapi
 import (
 	"embed"
 	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
-	"path"
 	"strings"
-	"time"
+	"sync"
+
+	"tasktrack/internal/staticfile"
 )
 
 // openAPIDocument is the OpenAPI 3.1 description of the API, served at
@@ -24,18 +24,35 @@ var openAPIDocument []byte
 //go:embed docs
 var docsFiles embed.FS
 
+// docsTypes are the types of the files the docs page is made of; any
+// other name answers 404.
+var docsTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".txt":  "text/plain; charset=utf-8",
+	"":      "text/plain; charset=utf-8", // LICENSE, NOTICE
+}
+
+// docsSet is docsFiles in memory, read once for every server.
+var docsSet = sync.OnceValue(func() *staticfile.Set {
+	sub, err := fs.Sub(docsFiles, "docs")
+	if err != nil {
+		panic(err) // the embed directive guarantees the directory exists
+	}
+	set, err := staticfile.Load(sub, docsTypes)
+	if err != nil {
+		panic(err) // reading an embedded file cannot fail
+	}
+	return set
+})
+
 // docsHandler serves docsFiles under /api/docs/, with index.html at both
 // /api/docs/ and /api/docs. Files in a subfolder belong to a versioned
 // release whose folder name changes with every update, so browsers may keep
 // them for a year; the page and its initialiser are revalidated every time.
 func docsHandler() http.Handler {
-	contentTypes := map[string]string{
-		".html": "text/html; charset=utf-8",
-		".js":   "text/javascript; charset=utf-8",
-		".css":  "text/css; charset=utf-8",
-		".txt":  "text/plain; charset=utf-8",
-		"":      "text/plain; charset=utf-8", // LICENSE, NOTICE
-	}
+	files := docsSet()
 	writeError := func(w http.ResponseWriter, status int, detail string) {
 		body, _ := json.Marshal(map[string]string{"detail": detail})
 		w.Header().Set("Content-Type", "application/json")
@@ -58,31 +75,12 @@ func docsHandler() http.Handler {
 		if name == "" {
 			name = "index.html"
 		}
-		contentType, known := contentTypes[path.Ext(name)]
-		if !fs.ValidPath(name) || !known {
-			writeError(w, http.StatusNotFound, "Not found.")
-			return
-		}
-		f, err := docsFiles.Open("docs/" + name)
-		if err != nil {
-			writeError(w, http.StatusNotFound, "Not found.")
-			return
-		}
-		defer f.Close()
-		// Files of an embed.FS are io.ReadSeekers; folders are not.
-		content, isFile := f.(io.ReadSeeker)
-		if !isFile {
-			writeError(w, http.StatusNotFound, "Not found.")
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", contentType)
-		h.Set("X-Content-Type-Options", "nosniff")
+		cacheControl := "no-cache"
 		if strings.Contains(name, "/") {
-			h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			h.Set("Cache-Control", "no-cache")
+			cacheControl = "public, max-age=31536000, immutable"
 		}
-		http.ServeContent(w, r, name, time.Time{}, content)
+		if !files.Known(name) || !files.Serve(w, r, name, cacheControl) {
+			writeError(w, http.StatusNotFound, "Not found.")
+		}
 	})
 }

@@ -1,8 +1,10 @@
-// Package httpapi serves the tasktrack API over HTTP: the routes (all in
-// this file), the middleware, JSON decoding and encoding, the one map from
-// error kinds to status codes, and the alert event stream. Handlers decode,
-// call one service method and encode; who may do what is decided by the
-// services.
+// Package httpapi serves the tasktrack API over HTTP: the routes and
+// their policy (all in this file), the middleware, JSON decoding and
+// encoding, the one map from error kinds to status codes, and the event
+// streams. The handlers, one file per resource, decode, call one service
+// method and encode. A route declares the action a caller's role must
+// hold, which the wrapper checks before the handler runs; everything that
+// depends on the data is decided by the services.
 package httpapi
 
 import (
@@ -68,9 +70,9 @@ type Server struct {
 	// metrics; nil for none. Both come from fixed sets, so that no caller
 	// can add label values.
 	Observe func(route, method string, status int, seconds float64)
-	// MaxInFlight bounds the requests served at once (event streams,
-	// /healthz and /readyz aside); more are answered 503 at once. 0 means
-	// no bound.
+	// MaxInFlight bounds the requests served at once (the routes marked
+	// unbounded aside: event streams, /healthz and /readyz); more are
+	// answered 503 at once. 0 means no bound.
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
@@ -80,9 +82,13 @@ type Server struct {
 	// time.Now.
 	Now func() time.Time
 
-	handler  http.Handler
-	inFlight atomic.Int64 // every request, for the gauge
-	bounded  atomic.Int64 // the requests MaxInFlight counts
+	handler http.Handler
+	// unbounded holds the paths, without a trailing slash, of the
+	// unbounded routes: the bound is checked before routing, so that a
+	// refused request costs as little as can be.
+	unbounded map[string]bool
+	inFlight  atomic.Int64 // every request, for the gauge
+	bounded   atomic.Int64 // the requests MaxInFlight counts
 }
 
 func (s *Server) now() time.Time {
@@ -98,71 +104,91 @@ func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 // handlerFunc is a handler with one error path.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// route is one method on one path, and the policy the wrapper applies
+// before its handler runs.
 type route struct {
 	method string
 	path   string
 	h      handlerFunc
 	// public routes need no token.
 	public bool
+	// action is what the caller's role must hold, checked before the body
+	// is read or the path's id looked up, so that a forbidden caller gets
+	// 403 whether or not the thing exists. Empty lets every authenticated
+	// caller in, and the service decides by the data.
+	action tasktrack.Action
+	// session routes need a login session: a personal access token may
+	// never use them, whatever its scopes, since making more tokens and
+	// changing passwords need a person who has just proved who they are,
+	// not a stored secret.
+	session bool
+	// scope is the scope a personal access token needs here; empty means
+	// read for GET and HEAD, write for the rest.
+	scope tasktrack.Scope
+	// unbounded routes are outside MaxInFlight: event streams, which stay
+	// open for as long as their page does, and the liveness and readiness
+	// endpoints, which must answer most when the server is overloaded (and
+	// in their own shapes). Their paths have no wildcards.
+	unbounded bool
 }
 
-// routes is the whole API.
+// routes is the whole API, one route a line.
 func (s *Server) routes() []route {
 	return []route{
-		{"POST", "/api/token/", s.handleLogin, true},
-		{"POST", "/api/token/refresh/", s.handleRefresh, true},
-		{"POST", "/api/token/logout/", s.handleLogout, true},
+		{method: "POST", path: "/api/token/", h: s.handleLogin, public: true},
+		{method: "POST", path: "/api/token/refresh/", h: s.handleRefresh, public: true},
+		{method: "POST", path: "/api/token/logout/", h: s.handleLogout, public: true},
 
-		{"GET", "/api/user/me/", s.handleMe, false},
-		{"POST", "/api/user/me/password/", s.handleChangeOwnPassword, false},
-		{"GET", "/api/user/roles/", s.handleRoles, false},
-		{"GET", "/api/user/users/", s.handleListUsers, false},
-		{"POST", "/api/user/users/", s.handleCreateUser, false},
-		{"GET", "/api/user/users/{id}/", s.handleGetUser, false},
-		{"PUT", "/api/user/users/{id}/", s.handleUpdateUser, false},
-		{"PATCH", "/api/user/users/{id}/", s.handleUpdateUser, false},
-		{"DELETE", "/api/user/users/{id}/", s.handleDeleteUser, false},
-		{"POST", "/api/user/users/{id}/reactivate/", s.handleReactivate, false},
-		{"POST", "/api/user/users/{id}/deactivate/", s.handleDeactivate, false},
-		{"POST", "/api/user/users/{id}/password/", s.handleSetPassword, false},
-		{"GET", "/api/user/me/tokens/", s.handleListOwnTokens, false},
-		{"POST", "/api/user/me/tokens/", s.handleCreateToken, false},
-		{"DELETE", "/api/user/me/tokens/{id}/", s.handleRevokeOwnToken, false},
-		{"GET", "/api/user/users/{id}/tokens/", s.handleListUserTokens, false},
-		{"DELETE", "/api/user/users/{id}/tokens/{token_id}/", s.handleRevokeUserToken, false},
-		{"GET", "/api/user/users/{id}/standing/", s.handleUserStanding, false},
+		{method: "GET", path: "/api/user/me/", h: s.handleMe},
+		{method: "POST", path: "/api/user/me/password/", h: s.handleChangeOwnPassword, session: true},
+		{method: "GET", path: "/api/user/roles/", h: s.handleRoles},
+		{method: "GET", path: "/api/user/users/", h: s.handleListUsers, action: tasktrack.CanListUsers},
+		{method: "POST", path: "/api/user/users/", h: s.handleCreateUser, action: tasktrack.CanCreateUser},
+		{method: "GET", path: "/api/user/users/{id}/", h: s.handleGetUser, action: tasktrack.CanReadUser},
+		{method: "PUT", path: "/api/user/users/{id}/", h: s.handleUpdateUser, action: tasktrack.CanUpdateUser},
+		{method: "PATCH", path: "/api/user/users/{id}/", h: s.handleUpdateUser, action: tasktrack.CanUpdateUser},
+		{method: "DELETE", path: "/api/user/users/{id}/", h: s.handleDeleteUser, action: tasktrack.CanDeleteUser},
+		{method: "POST", path: "/api/user/users/{id}/reactivate/", h: s.handleReactivate, action: tasktrack.CanReactivateUser},
+		{method: "POST", path: "/api/user/users/{id}/deactivate/", h: s.handleDeactivate, action: tasktrack.CanDeactivateUser},
+		{method: "POST", path: "/api/user/users/{id}/password/", h: s.handleSetPassword, action: tasktrack.CanSetUserPassword, session: true},
+		{method: "GET", path: "/api/user/me/tokens/", h: s.handleListOwnTokens},
+		{method: "POST", path: "/api/user/me/tokens/", h: s.handleCreateToken, session: true},
+		{method: "DELETE", path: "/api/user/me/tokens/{id}/", h: s.handleRevokeOwnToken},
+		{method: "GET", path: "/api/user/users/{id}/tokens/", h: s.handleListUserTokens, action: tasktrack.CanManageTokens},
+		{method: "DELETE", path: "/api/user/users/{id}/tokens/{token_id}/", h: s.handleRevokeUserToken, action: tasktrack.CanManageTokens},
+		{method: "GET", path: "/api/user/users/{id}/standing/", h: s.handleUserStanding, action: tasktrack.CanReadUser},
 
-		{"GET", "/api/task/tasks/", s.handleListTasks, false},
-		{"POST", "/api/task/tasks/", s.handleCreateTask, false},
-		{"GET", "/api/task/tasks/missed/", s.handleListMissed, false},
-		{"GET", "/api/task/tasks/{id}/", s.handleGetTask, false},
-		{"PUT", "/api/task/tasks/{id}/", s.handleUpdateTask, false},
-		{"PATCH", "/api/task/tasks/{id}/", s.handleUpdateTask, false},
-		{"DELETE", "/api/task/tasks/{id}/", s.handleDeleteTask, false},
-		{"PATCH", "/api/task/tasks/{id}/update_status/", s.handleUpdateStatus, false},
-		{"GET", "/api/task/tasks/{id}/history/", s.handleTaskHistory, false},
+		{method: "GET", path: "/api/task/tasks/", h: s.handleListTasks},
+		{method: "POST", path: "/api/task/tasks/", h: s.handleCreateTask, action: tasktrack.CanCreateTask},
+		{method: "GET", path: "/api/task/tasks/missed/", h: s.handleListMissed, action: tasktrack.CanListMissed},
+		{method: "GET", path: "/api/task/tasks/{id}/", h: s.handleGetTask},
+		{method: "PUT", path: "/api/task/tasks/{id}/", h: s.handleUpdateTask, action: tasktrack.CanUpdateTask},
+		{method: "PATCH", path: "/api/task/tasks/{id}/", h: s.handleUpdateTask, action: tasktrack.CanUpdateTask},
+		{method: "DELETE", path: "/api/task/tasks/{id}/", h: s.handleDeleteTask, action: tasktrack.CanDeleteTask},
+		{method: "PATCH", path: "/api/task/tasks/{id}/update_status/", h: s.handleUpdateStatus},
+		{method: "GET", path: "/api/task/tasks/{id}/history/", h: s.handleTaskHistory},
 
-		{"GET", "/api/alerts/", s.handleListAlerts, false},
-		{"POST", "/api/alerts/{id}/acknowledge/", s.handleAcknowledge, false},
-		{"GET", "/api/alerts/stream/", s.handleStream, false},
+		{method: "GET", path: "/api/alerts/", h: s.handleListAlerts, action: tasktrack.CanListAlerts},
+		{method: "POST", path: "/api/alerts/{id}/acknowledge/", h: s.handleAcknowledge, action: tasktrack.CanAcknowledgeAlert},
+		{method: "GET", path: "/api/alerts/stream/", h: s.handleStream, unbounded: true},
 
-		{"GET", "/api/notifications/", s.handleListNotifications, false},
-		{"POST", "/api/notifications/{id}/read/", s.handleReadNotification, false},
-		{"POST", "/api/notifications/read-all/", s.handleReadAllNotifications, false},
-		{"GET", "/api/notifications/stream/", s.handleNotificationStream, false},
-		{"GET", "/api/user/me/preferences/", s.handleGetPreferences, false},
-		{"PATCH", "/api/user/me/preferences/", s.handleUpdatePreferences, false},
+		{method: "GET", path: "/api/notifications/", h: s.handleListNotifications},
+		{method: "POST", path: "/api/notifications/{id}/read/", h: s.handleReadNotification},
+		{method: "POST", path: "/api/notifications/read-all/", h: s.handleReadAllNotifications},
+		{method: "GET", path: "/api/notifications/stream/", h: s.handleNotificationStream, unbounded: true},
+		{method: "GET", path: "/api/user/me/preferences/", h: s.handleGetPreferences},
+		{method: "PATCH", path: "/api/user/me/preferences/", h: s.handleUpdatePreferences, action: tasktrack.CanSetPreferences},
 
-		{"GET", "/api/audit/", s.handleListAudit, false},
+		{method: "GET", path: "/api/audit/", h: s.handleListAudit, action: tasktrack.CanReadAudit},
 
-		{"GET", "/api/calendar/", s.handleCalendar, false},
-		{"POST", "/api/calendar/rotate/", s.handleRotateCalendar, false},
-		{"GET", "/api/calendar/{secret}/tasks.ics", s.handleCalendarFeed, true},
-		{"GET", "/api/stats/", s.handleStats, false},
+		{method: "GET", path: "/api/calendar/", h: s.handleCalendar, scope: tasktrack.ScopeCalendar},
+		{method: "POST", path: "/api/calendar/rotate/", h: s.handleRotateCalendar, scope: tasktrack.ScopeCalendar},
+		{method: "GET", path: "/api/calendar/{secret}/tasks.ics", h: s.handleCalendarFeed, public: true},
+		{method: "GET", path: "/api/stats/", h: s.handleStats},
 
-		{"GET", "/healthz", s.handleHealth, true},
-		{"GET", "/readyz", s.handleReady, true},
-		{"GET", "/api/schema/", s.handleSchema, true},
+		{method: "GET", path: "/healthz", h: s.handleHealth, public: true, unbounded: true},
+		{method: "GET", path: "/readyz", h: s.handleReady, public: true, unbounded: true},
+		{method: "GET", path: "/api/schema/", h: s.handleSchema, public: true},
 	}
 }
 
@@ -195,7 +221,14 @@ func (s *Server) build() http.Handler {
 	s.Logger = slog.New(LogHandler(s.Logger.Handler()))
 	byPath := map[string]map[string]route{}
 	var paths []string
+	s.unbounded = map[string]bool{}
 	for _, rt := range s.routes() {
+		if rt.unbounded {
+			if strings.Contains(rt.path, "{") {
+				panic("httpapi: an unbounded route has a wildcard: " + rt.path)
+			}
+			s.unbounded[strings.TrimSuffix(rt.path, "/")] = true
+		}
 		if byPath[rt.path] == nil {
 			byPath[rt.path] = map[string]route{}
 			paths = append(paths, rt.path)
@@ -239,11 +272,7 @@ func (s *Server) endpoint(path string, methods map[string]route) http.Handler {
 	allow := strings.Join(append(allowed, "OPTIONS"), ", ")
 	handlers := map[string]http.Handler{}
 	for m, rt := range methods {
-		h := rt.h
-		if !rt.public {
-			h = s.authenticated(h, sessionOnly[m+" "+path])
-		}
-		handlers[m] = s.wrap(path, h)
+		handlers[m] = s.wrap(path, s.guarded(rt))
 	}
 	if h, ok := handlers["GET"]; ok {
 		handlers["HEAD"] = h
@@ -301,11 +330,15 @@ func (s *Server) wrap(pattern string, h handlerFunc) http.Handler {
 	})
 }
 
-// authenticated requires a valid access token or personal access token
-// and puts its user, and the personal access token, in the context. A
-// personal access token must have the scope the request needs, and may
-// not be used at all where needsSession.
-func (s *Server) authenticated(h handlerFunc, needsSession bool) handlerFunc {
+// guarded applies a route's policy before its handler: unless the route
+// is public, a valid access token or personal access token, whose user,
+// and personal access token, it puts in the context; the token held to
+// what the route allows it; and the role holding the route's action.
+func (s *Server) guarded(rt route) handlerFunc {
+	h := rt.h
+	if rt.public {
+		return h
+	}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearerToken(r)
 		if !ok {
@@ -317,10 +350,15 @@ func (s *Server) authenticated(h handlerFunc, needsSession bool) handlerFunc {
 		}
 		ctx := tasktrack.NewContextWithActor(r.Context(), u)
 		if pat != nil {
-			if err := checkToken(pat, r, needsSession); err != nil {
+			if err := checkToken(pat, r, rt); err != nil {
 				return err
 			}
 			ctx = tasktrack.NewContextWithToken(ctx, pat)
+		}
+		if rt.action != "" {
+			if err := tasktrack.Authorize(u, rt.action); err != nil {
+				return err
+			}
 		}
 		return h(w, r.WithContext(ctx))
 	}
@@ -389,7 +427,7 @@ func validRequestID(id string) bool {
 }
 
 // middleware wraps every request: request id, security headers, CORS,
-// recovery, body limit, log and metrics.
+// body limit, the in-flight bound, recovery, log and metrics.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
@@ -416,7 +454,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
-		if !unbounded(r.URL.Path) {
+		if !s.unbounded[strings.TrimSuffix(r.URL.Path, "/")] {
 			n := s.bounded.Add(1)
 			defer s.bounded.Add(-1)
 			if s.MaxInFlight > 0 && n > int64(s.MaxInFlight) {
@@ -457,15 +495,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
-}
-
-// unbounded reports whether a path is outside MaxInFlight: event streams,
-// which stay open for as long as their page does, and the liveness and
-// readiness endpoints, which must answer most when the server is
-// overloaded (and in their own shapes).
-func unbounded(path string) bool {
-	path = strings.TrimSuffix(path, "/")
-	return path == "/api/alerts/stream" || path == "/api/notifications/stream" || path == "/healthz" || path == "/readyz"
 }
 
 // LogHandler wraps h so that every line logged with a request's context

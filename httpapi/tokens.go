@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"tasktrack"
@@ -14,15 +13,6 @@ import (
 
 // Personal access tokens: the endpoints that manage them, and how a
 // request that carries one is authenticated and held to its scopes.
-
-// sessionOnly lists the routes a personal access token may never use,
-// whatever its scopes: making more tokens and changing passwords need a
-// person who has just proved who they are, not a stored secret.
-var sessionOnly = map[string]bool{
-	"POST /api/user/me/tokens/":           true,
-	"POST /api/user/me/password/":         true,
-	"POST /api/user/users/{id}/password/": true,
-}
 
 // errNeedsSession answers a personal access token used where only a login
 // session will do.
@@ -40,12 +30,13 @@ func (s *Server) authenticate(r *http.Request, token string) (*tasktrack.User, *
 	return u, nil, err
 }
 
-// requiredScope is the scope a token needs for r: calendar for the
-// calendar endpoints, read for any other GET or HEAD, write for the rest.
-func requiredScope(r *http.Request) tasktrack.Scope {
+// requiredScope is the scope a token needs for rt: the one it declares
+// (calendar for the calendar endpoints), read for any other GET or HEAD,
+// write for the rest.
+func requiredScope(r *http.Request, rt route) tasktrack.Scope {
 	switch {
-	case r.URL.Path == "/api/calendar" || strings.HasPrefix(r.URL.Path, "/api/calendar/"):
-		return tasktrack.ScopeCalendar
+	case rt.scope != "":
+		return rt.scope
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return tasktrack.ScopeRead
 	}
@@ -53,11 +44,11 @@ func requiredScope(r *http.Request) tasktrack.Scope {
 }
 
 // checkToken holds a personal access token to what the route allows it.
-func checkToken(t *tasktrack.PersonalToken, r *http.Request, needsSession bool) error {
-	if needsSession {
+func checkToken(t *tasktrack.PersonalToken, r *http.Request, rt route) error {
+	if rt.session {
 		return errNeedsSession
 	}
-	if need := requiredScope(r); !t.Has(need) {
+	if need := requiredScope(r, rt); !t.Has(need) {
 		return &tasktrack.Error{Kind: tasktrack.KindForbidden, Code: "insufficient_scope",
 			Message: `This token does not have the "` + string(need) + `" scope.`}
 	}
@@ -187,7 +178,7 @@ func (s *Server) handleRevokeOwnToken(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleListUserTokens(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.userID(r, tasktrack.CanManageTokens)
+	id, err := pathUserID(r)
 	if err != nil {
 		return err
 	}
@@ -195,7 +186,7 @@ func (s *Server) handleListUserTokens(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleRevokeUserToken(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.userID(r, tasktrack.CanManageTokens)
+	id, err := pathUserID(r)
 	if err != nil {
 		return err
 	}

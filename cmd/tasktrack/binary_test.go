@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tasktrack/internal/apitest"
 )
 
 var (
@@ -425,37 +427,15 @@ func (s *server) login(t testing.TB, username, password string) *client {
 // request sends one request; it is safe for any goroutine and never
 // fails the test.
 func (c *client) request(method, path string, body any, headers ...string) (*response, error) {
-	var raw io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		raw = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.s.url+path, raw)
+	req, _, err := apitest.NewRequest(method, c.s.url+path, body)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.access != "" {
-		req.Header.Set("Authorization", "Bearer "+c.access)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := httpClient.Do(req)
+	r, err := apitest.Send(httpClient, req, c.access, headers...)
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: out}, nil
+	return &response{status: r.Status, header: r.Header, body: r.Body}, nil
 }
 
 // do sends a request with a JSON body and fails the test on a transport

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"tasktrack/app"
 	"tasktrack/auth"
-	"tasktrack/httpapi"
 	"tasktrack/sqlstore"
 	"tasktrack/web"
 )
@@ -45,14 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	tokens := auth.NewTokens([]byte(secret), c.AccessTTL, c.RefreshTTL)
 	limiter := auth.NewLoginLimiter(c.LoginLimits)
-	authSvc, err := auth.NewService(db, hasher, tokens, limiter, logger)
-	if err != nil {
-		return err
-	}
 	metrics := newMetrics(db)
-	authSvc.OnLoginFailure = metrics.loginFailure
-	patAuth := auth.NewPersonalTokens(db, limiter, logger)
-	patAuth.OnFailure = metrics.loginFailure
 	notices := metrics.watchNotices(db)
 	db.OnNotifications = notices.notification
 	worker, err := newOutboxWorker(c, db, logger)
@@ -69,16 +62,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else if sqlstore.IsPostgres(c.Database) {
 		logger.Info("alert notifications by polling: the database URL asks for a transaction pooler's query mode and --database-listen-url is not set", "poll", poll)
 	}
-	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), poll, logger)
-	notificationHub := httpapi.NewNotificationHub(db, db.NotificationsChanged(), poll, logger)
-	api := &httpapi.Server{
-		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
-		PersonalTokens: db, TokenAuth: patAuth, Calendars: db, Reminders: c.Reminders,
-		Notifications: db, Preferences: db, NotificationHub: notificationHub,
-		Ready: db.Ping, Web: web.Handler(), Logger: logger,
-		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
-		MaxInFlight: c.MaxInFlight, OnOverload: metrics.overload.Inc,
+	a, err := app.New(db, app.Options{Hasher: hasher, Tokens: tokens, Limiter: limiter, Logger: logger,
+		Poll: poll, Reminders: c.Reminders})
+	if err != nil {
+		return err
 	}
+	a.Auth.OnLoginFailure = metrics.loginFailure
+	a.TokenAuth.OnFailure = metrics.loginFailure
+	api := a.API
+	api.Web = web.Handler()
+	api.TrustedProxies, api.CORSOrigins, api.PublicURL = c.TrustedProxies, c.CORSOrigins, c.PublicURL
+	api.Observe = metrics.observe
+	api.MaxInFlight, api.OnOverload = c.MaxInFlight, metrics.overload.Inc
 	metrics.watchInFlight(api)
 	handler := api.Handler()
 
@@ -112,8 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { hub.Run(bg) })
-	wg.Go(func() { notificationHub.Run(bg) })
+	wg.Go(func() { a.Run(bg) })
 	if worker != nil {
 		worker.OnOutcome = notices.delivery
 		wg.Go(func() { worker.Run(bg) })
