@@ -11,6 +11,7 @@ import {
 } from '../dom.js';
 import { navigate, setQuery } from '../router.js';
 import { copyField } from './tokens.js';
+import { keepFresh } from '../live.js';
 
 const EVENTS = [
   { value: 'task.created', hint: 'a task is made' },
@@ -41,9 +42,9 @@ const DELIVERY_STATUSES = [
   { value: 'failed', label: 'Failed' },
 ];
 
-// The delivery log refreshes itself this often while it is open, so that
-// a test event or a retry shows up without a reload.
-const REFRESH_MS = 3000;
+// After a test or a redelivery, the log is watched closely this long for
+// its attempt to show.
+const WATCH_MS = 60_000;
 
 const hookPath = (id) => `/api/webhooks/${encodeURIComponent(id)}/`;
 
@@ -99,7 +100,9 @@ function webhookForm(hook) {
     EVENTS.map((e, i) => h('span', { class: 'check' }, boxes[i], h('label', { for: boxes[i].id }, h('code', {}, e.value), ` — ${e.hint}`))),
     h('span', { id: errId, class: 'field-error', 'data-error-for': 'events', 'data-testid': 'error-events', 'aria-live': 'polite' }));
   // "All events" stands for every one, so the single ones are set aside
-  // (and shown as included) while it is ticked.
+  // (and shown as included) while it is ticked. Unticking it brings back
+  // the single ones chosen before, or leaves them all ticked to untick
+  // what is not wanted.
   const syncAll = () => {
     for (const b of boxes) {
       b.disabled = all.checked;
@@ -107,7 +110,8 @@ function webhookForm(hook) {
     }
   };
   all.addEventListener('change', () => {
-    if (!all.checked) for (const b of boxes) b.checked = chosen.has(b.value);
+    const singles = boxes.some((b) => chosen.has(b.value));
+    if (!all.checked && singles) for (const b of boxes) b.checked = chosen.has(b.value);
     syncAll();
   });
   for (const b of boxes) {
@@ -198,7 +202,7 @@ function createForm(shown, reload) {
   const parts = webhookForm(null);
   const errors = errorBox();
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'webhook-create' }, 'Add endpoint');
-  const form = h('form', { class: 'card', 'data-testid': 'webhook-form', novalidate: true },
+  const form = h('form', { class: 'card webhook-form', 'data-testid': 'webhook-form', novalidate: true },
     h('h2', {}, 'New endpoint'), parts.fields, errors, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -272,7 +276,7 @@ function renderHook(ctx, hook, flash) {
     try {
       await api.post(`${hookPath(hook.id)}test/`);
       actionResult.textContent = 'Test event queued: a ping is on its way, and its delivery shows in the log below.';
-      deliveries.refreshSoon();
+      deliveries.watch();
     } catch (err) {
       actionError.textContent = errorText(err);
     }
@@ -322,7 +326,7 @@ function editForm(hook, again) {
   const parts = webhookForm(hook);
   const errors = errorBox();
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'webhook-save' }, 'Save changes');
-  const form = h('form', { class: 'card', 'data-testid': 'webhook-edit-form', novalidate: true },
+  const form = h('form', { class: 'card webhook-form', 'data-testid': 'webhook-edit-form', novalidate: true },
     h('h2', {}, 'Edit'), parts.fields, errors, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -378,9 +382,11 @@ function deleteSection(hook) {
 // ---- the delivery log ----------------------------------------------------------------------------
 
 // deliveryLog lists the endpoint's delivery attempts, newest first, with a
-// status filter and pages in the URL. While the page is open it asks
-// again every few seconds and redraws only when something changed, keeping
-// the focus on the same control of the same attempt.
+// status filter and pages in the URL. It keeps itself fresh like the task
+// lists (live.js), polling often for a minute after a test or a
+// redelivery and while a retry is due within a minute, and redraws only
+// when something changed, keeping the focus on the same control of the
+// same attempt.
 function deliveryLog(ctx, hook) {
   const q = ctx.query;
   const state = {
@@ -398,10 +404,12 @@ function deliveryLog(ctx, hook) {
   const pagerArea = h('div', {});
   const query = () => ({ status: state.status, offset: state.offset || '', limit: state.limit === 25 ? '' : state.limit });
   let shownKey = null;
-  let timer = null;
+  let watchUntil = 0;
+  let retryDue = false;
+  let loads = 0; // only the latest load draws: a poll must not undo a new filter
 
   async function load({ quiet = false } = {}) {
-    clearTimeout(timer);
+    const seq = ++loads;
     if (!quiet) {
       shownKey = null;
       replace(area, loading());
@@ -411,12 +419,13 @@ function deliveryLog(ctx, hook) {
       res = await api.get(`${hookPath(hook.id)}deliveries/`, { status: state.status, limit: state.limit, offset: state.offset }, ctx.signal);
     } catch (err) {
       if (err.name === 'AbortError') return;
-      if (!quiet) replace(area, failure(err, () => load()));
-      schedule();
+      if (!quiet && seq === loads) replace(area, failure(err, () => load()));
       return;
     }
-    if (!ctx.isCurrent()) return;
+    if (!ctx.isCurrent() || seq !== loads) return;
     const { data, total } = res;
+    const soon = Date.now() + WATCH_MS;
+    retryDue = data.some((d) => d.status === 'retrying' && d.next_attempt_at && new Date(d.next_attempt_at).getTime() < soon);
     const key = JSON.stringify([data, total]);
     if (key !== shownKey) {
       shownKey = key;
@@ -424,15 +433,8 @@ function deliveryLog(ctx, hook) {
         ? pager({ offset: state.offset, limit: state.limit, total, count: data.length, go }) : ''));
       redraw(data);
     }
-    schedule();
   }
-
-  // A hidden tab does not ask; it catches up when it is looked at again.
-  function schedule() {
-    clearTimeout(timer);
-    if (ctx.isCurrent()) timer = setTimeout(() => (document.hidden ? schedule() : load({ quiet: true })), REFRESH_MS);
-  }
-  ctx.onCleanup(() => clearTimeout(timer));
+  const fresh = keepFresh(ctx, () => load({ quiet: true }), { urgent: () => retryDue || Date.now() < watchUntil });
 
   function redraw(data) {
     const active = document.activeElement;
@@ -442,7 +444,7 @@ function deliveryLog(ctx, hook) {
       replace(area, empty(state.offset ? 'Nothing on this page: there are fewer deliveries.'
         : state.status ? 'No deliveries with this status.' : 'Nothing sent yet. Send test to try the endpoint.'));
     } else {
-      replace(area, deliveryTable(hook, data, () => load({ quiet: true })));
+      replace(area, deliveryTable(hook, data, watch));
     }
     if (where) {
       const same = area.querySelector(`[data-delivery-id="${CSS.escape(where[0])}"] [data-testid="${CSS.escape(where[1] || '')}"]`);
@@ -466,16 +468,22 @@ function deliveryLog(ctx, hook) {
   refresh.addEventListener('click', () => load({ quiet: true }));
   load();
 
+  // watch looks closely for the attempt an action has just queued.
+  function watch() {
+    watchUntil = Date.now() + WATCH_MS;
+    fresh.soon();
+  }
+
   const section = h('section', { class: 'card', 'data-testid': 'deliveries', 'aria-labelledby': 'deliveries-title' },
     h('h2', { id: 'deliveries-title' }, 'Deliveries'),
     h('p', { class: 'hint' }, 'Each attempt, newest first. A failed one is retried with growing pauses (about 5 s, 30 s, 2 min, … up to 6 h) before it is marked failed.'),
     form, area, pagerArea);
-  return { section, refreshSoon: () => load({ quiet: true }) };
+  return { section, watch };
 }
 
 const DELIVERY_LABELS = { delivered: 'Delivered', retrying: 'Retrying', failed: 'Failed' };
 
-function deliveryTable(hook, deliveries, reload) {
+function deliveryTable(hook, deliveries, watch) {
   function row(d) {
     const message = h('span', { class: 'hint', role: 'status', 'data-testid': 'delivery-message' });
     const error = h('span', { class: 'field-error', role: 'alert', 'data-testid': 'delivery-redeliver-error' });
@@ -487,7 +495,7 @@ function deliveryTable(hook, deliveries, reload) {
       try {
         await api.post(`${hookPath(hook.id)}deliveries/${encodeURIComponent(d.id)}/redeliver/`);
         message.textContent = 'Queued again.';
-        reload();
+        watch();
       } catch (err) {
         error.textContent = errorText(err);
       }
