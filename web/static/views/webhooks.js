@@ -84,8 +84,8 @@ function webhookForm(hook) {
   const prefix = `wh${++formCount}`;
   const url = field({
     label: 'URL', name: 'url', type: 'url', required: true, maxlength: 2048, autocomplete: 'off', spellcheck: 'false',
-    value: hook ? hook.url : '', testid: 'webhook-url-input', placeholder: 'https://hooks.example.com/tasktrack',
-    hint: 'Where events are POSTed: http or https. Redirects are not followed.',
+    value: hook ? hook.url : '', testid: 'webhook-url-input',
+    hint: 'Where events are POSTed: an http or https address, such as a chat’s incoming-webhook URL. Redirects are not followed.',
   });
   const chosen = new Set(hook ? hook.events : []);
   const errId = `${prefix}-events-error`;
