@@ -13,6 +13,7 @@ import * as tokens from './views/tokens.js';
 import * as dashboard from './views/dashboard.js';
 import * as inbox from './views/inbox.js';
 import * as preferences from './views/preferences.js';
+import * as webhooks from './views/webhooks.js';
 import * as notices from './notices.js';
 
 const STAFF = ['admin', 'manager'];
@@ -32,6 +33,8 @@ route('/users', { title: 'Users', roles: STAFF, view: users.userList });
 route('/users/new', { title: 'New user', roles: ['admin'], view: users.userNew });
 route('/users/:id', { title: 'User', roles: STAFF, view: users.userDetail });
 route('/audit', { title: 'Audit log', roles: ['admin'], view: audit.audit });
+route('/webhooks', { title: 'Webhooks', roles: ['admin'], view: webhooks.webhooks });
+route('/webhooks/:id', { title: 'Webhook', roles: ['admin'], view: webhooks.webhookDetail });
 route('/tokens', { title: 'Tokens', view: tokens.tokens });
 route('/inbox', { title: 'Inbox', view: inbox.inbox });
 route('/preferences', { title: 'Preferences', view: preferences.preferences });
@@ -75,6 +78,7 @@ function nav() {
     staff ? link('/alerts', 'Alerts', 'nav-alerts', badge) : null,
     staff ? link('/users', 'Users', 'nav-users') : null,
     session.hasRole('admin') ? link('/audit', 'Audit log', 'nav-audit') : null,
+    session.hasRole('admin') ? link('/webhooks', 'Webhooks', 'nav-webhooks') : null,
   ];
   const unsubscribe = session.onUnread((n) => {
     badge.textContent = n ? String(n) : '';

@@ -27,7 +27,7 @@ const EXPIRIES = [
 // copyField shows a value to copy, read-only, with a Copy button. The
 // clipboard may be refused (an insecure origin, a browser setting): the
 // text is then selected for the person to copy by hand.
-function copyField({ label, value, testid }) {
+export function copyField({ label, value, testid }) {
   const input = h('input', { type: 'text', readOnly: true, value, class: 'secret', 'data-testid': testid, 'aria-label': label, spellcheck: 'false' });
   const status = h('span', { class: 'hint', role: 'status', 'data-testid': `${testid}-copied` });
   const button = h('button', { type: 'button', 'data-testid': `${testid}-copy` }, 'Copy');
