@@ -110,7 +110,7 @@ export function inbox(ctx) {
 }
 
 // markReminders shows, on the rows of a task list, the reminders of the
-// tasks they hold ("Reminder: due in 50 min"), those read already and
+// tasks they hold ("Reminder: due in 50 min · Fri, Dec 4, 5:00 PM"), those read already and
 // those arriving live, and again on a row the list draws anew (a live list
 // redraws a row whose task changed); it returns the function that stops it.
 export function markReminders(list, signal) {
