@@ -110,9 +110,10 @@ export function inbox(ctx) {
 }
 
 // markReminders shows, on the rows of a task list, the reminders of the
-// tasks they hold ("Reminder: due in 50 min · Fri, Dec 4, 5:00 PM"), those read already and
-// those arriving live, and again on a row the list draws anew (a live list
-// redraws a row whose task changed); it returns the function that stops it.
+// tasks they hold ("Reminder: due in 50 min · Fri, Dec 4, 5:00 PM"), those
+// read already and those arriving live, and again on a row the list draws
+// anew (a live list redraws a row whose task changed); it returns the
+// function that stops it.
 export function markReminders(list, signal) {
   const reminders = new Map(); // task id -> its latest reminder
   const markRow = (row) => {
