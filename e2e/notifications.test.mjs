@@ -54,6 +54,33 @@ scenario('a reminder arrives live: the bell counts it, My tasks and the inbox sh
   await until('the new one at the top', async () => (await page.getByTestId('notice-message').first().textContent()) === '"Order coffee" was assigned to you by admin');
 });
 
+scenario('a reminder stays on its row while the task is open, and leaves it once the task is done', async ({ server, newPage, signIn }) => {
+  const sam = await server.createUser({ username: 'sam', email: 'sam@example.com' });
+  const task = await server.createTask({ assignee: sam, title: 'Water the plants', dueInMs: 50 * 60_000 + 20_000 });
+  const res = await server.sweep();
+  check(res.reminders === 1, `the sweep made ${res.reminders} reminders, want 1`);
+
+  const page = await newPage();
+  await signIn(page, 'sam');
+  const row = page.locator(`[data-testid="task-row"][data-task-id="${task.id}"]`);
+  await row.getByTestId('task-reminder').waitFor();
+
+  // Started: the row is drawn anew and still open, so the reminder is back.
+  await row.getByTestId('status-btn-in_progress').click();
+  const started = page.locator(`[data-testid="task-row"][data-task-id="${task.id}"][data-status="in_progress"]`);
+  await started.getByTestId('task-reminder').waitFor();
+  check((await started.getByTestId('task-reminder-due').getAttribute('data-status')) === 'in_progress',
+    `the reminder reads the task as ${await started.getByTestId('task-reminder-due').getAttribute('data-status')}`);
+
+  // Completed: nothing is due any more, so no reminder says it is.
+  await started.getByTestId('status-btn-completed').click();
+  const done = page.locator(`[data-testid="task-row"][data-task-id="${task.id}"][data-status="completed"]`);
+  await done.waitFor();
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
+  const left = await done.getByTestId('task-reminder').allTextContents();
+  check(left.length === 0, `a completed task shows ${JSON.stringify(left)}`);
+});
+
 scenario('preferences: a user turns an email off and picks a timezone; a manager chooses a daily digest', async ({ server, newPage, signIn }) => {
   await server.createUser({ username: 'sam', email: 'sam@example.com' });
   await server.createUser({ username: 'maria', role: 'manager', email: 'maria@example.com' });
