@@ -23,8 +23,10 @@ scenario('a reminder arrives live: the bell counts it, My tasks and the inbox sh
   check(res.reminders === 1, `the sweep made ${res.reminders} reminders, want 1`);
   await until('the bell to count the reminder', async () => (await badge.textContent()) === '2', 10_000);
   await row.getByTestId('task-reminder').waitFor();
+  // The time left, then the exact deadline, as the row's own deadline reads.
   const due = await row.getByTestId('task-reminder-due').textContent();
-  check(due === 'due in 50 min', `My tasks says the reminder is ${due}, want due in 50 min`);
+  const rowDue = await row.getByTestId('task-due').textContent();
+  check(due.startsWith('due in 50 min · ') && due === rowDue, `My tasks says the reminder is ${due}, want due in 50 min · and the row's ${rowDue}`);
 
   // The inbox, from the bell: newest first, the reminder with the time left.
   await page.getByTestId('nav-inbox').click();
@@ -34,7 +36,7 @@ scenario('a reminder arrives live: the bell counts it, My tasks and the inbox sh
   check((await first.getAttribute('data-kind')) === 'task_reminder', `the newest is ${await first.getAttribute('data-kind')}`);
   check((await first.getByTestId('notice-message').textContent()) === '"Water the plants" is due in 1 hour',
     `message: ${await first.getByTestId('notice-message').textContent()}`);
-  check((await first.getByTestId('notice-due').textContent()) === 'due in 50 min', `time left: ${await first.getByTestId('notice-due').textContent()}`);
+  check((await first.getByTestId('notice-due').textContent()) === rowDue, `time left: ${await first.getByTestId('notice-due').textContent()}, want ${rowDue}`);
 
   // Read one: the bell counts one; read all: it is gone.
   await first.getByTestId('notice-mark-read').click();
@@ -50,6 +52,33 @@ scenario('a reminder arrives live: the bell counts it, My tasks and the inbox sh
   // A notification arriving while the inbox is open joins its top.
   await server.createTask({ assignee: sam, title: 'Order coffee', dueInMs: 30 * 3_600_000 });
   await until('the new one at the top', async () => (await page.getByTestId('notice-message').first().textContent()) === '"Order coffee" was assigned to you by admin');
+});
+
+scenario('a reminder stays on its row while the task is open, and leaves it once the task is done', async ({ server, newPage, signIn }) => {
+  const sam = await server.createUser({ username: 'sam', email: 'sam@example.com' });
+  const task = await server.createTask({ assignee: sam, title: 'Water the plants', dueInMs: 50 * 60_000 + 20_000 });
+  const res = await server.sweep();
+  check(res.reminders === 1, `the sweep made ${res.reminders} reminders, want 1`);
+
+  const page = await newPage();
+  await signIn(page, 'sam');
+  const row = page.locator(`[data-testid="task-row"][data-task-id="${task.id}"]`);
+  await row.getByTestId('task-reminder').waitFor();
+
+  // Started: the row is drawn anew and still open, so the reminder is back.
+  await row.getByTestId('status-btn-in_progress').click();
+  const started = page.locator(`[data-testid="task-row"][data-task-id="${task.id}"][data-status="in_progress"]`);
+  await started.getByTestId('task-reminder').waitFor();
+  check((await started.getByTestId('task-reminder-due').getAttribute('data-status')) === 'in_progress',
+    `the reminder reads the task as ${await started.getByTestId('task-reminder-due').getAttribute('data-status')}`);
+
+  // Completed: nothing is due any more, so no reminder says it is.
+  await started.getByTestId('status-btn-completed').click();
+  const done = page.locator(`[data-testid="task-row"][data-task-id="${task.id}"][data-status="completed"]`);
+  await done.waitFor();
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
+  const left = await done.getByTestId('task-reminder').allTextContents();
+  check(left.length === 0, `a completed task shows ${JSON.stringify(left)}`);
 });
 
 scenario('preferences: a user turns an email off and picks a timezone; a manager chooses a daily digest', async ({ server, newPage, signIn }) => {

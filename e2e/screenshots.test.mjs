@@ -45,7 +45,7 @@ scenario('screenshots of the main screens', async ({ server, newPage: newContext
   // The pictures show times in a named zone rather than UTC.
   const newPage = (options = {}) => newContextPage({ timezoneId: 'Europe/Paris', ...options });
   const n = await pictures((shot) => takeAll(shot, { server, newPage, signIn }));
-  check(n === 8, `${n} screenshots taken`);
+  check(n === 11, `${n} screenshots taken`);
 }, { timeout: 90_000 });
 
 async function takeAll(shot, { server, newPage, signIn }) {
@@ -118,6 +118,28 @@ async function takeAll(shot, { server, newPage, signIn }) {
   check(overflow <= 0, `My tasks is ${overflow} px wider than a phone screen`);
   await shot(phone, 'my-tasks-phone', PHONE);
 
+  // Her inbox from the bell: the assignments, the sweep's reminders, the
+  // miss and the warning that one more pauses her account.
+  await user.getByTestId('nav-inbox').click();
+  await user.getByTestId('notice-row').nth(5).waitFor();
+  await user.mouse.move(0, 0);
+  await shot(user, 'inbox', DESKTOP);
+
+  // Her tokens: one for a nightly script, one for a calendar app, and the
+  // calendar address.
+  const aliceToken = await server.token('alice');
+  for (const [name, scopes] of [['nightly report', ['read']], ['phone calendar', ['calendar']]]) {
+    await server.must(201, 'POST', '/api/user/me/tokens/', { token: aliceToken, body: { name, scopes } });
+  }
+  // Tall enough for the form, the list and the calendar panel.
+  const tall = { width: DESKTOP.width, height: 1200 };
+  await user.setViewportSize(tall);
+  await user.getByTestId('nav-tokens').click();
+  await user.getByTestId('token-row').nth(1).waitFor();
+  await user.getByTestId('calendar-url').waitFor();
+  await user.mouse.move(0, 0);
+  await shot(user, 'tokens', tall);
+
   // ---- a manager's day ----
   const manager = await newPage();
   await signIn(manager, 'maria');
@@ -150,6 +172,12 @@ async function takeAll(shot, { server, newPage, signIn }) {
   // one miss away from it (at a threshold of 2), and the live miss.
   await manager.locator('[data-testid="alerts-badge"]:not([hidden])').filter({ hasText: '8' }).waitFor();
   await shot(manager, 'alerts', DESKTOP);
+
+  // A manager's preferences hold the choice of alert emails too.
+  await manager.getByTestId('nav-preferences').click();
+  await manager.getByTestId('pref-alerts').waitFor();
+  await manager.mouse.move(0, 0);
+  await shot(manager, 'preferences', DESKTOP);
 
   // ---- an admin's screens ----
   const admin = await newPage();

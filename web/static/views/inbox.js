@@ -2,7 +2,7 @@
 // ones arriving live; read one, or all at once.
 
 import * as api from '../api.js';
-import { h, replace, field, errorText, loading, empty, failure, pageHeader, pager, agoTime, deadlineTime, actionButton } from '../dom.js';
+import { h, replace, field, errorText, loading, empty, failure, pageHeader, pager, agoTime, deadlineTime, actionButton, isOpen } from '../dom.js';
 import { navigate, withQuery } from '../router.js';
 import * as notices from '../notices.js';
 
@@ -110,29 +110,37 @@ export function inbox(ctx) {
 }
 
 // markReminders shows, on the rows of a task list, the reminders of the
-// tasks they hold ("Reminder: due in 50 min"), those read already and
-// those arriving live, and again on a row the list draws anew (a live list
-// redraws a row whose task changed); it returns the function that stops it.
+// tasks they hold ("Reminder: due in 50 min · Fri, Dec 4, 5:00 PM"), those
+// read already and those arriving live, and again on a row the list draws
+// anew (a live list redraws a row whose task changed); it returns the
+// function that stops it. A row is marked as it stands, not as the task was
+// when reminded: only while the task is open and its deadline is the one
+// the reminder was for (a moved deadline gets reminders of its own).
 export function markReminders(list, signal) {
   const reminders = new Map(); // task id -> its latest reminder
   const markRow = (row) => {
     const n = reminders.get(row.dataset.taskId);
-    if (!n || row.querySelector('[data-testid="task-reminder"]')) return;
+    const due = row.querySelector('[data-testid="task-due"]');
+    if (!n || !due || row.querySelector('[data-testid="task-reminder"]')) return;
+    const status = row.dataset.status;
+    if (!isOpen(status) || Date.parse(due.getAttribute('datetime')) !== Date.parse(n.task.deadline)) return;
     const meta = row.querySelector('.task-meta') || row;
     meta.appendChild(h('span', { class: 'badge reminder', 'data-testid': 'task-reminder' },
-      'Reminder: ', deadlineTime(n.task.deadline, n.task.status, 'task-reminder-due')));
+      'Reminder: ', deadlineTime(n.task.deadline, status, 'task-reminder-due')));
   };
   const markAll = () => list.querySelectorAll('[data-testid="task-row"][data-task-id]').forEach(markRow);
-  const remember = (n) => {
-    if (n.kind !== 'task_reminder' || !n.task || reminders.has(n.task.id)) return;
+  // The list comes newest first, and a reminder heard live is newer than
+  // any in it: the first one known of a task is kept, except a live one.
+  const remember = (n, live) => {
+    if (n.kind !== 'task_reminder' || !n.task || (!live && reminders.has(n.task.id))) return;
     reminders.set(n.task.id, n);
     markAll();
   };
   const observer = new MutationObserver(markAll);
   observer.observe(list, { childList: true, subtree: true });
   api.get('/api/notifications/', { kind: 'task_reminder', limit: 100 }, signal)
-    .then(({ data }) => data.forEach(remember), () => {});
-  const stop = notices.onNotification(remember);
+    .then(({ data }) => data.forEach((n) => remember(n, false)), () => {});
+  const stop = notices.onNotification((n) => remember(n, true));
   return () => {
     observer.disconnect();
     stop();
