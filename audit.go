@@ -25,6 +25,9 @@ const (
 	ActionTaskReopen       = "task.reopen"
 	ActionImportDjango     = "import.django"
 	ActionPasswordUpgraded = "user.password_upgraded"
+	ActionAlertAcknowledge = "alert.acknowledge"
+	ActionBulkUsers        = "bulk.users"
+	ActionBulkTasks        = "bulk.tasks"
 )
 
 // AuditEntry records one change: who, what, when.

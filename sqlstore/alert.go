@@ -129,7 +129,7 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		return tx.audit(ctx, actor, "alert.acknowledge", "alert", id, map[string]any{"kind": al.Kind})
+		return tx.audit(ctx, actor, tasktrack.ActionAlertAcknowledge, "alert", id, map[string]any{"kind": al.Kind})
 	})
 	return al, err
 }

@@ -54,7 +54,7 @@ func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error
 			}
 			ids = append(ids, id)
 		}
-		return tx.audit(ctx, nil, "bulk.users", "user", "", map[string]any{"count": len(users)})
+		return tx.audit(ctx, nil, tasktrack.ActionBulkUsers, "user", "", map[string]any{"count": len(users)})
 	})
 	return ids, err
 }
@@ -130,7 +130,7 @@ func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), pro
 		}
 	}
 	err := db.update(ctx, func(tx *Tx) error {
-		return tx.audit(ctx, nil, "bulk.tasks", "task", "", map[string]any{"count": done})
+		return tx.audit(ctx, nil, tasktrack.ActionBulkTasks, "task", "", map[string]any{"count": done})
 	})
 	return done, err
 }

@@ -62,9 +62,9 @@ const emailTask = `'task_id', t.id, 'task_title', t.title, 'task_deadline_us', t
 // wantsEmail is whether the user of preferences p wants an email of the
 // notification n: yes unless they said no.
 const wantsEmail = `COALESCE(CASE n.kind
-	WHEN 'task_assigned' THEN p.email_task_assigned WHEN 'task_changed' THEN p.email_task_changed
-	WHEN 'task_reminder' THEN p.email_task_reminder WHEN 'task_missed' THEN p.email_task_missed
-	WHEN 'at_risk' THEN p.email_at_risk WHEN 'reactivated' THEN p.email_reactivated END, TRUE)`
+	WHEN '` + tasktrack.NotifyTaskAssigned + `' THEN p.email_task_assigned WHEN '` + tasktrack.NotifyTaskChanged + `' THEN p.email_task_changed
+	WHEN '` + tasktrack.NotifyTaskReminder + `' THEN p.email_task_reminder WHEN '` + tasktrack.NotifyTaskMissed + `' THEN p.email_task_missed
+	WHEN '` + tasktrack.NotifyAtRisk + `' THEN p.email_at_risk WHEN '` + tasktrack.NotifyReactivated + `' THEN p.email_reactivated END, TRUE)`
 
 // emailNotifications writes the emails of the notifications after seq
 // before (all of them this transaction's; see lockNotifications), to those
@@ -116,11 +116,12 @@ func (tx *Tx) emailAlerts(ctx context.Context, before int64) error {
 			json_build_object('template', 'alert', 'name', `+greeting("m")+`, 'timezone', COALESCE(p.timezone, 'UTC'),
 				'kind', al.kind, 'about_id', al.user_id, 'about_username', al.username, `+emailTask+`),
 			?, ?
-		FROM alerts al JOIN users m ON m.is_active AND m.role_id IN (1, 2) AND m.email <> '' AND m.id <> al.user_id
+		FROM alerts al JOIN users m ON m.is_active AND m.role_id IN (?, ?) AND m.email <> '' AND m.id <> al.user_id
 		LEFT JOIN user_preferences p ON p.user_id = m.id
 		LEFT JOIN tasks t ON t.id = al.task_id
-		WHERE al.seq > ? AND COALESCE(p.alerts, 'each') = 'each'
-		ORDER BY al.seq, m.id`, tx.now.UnixMilli(), micros(tx.now), micros(tx.now), before)
+		WHERE al.seq > ? AND COALESCE(p.alerts, ?) = ?
+		ORDER BY al.seq, m.id`, tx.now.UnixMilli(), micros(tx.now), micros(tx.now), tasktrack.RoleAdmin.ID, tasktrack.RoleManager.ID,
+		before, tasktrack.AlertMailEach, tasktrack.AlertMailEach)
 	if err != nil {
 		return err
 	}
@@ -160,8 +161,8 @@ func (tx *Tx) scheduleDigests(ctx context.Context) error {
 	}
 	rows, err := tx.query(ctx, `SELECT u.id, u.email, `+greeting("u")+`, p.timezone
 		FROM user_preferences p JOIN users u ON u.id = p.user_id
-		WHERE p.alerts = 'daily' AND u.is_active AND u.role_id IN (1, 2) AND u.email <> ''
-		ORDER BY u.id`)
+		WHERE p.alerts = ? AND u.is_active AND u.role_id IN (?, ?) AND u.email <> ''
+		ORDER BY u.id`, tasktrack.AlertMailDaily, tasktrack.RoleAdmin.ID, tasktrack.RoleManager.ID)
 	if err != nil {
 		return err
 	}
@@ -242,8 +243,8 @@ func (tx *Tx) emailAlertBurst(ctx context.Context, before int64, n int) error {
 	}
 	rows, err := tx.query(ctx, `SELECT m.id, m.email, `+greeting("m")+`, COALESCE(p.timezone, 'UTC')
 		FROM users m LEFT JOIN user_preferences p ON p.user_id = m.id
-		WHERE m.is_active AND m.role_id IN (1, 2) AND m.email <> '' AND COALESCE(p.alerts, 'each') = 'each'
-		ORDER BY m.id`)
+		WHERE m.is_active AND m.role_id IN (?, ?) AND m.email <> '' AND COALESCE(p.alerts, ?) = ?
+		ORDER BY m.id`, tasktrack.RoleAdmin.ID, tasktrack.RoleManager.ID, tasktrack.AlertMailEach, tasktrack.AlertMailEach)
 	if err != nil {
 		return err
 	}
