@@ -119,17 +119,10 @@ func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks [
 		if opt.DryRun {
 			return errDryRun
 		}
-		if res.UsersImported > 0 && db.dialect.name() == "postgres" {
-			// Explicit ids do not advance the identity: make new users'
-			// ids follow the imported ones, but never set it back, which
-			// would give a deleted user's id again. (SQLite's AUTOINCREMENT
-			// counter follows explicit ids by itself.) A sequence is not
-			// transactional, hence not in a dry run.
-			if _, err := tx.exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), m)
-				FROM (SELECT max(id) AS m FROM users) AS x
-				WHERE m > COALESCE(pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass), 0)`); err != nil {
-				return err
-			}
+		if res.UsersImported > 0 {
+			// New users' ids follow the imported ones, but never go back,
+			// which would give a deleted user's id again.
+			return db.dialect.followIDs(ctx, tx)
 		}
 		return nil
 	})
