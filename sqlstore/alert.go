@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"tasktrack"
 )
 
@@ -92,11 +90,6 @@ func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) ([]*taskt
 	return out, total, err
 }
 
-func validAlertID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
-}
-
 // AcknowledgeAlert marks an alert seen; a second acknowledgement keeps the
 // first.
 func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert, error) {
@@ -104,7 +97,7 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert
 	if err := tasktrack.Authorize(actor, tasktrack.CanAcknowledgeAlert); err != nil {
 		return nil, err
 	}
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	id = strings.ToLower(id)
@@ -136,7 +129,7 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert
 
 // AlertSeq returns the commit position of the alert id.
 func (db *DB) AlertSeq(ctx context.Context, id string) (int64, error) {
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return 0, tasktrack.ErrNotFound
 	}
 	var seq int64

@@ -23,20 +23,11 @@ type ImportOptions struct {
 	Progress func(stage string, done, total int)
 }
 
-// ImportNote is a row ImportDjango left out (Skipped) or changed.
-type ImportNote struct {
-	Target  string `json:"target"` // "user" or "task"
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Detail  string `json:"detail"`
-	Skipped bool   `json:"skipped"`
-}
-
 // ImportResult is what ImportDjango wrote, or would write in a dry run.
 type ImportResult struct {
 	UsersImported int
 	TasksImported int
-	Notes         []ImportNote
+	Notes         []tasktrack.ImportNote
 }
 
 // Skipped counts the users and tasks left out.
@@ -163,7 +154,7 @@ func checkImport(users []*tasktrack.User, tasks []*tasktrack.Task) error {
 	}
 	seen := map[string]bool{}
 	for _, t := range tasks {
-		if !validTaskID(t.ID) || t.ID != strings.ToLower(t.ID) || !t.Status.Valid() {
+		if !tasktrack.ValidID(t.ID) || t.ID != strings.ToLower(t.ID) || !t.Status.Valid() {
 			return tasktrack.Errorf(tasktrack.KindInvalid, "task %q: bad id or status", t.ID)
 		}
 		if seen[t.ID] {
@@ -206,7 +197,7 @@ func (tx *Tx) importUsers(ctx context.Context, users []*tasktrack.User, opt Impo
 	for _, u := range users {
 		id, key := itoa(u.ID), usernameKey(u.Username)
 		skip := func(detail string) {
-			res.Notes = append(res.Notes, ImportNote{Target: "user", ID: id, Name: u.Username, Detail: detail, Skipped: true})
+			res.Notes = append(res.Notes, tasktrack.ImportNote{Target: "user", ID: id, Name: u.Username, Detail: detail, Skipped: true})
 		}
 		if e, ok := byID[u.ID]; ok {
 			if e.key == key {
@@ -257,7 +248,7 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 	var write []*tasktrack.Task
 	for _, t := range tasks {
 		if !present[t.AssignedTo] {
-			res.Notes = append(res.Notes, ImportNote{Target: "task", ID: t.ID, Name: t.Title, Skipped: true,
+			res.Notes = append(res.Notes, tasktrack.ImportNote{Target: "task", ID: t.ID, Name: t.Title, Skipped: true,
 				Detail: fmt.Sprintf("assignee %d is not in the database; not imported", t.AssignedTo)})
 			continue
 		}
@@ -268,14 +259,14 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 	for b := 0; b < len(write); b += bulkBatch {
 		part := write[b:min(b+bulkBatch, len(write))]
 		args := make([]any, 0, cols*len(part))
-		var cleared []ImportNote
+		var cleared []tasktrack.ImportNote
 		for _, t := range part {
 			var creator any
 			if t.CreatedBy != nil {
 				if present[*t.CreatedBy] {
 					creator = *t.CreatedBy
 				} else {
-					cleared = append(cleared, ImportNote{Target: "task", ID: t.ID, Name: t.Title,
+					cleared = append(cleared, tasktrack.ImportNote{Target: "task", ID: t.ID, Name: t.Title,
 						Detail: fmt.Sprintf("creator %d is not in the database; imported without a creator", *t.CreatedBy)})
 				}
 			}
@@ -303,7 +294,7 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 		}
 		for _, t := range part {
 			if !written[t.ID] {
-				res.Notes = append(res.Notes, ImportNote{Target: "task", ID: t.ID, Name: t.Title, Detail: ImportPresent, Skipped: true})
+				res.Notes = append(res.Notes, tasktrack.ImportNote{Target: "task", ID: t.ID, Name: t.Title, Detail: ImportPresent, Skipped: true})
 			}
 		}
 		for _, n := range cleared {

@@ -347,7 +347,7 @@ func (db *DB) ReadNotification(ctx context.Context, id string) (*tasktrack.Notif
 	if err != nil {
 		return nil, err
 	}
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	id = strings.ToLower(id)
@@ -392,7 +392,7 @@ func (db *DB) NotificationSeq(ctx context.Context, id string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return 0, tasktrack.ErrNotFound
 	}
 	var seq int64

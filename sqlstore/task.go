@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"tasktrack"
 )
 
@@ -41,14 +39,8 @@ func scanTask(s scanner) (*tasktrack.Task, error) {
 	return &t, nil
 }
 
-// validTaskID reports whether id can name a task; anything else is absent.
-func validTaskID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
-}
-
 func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) {
-	if !validTaskID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	q := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
@@ -64,7 +56,7 @@ func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) 
 
 // FindTaskByID returns a task the caller may see.
 func (db *DB) FindTaskByID(ctx context.Context, id string) (*tasktrack.Task, error) {
-	if !validTaskID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	t, err := scanTask(db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))

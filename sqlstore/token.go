@@ -144,7 +144,7 @@ func (db *DB) RevokePersonalToken(ctx context.Context, userID int64, id string) 
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
 		return err
 	}
-	if !validTaskID(id) {
+	if !tasktrack.ValidID(id) {
 		return tasktrack.ErrNotFound
 	}
 	return db.update(ctx, func(tx *Tx) error {
