@@ -34,7 +34,8 @@ type BulkTask struct {
 
 // InsertUsers creates users in one transaction and returns their ids. The
 // rules of CreateUser hold: it validates each row the same way.
-func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error) {
+func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) (_ []int64, err error) {
+	defer wrap(&err, "sqlstore.InsertUsers")
 	for _, u := range users {
 		errs := tasktrack.FieldErrors{}
 		tasktrack.ValidateUsername(errs, u.Username)
@@ -44,7 +45,7 @@ func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error
 		}
 	}
 	ids := make([]int64, 0, len(users))
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		for _, u := range users {
 			var id int64
 			if err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, email, first_name, last_name, role_id, is_active, date_joined)
@@ -71,7 +72,8 @@ const bulkChunk = 50_000
 // checked by the domain's validators; deadlines may be in the past (that
 // is what the sweep is for). Yielding rows in order of creation keeps the
 // time-ordered ids appending to the primary key.
-func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (int, error) {
+func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (_ int, err error) {
+	defer wrap(&err, "sqlstore.InsertTasks")
 	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	fullBatch := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", bulkBatch), ", ")
@@ -129,7 +131,7 @@ func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), pro
 			progress(done)
 		}
 	}
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		return tx.audit(ctx, nil, tasktrack.ActionBulkTasks, "task", "", map[string]any{"count": done})
 	})
 	return done, err

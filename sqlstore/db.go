@@ -122,7 +122,8 @@ func (db *DB) Close() error {
 }
 
 // Ping checks that the database answers and takes writes.
-func (db *DB) Ping(ctx context.Context) error {
+func (db *DB) Ping(ctx context.Context) (err error) {
+	defer wrap(&err, "sqlstore.Ping")
 	if err := db.reader.PingContext(ctx); err != nil {
 		return db.mapErr(err)
 	}

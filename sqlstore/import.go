@@ -61,12 +61,13 @@ var errDryRun = &tasktrack.Error{Kind: tasktrack.KindInternal, Message: "dry run
 // same data changes nothing: when nothing is imported, no audit entry is
 // written either. Otherwise one import.django entry, by the system,
 // records the counts.
-func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks []*tasktrack.Task, opt ImportOptions) (*ImportResult, error) {
+func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks []*tasktrack.Task, opt ImportOptions) (_ *ImportResult, err error) {
+	defer wrap(&err, "sqlstore.ImportDjango")
 	if err := checkImport(users, tasks); err != nil {
 		return nil, err
 	}
 	res := &ImportResult{}
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}

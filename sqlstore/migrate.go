@@ -25,7 +25,8 @@ var afterSQL = map[string]func(*Tx, context.Context) error{
 // embedded migration of the engine that is not yet recorded in
 // schema_migrations, each in its own transaction together with its record.
 // Replicas starting at once serialize on a lock and apply each once.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) (err error) {
+	defer wrap(&err, "sqlstore.Migrate")
 	dir := "migrations/" + db.dialect.name()
 	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {

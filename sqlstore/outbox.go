@@ -329,12 +329,13 @@ func (db *DB) skipLocked() string {
 const deliveryColumns = "id, kind, target, user_id, payload, attempt, created_at"
 
 // ClaimDeliveries leases due deliveries to owner.
-func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) ([]*tasktrack.Delivery, error) {
+func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) (_ []*tasktrack.Delivery, err error) {
+	defer wrap(&err, "sqlstore.ClaimDeliveries")
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
 	var out []*tasktrack.Delivery
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		now, until := micros(tx.now), micros(tx.now.Add(lease))
 		args := []any{owner, until, until, now}
 		for _, k := range kinds {
@@ -371,7 +372,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string,
 // DeliveriesSucceeded records deliveries made, in one transaction. It
 // holds whoever claimed a row last: the message has gone, and must not go
 // again.
-func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) error {
+func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) (err error) {
+	defer wrap(&err, "sqlstore.DeliveriesSucceeded")
 	if len(ds) == 0 {
 		return nil
 	}
@@ -388,7 +390,8 @@ func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery)
 }
 
 // RetryDelivery makes a delivery due again after delay.
-func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) error {
+func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) (err error) {
+	defer wrap(&err, "sqlstore.RetryDelivery")
 	return db.update(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
 			WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now.Add(delay)), reason, d.ID, owner)
@@ -397,7 +400,8 @@ func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner st
 }
 
 // FailDelivery gives a delivery up and writes its audit entry.
-func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, reason, action string, details map[string]any) error {
+func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, reason, action string, details map[string]any) (err error) {
+	defer wrap(&err, "sqlstore.FailDelivery")
 	return db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `UPDATE deliveries SET status = 'failed', finished_at = ?, lease_owner = NULL, lease_until = NULL,
 			last_error = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now), reason, d.ID, owner)
@@ -416,7 +420,8 @@ func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, re
 }
 
 // OutboxStats counts the waiting deliveries by kind and finds the oldest.
-func (db *DB) OutboxStats(ctx context.Context) (map[string]int, time.Time, error) {
+func (db *DB) OutboxStats(ctx context.Context) (_ map[string]int, _ time.Time, err error) {
+	defer wrap(&err, "sqlstore.OutboxStats")
 	rows, err := db.query(ctx, "SELECT kind, count(*), min(created_at) FROM deliveries WHERE status = 'pending' GROUP BY kind")
 	if err != nil {
 		return nil, time.Time{}, err
@@ -443,9 +448,10 @@ func (db *DB) OutboxStats(ctx context.Context) (map[string]int, time.Time, error
 
 // PurgeDeliveries deletes the deliveries finished (delivered or given up)
 // more than keep ago, and says how many.
-func (db *DB) PurgeDeliveries(ctx context.Context, keep time.Duration) (int, error) {
+func (db *DB) PurgeDeliveries(ctx context.Context, keep time.Duration) (_ int, err error) {
+	defer wrap(&err, "sqlstore.PurgeDeliveries")
 	var n int64
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "DELETE FROM deliveries WHERE status <> 'pending' AND finished_at < ?", micros(tx.now.Add(-keep)))
 		if err != nil {
 			return err

@@ -12,7 +12,8 @@ var _ tasktrack.SessionStore = (*DB)(nil)
 
 // RecordLogin writes the audit entry of a login attempt. u is nil when the
 // username is unknown.
-func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) error {
+func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
+	defer wrap(&err, "sqlstore.RecordLogin")
 	return db.update(ctx, func(tx *Tx) error {
 		action, target := tasktrack.ActionLoginFailed, ""
 		if ok {
@@ -31,7 +32,8 @@ func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username strin
 }
 
 // SaveRefreshToken stores a newly issued refresh token.
-func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) error {
+func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) (err error) {
+	defer wrap(&err, "sqlstore.SaveRefreshToken")
 	return db.update(ctx, func(tx *Tx) error {
 		return tx.saveRefresh(ctx, t)
 	})
@@ -49,12 +51,13 @@ func (tx *Tx) saveRefresh(ctx context.Context, t tasktrack.RefreshToken) error {
 // unauthenticated error when it is unknown, expired, or its user may no
 // longer sign in or has another token key than next carries. It returns
 // the user.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (*tasktrack.User, error) {
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.RotateRefreshToken")
 	var (
 		u      *tasktrack.User
 		reused bool
 	)
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		var (
 			family           string
 			userID, ver, exp int64
@@ -107,7 +110,8 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next taskt
 
 // RevokeRefreshFamily revokes the refresh token with hash h and its whole
 // rotation family (logout).
-func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) error {
+func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
+	defer wrap(&err, "sqlstore.RevokeRefreshFamily")
 	return db.update(ctx, func(tx *Tx) error {
 		var (
 			family string
@@ -128,7 +132,8 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) error {
 // UpgradePasswordHash replaces a user's password hash after a successful
 // login with an outdated one, unless it changed meanwhile. The token
 // version stays: it is the same password.
-func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
+func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
+	defer wrap(&err, "sqlstore.UpgradePasswordHash(%d)", id)
 	return db.update(ctx, func(tx *Tx) error {
 		r, err := tx.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", newHash, id, oldHash)
 		if err != nil {

@@ -32,13 +32,14 @@ const sweptDetails = `{"reason":"` + tasktrack.ReasonMissedDeadlines + `"}`
 // Every statement only touches rows not yet changed, so a second sweep, or
 // one racing in another process, changes nothing twice; on PostgreSQL an
 // advisory lock also makes concurrent sweeps take turns.
-func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
+func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
+	defer wrap(&err, "sqlstore.Sweep")
 	start := time.Now()
 	var (
 		res    tasktrack.SweepResult
 		phases []any
 	)
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockSweep); err != nil {
 			return err
 		}

@@ -55,7 +55,8 @@ func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) 
 }
 
 // FindTaskByID returns a task the caller may see.
-func (db *DB) FindTaskByID(ctx context.Context, id string) (*tasktrack.Task, error) {
+func (db *DB) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.FindTaskByID(%s)", id)
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -152,7 +153,8 @@ func (l *taskList) selectSQL() (string, []any) {
 
 // FindTasks lists the tasks the caller may see: all of them for managers
 // and admins, their own for users.
-func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktrack.Task, int, error) {
+func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*tasktrack.Task, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindTasks")
 	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
 	if err != nil {
 		return nil, 0, err
@@ -235,7 +237,8 @@ func (tx *Tx) checkAssignee(ctx context.Context, id int64) (string, error) {
 // CreateTask creates a pending task. Creations that arrive together share
 // one write transaction (see createQueue); each is answered only after the
 // transaction holding it has committed.
-func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
+func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.CreateTask")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateTask); err != nil {
 		return nil, err
@@ -297,7 +300,8 @@ func setStatus(t *tasktrack.Task, s tasktrack.Status, now time.Time) {
 }
 
 // UpdateTask changes a task's fields (admins and managers).
-func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (*tasktrack.Task, error) {
+func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.UpdateTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateTask); err != nil {
 		return nil, err
@@ -317,7 +321,7 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 		return nil, err
 	}
 	var t *tasktrack.Task
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		old, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
@@ -387,7 +391,8 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 }
 
 // DeleteTask deletes a task (admins and managers).
-func (db *DB) DeleteTask(ctx context.Context, id string) error {
+func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "sqlstore.DeleteTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteTask); err != nil {
 		return err
@@ -405,13 +410,14 @@ func (db *DB) DeleteTask(ctx context.Context, id string) error {
 }
 
 // UpdateTaskStatus changes a task's status and nothing else.
-func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.UpdateTaskStatus(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
 	var t *tasktrack.Task
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		old, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
