@@ -34,10 +34,9 @@ type SessionStore interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	AuthUser(ctx context.Context, id int64) (*User, error)
 	RecordLogin(ctx context.Context, u *User, username string, ok bool, addr string) error
-	SaveRefreshToken(ctx context.Context, t RefreshToken) error
+	LoginSucceeded(ctx context.Context, u *User, username, addr string, t RefreshToken, newHash string) error
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken) (*User, error)
 	RevokeRefreshFamily(ctx context.Context, hash string) error
-	UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error
 	// SetOwnPassword sets the acting user's password once auth has
 	// checked their current one, whose hash is oldHash; it refuses the
 	// change if the hash is no longer that.

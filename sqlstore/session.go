@@ -15,19 +15,42 @@ var _ tasktrack.SessionStore = (*DB)(nil)
 func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
 	defer wrap(&err, "sqlstore.RecordLogin")
 	return db.update(ctx, func(tx *Tx) error {
-		action, target := tasktrack.ActionLoginFailed, ""
-		if ok {
-			action = tasktrack.ActionLogin
+		return tx.recordLogin(ctx, u, username, ok, addr)
+	})
+}
+
+func (tx *Tx) recordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) error {
+	action, target := tasktrack.ActionLoginFailed, ""
+	if ok {
+		action = tasktrack.ActionLogin
+	}
+	details := map[string]any{"username": username, "address": addr}
+	if u != nil {
+		target = itoa(u.ID)
+	}
+	actor := u
+	if !ok {
+		actor = nil
+	}
+	return tx.audit(ctx, actor, action, "user", target, details)
+}
+
+// LoginSucceeded records u's successful login, replaces u's outdated
+// password hash with newHash when it is not "" (unless the hash changed
+// meanwhile), and saves the refresh token t the login issued: one write
+// transaction, where there were three.
+func (db *DB) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, addr string, t tasktrack.RefreshToken, newHash string) (err error) {
+	defer wrap(&err, "sqlstore.LoginSucceeded(%d)", u.ID)
+	return db.update(ctx, func(tx *Tx) error {
+		if err := tx.recordLogin(ctx, u, username, true, addr); err != nil {
+			return err
 		}
-		details := map[string]any{"username": username, "address": addr}
-		if u != nil {
-			target = itoa(u.ID)
+		if newHash != "" {
+			if err := tx.upgradePasswordHash(ctx, u.ID, u.PasswordHash, newHash); err != nil {
+				return err
+			}
 		}
-		actor := u
-		if !ok {
-			actor = nil
-		}
-		return tx.audit(ctx, actor, action, "user", target, details)
+		return tx.saveRefresh(ctx, t)
 	})
 }
 
@@ -135,18 +158,22 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
 func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
 	defer wrap(&err, "sqlstore.UpgradePasswordHash(%d)", id)
 	return db.update(ctx, func(tx *Tx) error {
-		r, err := tx.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", newHash, id, oldHash)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return nil
-		}
-		if err := tx.legacyHashGone(ctx, oldHash); err != nil {
-			return err
-		}
-		return tx.audit(ctx, nil, tasktrack.ActionPasswordUpgraded, "user", itoa(id), map[string]any{})
+		return tx.upgradePasswordHash(ctx, id, oldHash, newHash)
 	})
+}
+
+func (tx *Tx) upgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
+	r, err := tx.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", newHash, id, oldHash)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	if err := tx.legacyHashGone(ctx, oldHash); err != nil {
+		return err
+	}
+	return tx.audit(ctx, nil, tasktrack.ActionPasswordUpgraded, "user", itoa(id), map[string]any{})
 }
 
 var errTokenInvalid = tasktrack.ErrTokenInvalid
