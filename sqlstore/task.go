@@ -285,20 +285,6 @@ func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
 	return err
 }
 
-// setStatus moves t to status s, keeping completed_at right.
-func setStatus(t *tasktrack.Task, s tasktrack.Status, now time.Time) {
-	if s == tasktrack.StatusCompleted && t.Status != tasktrack.StatusCompleted {
-		t.CompletedAt = &now
-	}
-	if s != tasktrack.StatusCompleted {
-		t.CompletedAt = nil
-	}
-	if s != tasktrack.StatusMissed {
-		t.MissedAt = nil
-	}
-	t.Status = s
-}
-
 // UpdateTask changes a task's fields (admins and managers).
 func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.UpdateTask(%s)", id)
@@ -357,10 +343,10 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 			return tasktrack.ErrMissedStatus
 		}
 		if reopen {
-			setStatus(&nt, tasktrack.StatusPending, tx.now)
+			nt.SetStatus(tasktrack.StatusPending, tx.now)
 		}
 		if in.Status != nil && *in.Status != nt.Status {
-			setStatus(&nt, *in.Status, tx.now)
+			nt.SetStatus(*in.Status, tx.now)
 		}
 		if len(changed) == 0 && nt.Status == old.Status {
 			t = old
@@ -438,7 +424,7 @@ func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.
 			return nil
 		}
 		nt := *old
-		setStatus(&nt, status, tx.now)
+		nt.SetStatus(status, tx.now)
 		nt.UpdatedAt = tx.now
 		if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
 			string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {

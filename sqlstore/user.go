@@ -173,7 +173,11 @@ func (tx *Tx) activeAdminsOtherThan(ctx context.Context, id int64) (int, error) 
 	return n, err
 }
 
-var errLastAdmin = tasktrack.Errorf(tasktrack.KindConflict, "This is the last active admin; make another admin first.")
+// keepAnAdmin applies the last-admin rule to a change that takes u out of
+// the active admins.
+func (tx *Tx) keepAnAdmin(ctx context.Context, u *tasktrack.User) error {
+	return tasktrack.KeepAnAdmin(ctx, u, tx.activeAdminsOtherThan)
+}
 
 // UpdateUser changes a user's email, names, role, active flag or password.
 func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate) (_ *tasktrack.User, err error) {
@@ -236,13 +240,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 		}
 		roleChanged := in.Role != nil && role.ID != old.Role.ID
 		activeChanged := in.IsActive != nil && *in.IsActive != old.IsActive
-		if (roleChanged || (activeChanged && !*in.IsActive)) && old.IsAdmin() && old.IsActive {
-			n, err := tx.activeAdminsOtherThan(ctx, id)
-			if err != nil {
+		if roleChanged || (activeChanged && !*in.IsActive) {
+			if err := tx.keepAnAdmin(ctx, old); err != nil {
 				return err
-			}
-			if n == 0 {
-				return errLastAdmin
 			}
 		}
 		bump := false
@@ -252,18 +252,16 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 		if hash != "" {
 			nu.PasswordHash, bump = hash, true
 		}
-		if activeChanged {
-			nu.IsActive = *in.IsActive
-			if nu.IsActive {
-				nu.DeactivatedAt, nu.DeactivationReason = nil, ""
-				nu.ReactivatedAt, nu.ReactivatedBy = &tx.now, actorID(actor)
-			} else {
-				nu.DeactivatedAt, nu.DeactivationReason = &tx.now, tasktrack.ReasonManual
-				bump = true
-			}
-		}
-		if bump {
+		// A change of who may sign in moves the token version itself.
+		if bump && !activeChanged {
 			nu.TokenVersion++
+		}
+		if activeChanged {
+			if *in.IsActive {
+				nu.Reactivate(tx.now, actor)
+			} else {
+				nu.Deactivate(tx.now, tasktrack.ReasonManual)
+			}
 		}
 		if err := tx.saveUser(ctx, &nu); err != nil {
 			return err
@@ -350,14 +348,8 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) (err error) {
 		if tasks > 0 {
 			return tasktrack.Errorf(tasktrack.KindConflict, "This user still has %d task(s): reassign or delete their tasks first, or deactivate the user.", tasks)
 		}
-		if u.IsAdmin() && u.IsActive {
-			n, err := tx.activeAdminsOtherThan(ctx, id)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return errLastAdmin
-			}
+		if err := tx.keepAnAdmin(ctx, u); err != nil {
+			return err
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM users WHERE id = ?", id); err != nil {
 			return err
@@ -393,10 +385,7 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, 
 			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already active"}
 		}
 		prev := u.DeactivationReason
-		u.IsActive = true
-		u.DeactivatedAt, u.DeactivationReason = nil, ""
-		u.ReactivatedAt, u.ReactivatedBy = &tx.now, actorID(actor)
-		u.TokenVersion++
+		u.Reactivate(tx.now, actor)
 		if err := tx.saveUser(ctx, u); err != nil {
 			return err
 		}
@@ -427,18 +416,10 @@ func (db *DB) DeactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, 
 		if !u.IsActive {
 			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already inactive"}
 		}
-		if u.IsAdmin() {
-			n, err := tx.activeAdminsOtherThan(ctx, id)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return errLastAdmin
-			}
+		if err := tx.keepAnAdmin(ctx, u); err != nil {
+			return err
 		}
-		u.IsActive = false
-		u.DeactivatedAt, u.DeactivationReason = &tx.now, tasktrack.ReasonManual
-		u.TokenVersion++
+		u.Deactivate(tx.now, tasktrack.ReasonManual)
 		if err := tx.saveUser(ctx, u); err != nil {
 			return err
 		}
