@@ -134,7 +134,8 @@ type PersonalTokenService interface {
 	// for someone else's tokens when the actor is not an admin.
 	FindPersonalTokens(ctx context.Context, userID int64, p Page) ([]*PersonalToken, int, error)
 	// RevokePersonalToken revokes token id of user userID; as
-	// FindPersonalTokens, and KindNotFound for no such token of theirs.
+	// FindPersonalTokens, and KindNotFound for no such token of theirs
+	// or one already revoked.
 	RevokePersonalToken(ctx context.Context, userID int64, id string) error
 }
 

@@ -32,8 +32,10 @@ type BulkTask struct {
 	CompletedAt time.Time
 }
 
-// InsertUsers creates users in one transaction and returns their ids. The
-// rules of CreateUser hold: it validates each row the same way.
+// InsertUsers creates users in one transaction, without policy, and
+// returns their ids. Each username and email is checked as CreateUser
+// checks them; the password comes hashed, and the names and role are
+// taken as they are. A username taken fails the whole load (KindConflict).
 func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) (_ []int64, err error) {
 	defer wrap(&err, "sqlstore.InsertUsers")
 	for _, u := range users {
@@ -68,8 +70,9 @@ const bulkChunk = 50_000
 
 // InsertTasks creates the tasks that next yields, in multi-row INSERTs, one
 // transaction per chunk of rows, calling progress after each chunk with
-// the count so far; memory stays flat however many there are. Each row is
-// checked by the domain's validators; deadlines may be in the past (that
+// the count so far; memory stays flat however many there are. Each row's
+// title, description and status are checked by the domain's validators;
+// the assignee and creator must exist; deadlines may be in the past (that
 // is what the sweep is for). Yielding rows in order of creation keeps the
 // time-ordered ids appending to the primary key.
 func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (_ int, err error) {

@@ -20,8 +20,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// dialect is the seam between the engines: placeholders, locks, constraint
-// error codes and notifications. Everything else is one SQL text.
+// dialect is the seam between the engines, and the one place they differ:
+// placeholders, locks, constraint error codes, notifications (sent and
+// listened for), the migration transaction and the identity catch-up
+// after an import. Everything else is one SQL text.
 type dialect interface {
 	name() string
 	// rebind turns the ? placeholders the store writes into the engine's.
