@@ -36,7 +36,16 @@ type AlertFilter struct {
 
 // AlertService lists and acknowledges alerts.
 type AlertService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// FindAlerts lists alerts, newest first, with the total the filter
+	// selects (admins and managers); KindUnauthenticated without an actor,
+	// KindForbidden for a user, KindInvalid for a bad filter.
 	FindAlerts(ctx context.Context, f AlertFilter) ([]*Alert, int, error)
+	// AcknowledgeAlert marks an alert seen; acknowledging it again keeps
+	// the first time. KindUnauthenticated, KindForbidden as FindAlerts;
+	// KindNotFound for no such alert.
 	AcknowledgeAlert(ctx context.Context, id string) (*Alert, error)
 	// AlertSeq returns the position of an alert in the commit order, for
 	// resuming a stream; KindNotFound if there is no such alert.
@@ -60,5 +69,10 @@ type SweepResult struct {
 
 // Sweeper enforces deadlines.
 type Sweeper interface {
+	// Sweep marks the overdue open tasks missed, raises their alerts,
+	// deactivates the users with too many misses, warns those at risk and
+	// writes the reminders due, in one transaction; only one sweep runs at
+	// a time. It answers KindUnavailable when the database does not
+	// answer, and an internal error otherwise.
 	Sweep(ctx context.Context) (SweepResult, error)
 }

@@ -25,6 +25,9 @@ const (
 	ActionTaskReopen       = "task.reopen"
 	ActionImportDjango     = "import.django"
 	ActionPasswordUpgraded = "user.password_upgraded"
+	ActionAlertAcknowledge = "alert.acknowledge"
+	ActionBulkUsers        = "bulk.users"
+	ActionBulkTasks        = "bulk.tasks"
 )
 
 // AuditEntry records one change: who, what, when.
@@ -60,9 +63,16 @@ type TaskEvent struct {
 
 // AuditService lists the audit log, and the history of one task.
 type AuditService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// FindAuditEntries lists the audit log, newest first, with the total
+	// the filter selects (admins); KindUnauthenticated without an actor,
+	// KindForbidden for other roles, KindInvalid for a bad filter.
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, int, error)
 	// TaskHistory lists the entries about a task the caller may see,
-	// oldest first; a task the caller may not see is not found.
+	// oldest first; KindUnauthenticated without an actor, KindNotFound
+	// for a task the caller may not see or that does not exist.
 	TaskHistory(ctx context.Context, taskID string, p Page) ([]*TaskEvent, int, error)
 }
 

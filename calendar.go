@@ -27,15 +27,18 @@ type CalendarFeed struct {
 // CalendarService manages the secret feed URLs that calendar apps
 // subscribe to, and reads the feeds.
 type CalendarService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
 	// CalendarSecret returns the actor's feed secret, made on the first
-	// call.
+	// call; KindUnauthenticated without an actor.
 	CalendarSecret(ctx context.Context) (string, error)
 	// RotateCalendarSecret replaces the actor's feed secret: the old one
-	// stops working at once.
+	// stops working at once. KindUnauthenticated without an actor.
 	RotateCalendarSecret(ctx context.Context) (string, error)
 	// FindCalendarFeed reads the feed whose secret is secret. The secret
 	// is the only credential: an unknown secret, or one whose owner is
 	// deactivated, is not found. All asks for every task, which only
-	// owners who may list all tasks get.
+	// owners who may list all tasks get: KindForbidden for others.
 	FindCalendarFeed(ctx context.Context, secret string, all bool) (*CalendarFeed, error)
 }

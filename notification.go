@@ -62,12 +62,17 @@ type NotificationFilter struct {
 }
 
 // NotificationService is a person's inbox. Every method works on the
-// acting user's own notifications only.
+// acting user's own notifications only, and answers KindUnauthenticated
+// without an actor.
 type NotificationService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
 	// FindNotifications lists the actor's notifications, newest first,
 	// with the total the filter selects and the number unread in all.
 	FindNotifications(ctx context.Context, f NotificationFilter) (list []*Notification, total, unread int, err error)
 	// ReadNotification marks one read; reading twice keeps the first time.
+	// KindNotFound for no such notification of the actor's.
 	ReadNotification(ctx context.Context, id string) (*Notification, error)
 	// ReadAllNotifications marks every unread one read and says how many.
 	ReadAllNotifications(ctx context.Context) (int, error)

@@ -29,6 +29,10 @@ type Delivery struct {
 // when the lease ends, so a delivery is never lost, and may (rarely) be
 // made twice.
 type OutboxStore interface {
+	// Every method answers KindUnavailable when the database does not
+	// answer, and an internal error when something unexpected fails; a
+	// delivery owner no longer holds is left alone without an error.
+
 	// ClaimDeliveries leases to owner, for lease, up to limit due
 	// deliveries of the given kinds, oldest due first, counting the
 	// attempt. Workers on many replicas never claim the same row at once.

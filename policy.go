@@ -104,9 +104,10 @@ func CanSeeTask(actor *User, t *Task) bool {
 }
 
 // AuthorizeStatusChange decides whether actor may move task t to a new
-// status at time now: no one may while it is missed (admins and managers
-// re-open it by moving its deadline); otherwise admins and managers may,
-// and the assignee may while its deadline has not passed.
+// status, given whether t's deadline has passed: no one may while it is
+// missed (admins and managers re-open it by moving its deadline);
+// otherwise admins and managers may, and the assignee may while its
+// deadline has not passed.
 func AuthorizeStatusChange(actor *User, t *Task, deadlinePassed bool) error {
 	if !CanSeeTask(actor, t) {
 		return ErrNotFound

@@ -45,7 +45,15 @@ type PreferencesUpdate struct {
 
 // PreferencesService keeps the acting user's own preferences.
 type PreferencesService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// FindPreferences returns the actor's preferences, the defaults when
+	// they set none; KindUnauthenticated without an actor.
 	FindPreferences(ctx context.Context) (Preferences, error)
+	// UpdatePreferences changes what in names and returns the result;
+	// KindUnauthenticated without an actor, KindInvalid for a kind, mode
+	// or timezone unknown.
 	UpdatePreferences(ctx context.Context, in PreferencesUpdate) (Preferences, error)
 }
 

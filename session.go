@@ -31,16 +31,36 @@ var ErrTokenInvalid = &Error{Kind: KindUnauthenticated, Message: "Given token no
 // (without policy), refresh tokens, the login record, and the passwords
 // that auth checks.
 type SessionStore interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// UserByUsername loads a user by username, any case or width variant
+	// of it, without policy; KindNotFound if there is none.
 	UserByUsername(ctx context.Context, username string) (*User, error)
+	// AuthUser loads a user by id, without policy; KindNotFound if there
+	// is none.
 	AuthUser(ctx context.Context, id int64) (*User, error)
+	// RecordLogin writes the audit entry of a login attempt by username
+	// from addr; u is nil when the username is unknown.
 	RecordLogin(ctx context.Context, u *User, username string, ok bool, addr string) error
-	SaveRefreshToken(ctx context.Context, t RefreshToken) error
+	// LoginSucceeded records u's successful login, replaces u's outdated
+	// password hash with newHash when it is not "" (unless the hash
+	// changed meanwhile), and saves the refresh token t, in one
+	// transaction; KindConflict if t is already stored.
+	LoginSucceeded(ctx context.Context, u *User, username, addr string, t RefreshToken, newHash string) error
+	// RotateRefreshToken spends the refresh token with hash oldHash and
+	// stores next in its family, returning the user. ErrRefreshReused
+	// (KindUnauthenticated, after revoking the family) for a token spent
+	// or revoked; ErrTokenInvalid for one unknown, expired, or whose user
+	// may no longer sign in.
 	RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken) (*User, error)
+	// RevokeRefreshFamily revokes the family of the refresh token with
+	// hash (a logout); ErrTokenInvalid for an unknown token.
 	RevokeRefreshFamily(ctx context.Context, hash string) error
-	UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error
 	// SetOwnPassword sets the acting user's password once auth has
 	// checked their current one, whose hash is oldHash; it refuses the
-	// change if the hash is no longer that.
+	// change if the hash is no longer that. KindUnauthenticated without
+	// an actor, KindInvalid for a password that breaks the rules.
 	SetOwnPassword(ctx context.Context, oldHash, newPassword string) error
 	// MaxLegacyIterations is the highest PBKDF2 iteration count among the
 	// imported Django hashes still stored, 0 when none is left.

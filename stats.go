@@ -72,12 +72,19 @@ type Stats struct {
 // the acting user from the context and applies the policy: a user sees
 // their own tasks only.
 type ReportService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// Dashboard returns the figures the actor may see, all as of one
+	// moment; KindUnauthenticated without an actor.
 	Dashboard(ctx context.Context) (*Stats, error)
 	// ExportTasks calls fn with every task a list with filter f holds, in
 	// the list's order, ignoring f.Page; it holds no more than one task in
 	// memory at a time. An error from fn stops it and is returned.
+	// KindUnauthenticated without an actor, KindInvalid for a bad filter.
 	ExportTasks(ctx context.Context, f TaskFilter, fn func(*Task) error) error
-	// ExportAuditEntries does the same for the audit log.
+	// ExportAuditEntries does the same for the audit log (admins):
+	// KindForbidden for other roles.
 	ExportAuditEntries(ctx context.Context, f AuditFilter, fn func(*AuditEntry) error) error
 }
 

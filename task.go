@@ -80,13 +80,34 @@ type TaskFilter struct {
 }
 
 // TaskService manages tasks. Every method takes the acting user from the
-// context and applies the policy.
+// context and applies the policy: KindUnauthenticated without an actor,
+// KindForbidden when the actor's role may not. A task the actor may not
+// see is KindNotFound, as is an id that is not a UUID (ValidID).
 type TaskService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// FindTaskByID returns one task; KindNotFound if there is none.
 	FindTaskByID(ctx context.Context, id string) (*Task, error)
+	// FindTasks lists the tasks the actor may see, with the total the
+	// filter selects; KindInvalid for a bad filter.
 	FindTasks(ctx context.Context, f TaskFilter) ([]*Task, int, error)
+	// CreateTask creates a pending task (admins and managers); KindInvalid
+	// for a field that breaks a rule or an assignee who does not exist.
 	CreateTask(ctx context.Context, in TaskCreate) (*Task, error)
+	// UpdateTask changes a task's fields (admins and managers); a missed
+	// task whose deadline moves into the future is re-opened. KindInvalid
+	// for a field that breaks a rule, KindNotFound for no such task,
+	// KindConflict (ErrMissedStatus) for a status change of a missed task
+	// that is not re-opened.
 	UpdateTask(ctx context.Context, id string, in TaskUpdate) (*Task, error)
+	// DeleteTask deletes a task (admins and managers); KindNotFound for
+	// no such task.
 	DeleteTask(ctx context.Context, id string) error
+	// UpdateTaskStatus changes a task's status and nothing else;
+	// KindInvalid for "missed" or an unknown status, KindNotFound for no
+	// such task, KindConflict for a missed task (ErrMissedStatus to those
+	// who may re-open it) or, for a user, a deadline passed.
 	UpdateTaskStatus(ctx context.Context, id string, status Status) (*Task, error)
 }
 

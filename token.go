@@ -121,20 +121,30 @@ func ValidatePersonalToken(errs FieldErrors, in PersonalTokenCreate, now time.Ti
 // the acting user from the context and applies the policy: a person
 // lists and revokes their own tokens, an admin anyone's.
 type PersonalTokenService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
 	// CreatePersonalToken stores a new token of the actor's whose secret
-	// hashes to hash.
+	// hashes to hash; KindUnauthenticated without an actor, KindInvalid
+	// for a name, scope or expiry that breaks the rules.
 	CreatePersonalToken(ctx context.Context, in PersonalTokenCreate, hash string) (*PersonalToken, error)
 	// FindPersonalTokens lists the tokens of user userID that are
 	// neither revoked nor ended by a deactivation (expired ones too),
-	// newest first.
+	// newest first. KindUnauthenticated without an actor, KindForbidden
+	// for someone else's tokens when the actor is not an admin.
 	FindPersonalTokens(ctx context.Context, userID int64, p Page) ([]*PersonalToken, int, error)
-	// RevokePersonalToken revokes token id of user userID.
+	// RevokePersonalToken revokes token id of user userID; as
+	// FindPersonalTokens, and KindNotFound for no such token of theirs
+	// or one already revoked.
 	RevokePersonalToken(ctx context.Context, userID int64, id string) error
 }
 
 // PersonalTokenStore is what authentication needs of the stored tokens,
 // without policy.
 type PersonalTokenStore interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
 	// PersonalTokenByHash loads the token whose secret hashes to hash,
 	// revoked or not, with its owner, in one indexed read. It answers
 	// ErrNotFound when there is none.

@@ -111,18 +111,43 @@ type UserFilter struct {
 }
 
 // UserService manages users. Every method takes the acting user from the
-// context and applies the policy.
+// context and applies the policy: KindUnauthenticated without an actor,
+// KindForbidden when the actor's role may not.
 type UserService interface {
+	// Every method may also answer KindUnavailable when the database does
+	// not answer, and an internal error when something unexpected fails.
+
+	// FindUserByID returns one user; KindNotFound if there is none.
 	FindUserByID(ctx context.Context, id int64) (*User, error)
+	// FindUsers lists users by id, with the total the filter selects;
+	// KindInvalid for a bad filter.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	// CreateUser creates a user (the system, with no actor, may too);
+	// KindInvalid for a field that breaks a rule or a username taken.
 	CreateUser(ctx context.Context, in UserCreate) (*User, error)
+	// UpdateUser changes a user's email, names, role, active flag or
+	// password; KindInvalid for a field that breaks a rule, KindNotFound
+	// for no such user, KindConflict (ErrLastAdmin) for a change that
+	// would leave no active admin.
 	UpdateUser(ctx context.Context, id int64, in UserUpdate) (*User, error)
+	// DeleteUser deletes a user; KindNotFound for no such user,
+	// KindConflict for one who still has tasks or is the last active admin.
 	DeleteUser(ctx context.Context, id int64) error
+	// ReactivateUser makes an inactive user active again, and misses
+	// before now stop counting; KindNotFound for no such user, KindInvalid
+	// for one already active, KindForbidden when a manager reactivates
+	// anyone but a user.
 	ReactivateUser(ctx context.Context, id int64) (*User, error)
+	// DeactivateUser deactivates a user by hand; KindNotFound for no such
+	// user, KindInvalid for one already inactive, KindConflict for the
+	// last active admin.
 	DeactivateUser(ctx context.Context, id int64) (*User, error)
+	// SetUserPassword sets another user's password (an admin's reset);
+	// KindNotFound for no such user, KindInvalid for a password that
+	// breaks the rules.
 	SetUserPassword(ctx context.Context, id int64, password string) error
 	// UserStanding tells how near a user is to being deactivated by the
-	// sweep.
+	// sweep; KindNotFound for no such user.
 	UserStanding(ctx context.Context, id int64) (*Standing, error)
 }
 
@@ -142,6 +167,8 @@ type Standing struct {
 // PasswordHasher hashes new passwords. Checking a password is auth's
 // work, under its limits on failures.
 type PasswordHasher interface {
+	// Hash hashes a new password; it fails only when something
+	// unexpected does (an internal error).
 	Hash(password string) (string, error)
 }
 

@@ -111,10 +111,10 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 	}
 	ok = ok && u != nil
 	inactive := ok && !u.IsActive
-	if err := s.Store.RecordLogin(ctx, u, username, ok && !inactive, addr); err != nil {
-		return TokenPair{}, err
-	}
 	if !ok || inactive {
+		if err := s.Store.RecordLogin(ctx, u, username, false, addr); err != nil {
+			return TokenPair{}, err
+		}
 		if s.OnLoginFailure != nil {
 			s.OnLoginFailure(false)
 		}
@@ -123,10 +123,27 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (T
 		}
 		return TokenPair{}, ErrBadCredentials
 	}
+	var newHash string
 	if rehash {
-		s.upgradeHash(ctx, u, password)
+		newHash = s.rehash(ctx, u, password)
 	}
-	return s.issue(ctx, u, newJTI())
+	access, _, err := s.Tokens.Issue(u, TypeAccess)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	refresh, exp, err := s.Tokens.Issue(u, TypeRefresh)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	// The login's record, the new hash and the refresh token are written
+	// together, in one transaction.
+	err = s.Store.LoginSucceeded(ctx, u, username, addr, tasktrack.RefreshToken{
+		Hash: HashToken(refresh), FamilyID: newJTI(), UserID: u.ID, TokenVersion: u.TokenVersion, TokenKey: u.TokenKey, ExpiresAt: exp,
+	}, newHash)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{Access: access, Refresh: refresh}, nil
 }
 
 // ChangePassword changes the caller's password after checking their
@@ -160,32 +177,17 @@ func (s *Service) ChangePassword(ctx context.Context, oldPassword, newPassword, 
 	return s.Store.SetOwnPassword(ctx, u.PasswordHash, newPassword)
 }
 
-// upgradeHash replaces an outdated hash (an imported Django hash, or older
-// argon2 parameters) now that the password is known to be right. A failure
-// only means the next login tries again.
-func (s *Service) upgradeHash(ctx context.Context, u *tasktrack.User, password string) {
+// rehash hashes a password whose stored hash is outdated (an imported
+// Django hash, or older argon2 parameters), now that it is known to be
+// right, for the login to store in place of the old one. A failure only
+// means the next login tries again: it answers "", and the login goes on.
+func (s *Service) rehash(ctx context.Context, u *tasktrack.User, password string) string {
 	nh, err := s.Hasher.HashContext(ctx, password)
-	if err == nil {
-		err = s.Store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, nh)
-	}
 	if err != nil {
 		s.Logger.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+		return ""
 	}
-}
-
-func (s *Service) issue(ctx context.Context, u *tasktrack.User, family string) (TokenPair, error) {
-	access, _, err := s.Tokens.Issue(u, TypeAccess)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	refresh, exp, err := s.Tokens.Issue(u, TypeRefresh)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	err = s.Store.SaveRefreshToken(ctx, tasktrack.RefreshToken{
-		Hash: HashToken(refresh), FamilyID: family, UserID: u.ID, TokenVersion: u.TokenVersion, TokenKey: u.TokenKey, ExpiresAt: exp,
-	})
-	return TokenPair{Access: access, Refresh: refresh}, err
+	return nh
 }
 
 // Refresh spends a refresh token and issues a new pair in its family. A

@@ -37,23 +37,8 @@ const (
 )
 
 // Note records one row the import maps rather than copies as it is, or
-// leaves out (Skipped).
-type Note struct {
-	Target string `json:"target"` // TargetRole, TargetUser or TargetTask
-	ID     string `json:"id"`     // the row's id in tasktrack's form
-	Name   string `json:"name"`   // a role's name, a username, a task's title
-	Detail string `json:"detail"`
-	// Skipped is true when the row is not imported at all.
-	Skipped bool `json:"skipped"`
-}
-
-func (n Note) String() string {
-	s := n.Target + " " + n.ID
-	if n.Name != "" {
-		s += " " + strconv.Quote(n.Name)
-	}
-	return s + ": " + n.Detail
-}
+// leaves out; the store's notes on writing are of the same type.
+type Note = tasktrack.ImportNote
 
 // Role is one of the original's roles and the tasktrack role it becomes.
 type Role struct {

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"tasktrack"
 )
 
@@ -61,7 +59,8 @@ func (db *DB) scanAlerts(rows *sql.Rows) ([]*tasktrack.Alert, error) {
 }
 
 // FindAlerts lists alerts, newest first.
-func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) ([]*tasktrack.Alert, int, error) {
+func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) (_ []*tasktrack.Alert, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindAlerts")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListAlerts); err != nil {
 		return nil, 0, err
 	}
@@ -92,24 +91,20 @@ func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) ([]*taskt
 	return out, total, err
 }
 
-func validAlertID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
-}
-
 // AcknowledgeAlert marks an alert seen; a second acknowledgement keeps the
 // first.
-func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert, error) {
+func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Alert, err error) {
+	defer wrap(&err, "sqlstore.AcknowledgeAlert(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanAcknowledgeAlert); err != nil {
 		return nil, err
 	}
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	id = strings.ToLower(id)
 	var al *tasktrack.Alert
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		var byID, byName any
 		if actor != nil {
 			byID, byName = actor.ID, actor.Username
@@ -129,18 +124,19 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		return tx.audit(ctx, actor, "alert.acknowledge", "alert", id, map[string]any{"kind": al.Kind})
+		return tx.audit(ctx, actor, tasktrack.ActionAlertAcknowledge, "alert", id, map[string]any{"kind": al.Kind})
 	})
 	return al, err
 }
 
 // AlertSeq returns the commit position of the alert id.
-func (db *DB) AlertSeq(ctx context.Context, id string) (int64, error) {
-	if !validAlertID(id) {
+func (db *DB) AlertSeq(ctx context.Context, id string) (_ int64, err error) {
+	defer wrap(&err, "sqlstore.AlertSeq(%s)", id)
+	if !tasktrack.ValidID(id) {
 		return 0, tasktrack.ErrNotFound
 	}
 	var seq int64
-	err := db.queryRow(ctx, "SELECT seq FROM alerts WHERE id = ?", strings.ToLower(id)).Scan(&seq)
+	err = db.queryRow(ctx, "SELECT seq FROM alerts WHERE id = ?", strings.ToLower(id)).Scan(&seq)
 	return seq, db.mapErr(err)
 }
 
@@ -148,7 +144,8 @@ func (db *DB) AlertSeq(ctx context.Context, id string) (int64, error) {
 // only created by the sweep, which is serialized across processes, so the
 // order of seq is the order of commits and no alert can appear behind a
 // position a reader has passed.
-func (db *DB) AlertsAfter(ctx context.Context, seq int64, limit int) ([]*tasktrack.Alert, error) {
+func (db *DB) AlertsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Alert, err error) {
+	defer wrap(&err, "sqlstore.AlertsAfter")
 	rows, err := db.query(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.seq > ? ORDER BY al.seq LIMIT ?", seq, limit)
 	if err != nil {
 		return nil, err
@@ -157,8 +154,9 @@ func (db *DB) AlertsAfter(ctx context.Context, seq int64, limit int) ([]*tasktra
 }
 
 // LastAlertSeq returns the newest alert's position.
-func (db *DB) LastAlertSeq(ctx context.Context) (int64, error) {
+func (db *DB) LastAlertSeq(ctx context.Context) (_ int64, err error) {
+	defer wrap(&err, "sqlstore.LastAlertSeq")
 	var seq sql.NullInt64
-	err := db.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
+	err = db.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
 	return seq.Int64, db.mapErr(err)
 }

@@ -67,7 +67,8 @@ func scanAuditEntry(s scanner) (*tasktrack.AuditEntry, error) {
 }
 
 // FindAuditEntries lists the audit log, newest first.
-func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) ([]*tasktrack.AuditEntry, int, error) {
+func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ []*tasktrack.AuditEntry, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindAuditEntries")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
 		return nil, 0, err
 	}

@@ -32,9 +32,12 @@ type BulkTask struct {
 	CompletedAt time.Time
 }
 
-// InsertUsers creates users in one transaction and returns their ids. The
-// rules of CreateUser hold: it validates each row the same way.
-func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error) {
+// InsertUsers creates users in one transaction, without policy, and
+// returns their ids. Each username and email is checked as CreateUser
+// checks them; the password comes hashed, and the names and role are
+// taken as they are. A username taken fails the whole load (KindConflict).
+func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) (_ []int64, err error) {
+	defer wrap(&err, "sqlstore.InsertUsers")
 	for _, u := range users {
 		errs := tasktrack.FieldErrors{}
 		tasktrack.ValidateUsername(errs, u.Username)
@@ -44,7 +47,7 @@ func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error
 		}
 	}
 	ids := make([]int64, 0, len(users))
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		for _, u := range users {
 			var id int64
 			if err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, email, first_name, last_name, role_id, is_active, date_joined)
@@ -54,7 +57,7 @@ func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) ([]int64, error
 			}
 			ids = append(ids, id)
 		}
-		return tx.audit(ctx, nil, "bulk.users", "user", "", map[string]any{"count": len(users)})
+		return tx.audit(ctx, nil, tasktrack.ActionBulkUsers, "user", "", map[string]any{"count": len(users)})
 	})
 	return ids, err
 }
@@ -67,11 +70,13 @@ const bulkChunk = 50_000
 
 // InsertTasks creates the tasks that next yields, in multi-row INSERTs, one
 // transaction per chunk of rows, calling progress after each chunk with
-// the count so far; memory stays flat however many there are. Each row is
-// checked by the domain's validators; deadlines may be in the past (that
+// the count so far; memory stays flat however many there are. Each row's
+// title, description and status are checked by the domain's validators;
+// the assignee and creator must exist; deadlines may be in the past (that
 // is what the sweep is for). Yielding rows in order of creation keeps the
 // time-ordered ids appending to the primary key.
-func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (int, error) {
+func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (_ int, err error) {
+	defer wrap(&err, "sqlstore.InsertTasks")
 	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	fullBatch := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", bulkBatch), ", ")
@@ -129,8 +134,8 @@ func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), pro
 			progress(done)
 		}
 	}
-	err := db.update(ctx, func(tx *Tx) error {
-		return tx.audit(ctx, nil, "bulk.tasks", "task", "", map[string]any{"count": done})
+	err = db.update(ctx, func(tx *Tx) error {
+		return tx.audit(ctx, nil, tasktrack.ActionBulkTasks, "task", "", map[string]any{"count": done})
 	})
 	return done, err
 }

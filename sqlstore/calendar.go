@@ -28,13 +28,14 @@ func feedHash(secret string) string {
 
 // CalendarSecret returns the actor's feed secret, making it on the first
 // call; callers racing to make it all get the one that was stored.
-func (db *DB) CalendarSecret(ctx context.Context) (string, error) {
+func (db *DB) CalendarSecret(ctx context.Context) (_ string, err error) {
+	defer wrap(&err, "sqlstore.CalendarSecret")
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return "", tasktrack.ErrNotAuthenticated
 	}
 	var secret string
-	err := db.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", actor.ID).Scan(&secret)
+	err = db.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", actor.ID).Scan(&secret)
 	if err != sql.ErrNoRows {
 		return secret, db.mapErr(err)
 	}
@@ -56,13 +57,14 @@ func (db *DB) CalendarSecret(ctx context.Context) (string, error) {
 
 // RotateCalendarSecret gives the actor a new feed secret; the old one
 // finds nothing from the commit on.
-func (db *DB) RotateCalendarSecret(ctx context.Context) (string, error) {
+func (db *DB) RotateCalendarSecret(ctx context.Context) (_ string, err error) {
+	defer wrap(&err, "sqlstore.RotateCalendarSecret")
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return "", tasktrack.ErrNotAuthenticated
 	}
 	secret, hash := newFeedSecret()
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, `INSERT INTO calendar_feeds (user_id, secret, secret_hash, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, secret_hash = excluded.secret_hash, created_at = excluded.created_at`,
 			actor.ID, secret, hash, micros(tx.now)); err != nil {
@@ -84,7 +86,8 @@ const calendarTasks = `(t.status IN ('pending', 'in_progress')
 // FindCalendarFeed reads the feed whose secret is secret, for its owner
 // as they are now: an inactive owner has no feed, and the owner's current
 // role decides whether every task may be shown.
-func (db *DB) FindCalendarFeed(ctx context.Context, secret string, all bool) (*tasktrack.CalendarFeed, error) {
+func (db *DB) FindCalendarFeed(ctx context.Context, secret string, all bool) (_ *tasktrack.CalendarFeed, err error) {
+	defer wrap(&err, "sqlstore.FindCalendarFeed")
 	owner, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+
 		" FROM calendar_feeds f JOIN users u ON u.id = f.user_id WHERE f.secret_hash = ?", feedHash(secret)))
 	if err != nil {

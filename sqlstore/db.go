@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"tasktrack"
 )
 
@@ -56,10 +54,6 @@ type DB struct {
 
 	// alertsChanged is signalled after a local commit created alerts.
 	alertsChanged chan struct{}
-	// listenConfig opens the LISTEN connection on PostgreSQL; nil when
-	// notifications cannot be had (SQLite, or a transaction pooler without
-	// a listen URL), so that alert streams poll.
-	listenConfig *pgx.ConnConfig
 	// readStmts and writeStmts cache prepared statements (SQLite only).
 	readStmts, writeStmts *stmtCache
 	// writeSlot lets one write transaction of this process run at a time
@@ -128,7 +122,8 @@ func (db *DB) Close() error {
 }
 
 // Ping checks that the database answers and takes writes.
-func (db *DB) Ping(ctx context.Context) error {
+func (db *DB) Ping(ctx context.Context) (err error) {
+	defer wrap(&err, "sqlstore.Ping")
 	if err := db.reader.PingContext(ctx); err != nil {
 		return db.mapErr(err)
 	}

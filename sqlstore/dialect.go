@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -15,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -23,8 +20,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// dialect is the seam between the engines: placeholders, locks, constraint
-// error codes and notifications. Everything else is one SQL text.
+// dialect is the seam between the engines, and the one place they differ:
+// placeholders, locks, constraint error codes, notifications (sent and
+// listened for), the migration transaction and the identity catch-up
+// after an import. Everything else is one SQL text.
 type dialect interface {
 	name() string
 	// rebind turns the ? placeholders the store writes into the engine's.
@@ -47,6 +46,18 @@ type dialect interface {
 	// keepsTaskCounts reports whether the schema keeps per-status task
 	// counters (migrations/sqlite/0002_task_counts.sql).
 	keepsTaskCounts() bool
+	// followIDs makes the ids the engine gives new users follow those a
+	// transaction inserted explicitly (an import), never setting them back.
+	followIDs(ctx context.Context, tx *Tx) error
+	// migration runs fn in a write transaction fit for rebuilding tables.
+	migration(ctx context.Context, db *DB, fn func(tx *Tx) error) error
+	// listens reports whether listen can relay other processes'
+	// notifications; when it cannot, streams poll.
+	listens() bool
+	// listen listens on channels over one connection until it fails,
+	// calling ready once it listens and got for each notification;
+	// listened reports whether it got as far as listening.
+	listen(ctx context.Context, channels []string, ready func(), got func(channel string)) (listened bool, err error)
 }
 
 // Lock keys for the advisory locks on PostgreSQL.
@@ -70,6 +81,15 @@ func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
 func (sqliteDialect) forUpdate() string                         { return "" }
 func (sqliteDialect) notify(context.Context, *Tx, string) error { return nil }
 func (sqliteDialect) writableQuery() string                     { return "SELECT 1" }
+func (sqliteDialect) listens() bool                             { return false }
+
+// followIDs does nothing: SQLite's AUTOINCREMENT counter follows explicit
+// ids by itself.
+func (sqliteDialect) followIDs(context.Context, *Tx) error { return nil }
+
+func (sqliteDialect) listen(context.Context, []string, func(), func(string)) (bool, error) {
+	return false, errors.New("sqlite has no notifications")
+}
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	return sqliteCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -88,6 +108,38 @@ func (sqliteDialect) isUnavailable(err error) bool {
 	return false
 }
 
+// migration runs fn in a write transaction. It runs with foreign
+// key enforcement off, as SQLite's procedure for rebuilding a table
+// requires (dropping the old table would otherwise cascade to the rows
+// that refer to it), and PRAGMA foreign_key_check must find nothing before
+// it commits. The pragma holds for a connection and cannot change inside a
+// transaction, hence one connection held throughout.
+func (sqliteDialect) migration(ctx context.Context, db *DB, fn func(tx *Tx) error) error {
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return db.mapErr(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return db.mapErr(err)
+	}
+	err = db.updateOn(ctx, conn.BeginTx, func(tx *Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.checkForeignKeys(ctx)
+	})
+	// The connection goes back to the pool: with enforcement on again, or
+	// not at all.
+	if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); onErr != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		if err == nil {
+			err = db.mapErr(onErr)
+		}
+	}
+	return err
+}
+
 func sqliteCode(err error, codes ...int) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
@@ -100,62 +152,6 @@ func sqliteCode(err error, codes ...int) bool {
 	}
 	return false
 }
-
-func init() {
-	// tt_uuid7(ms) makes a version 7 UUID for the given Unix milliseconds,
-	// so that set-based INSERT ... SELECT statements can make ids.
-	sqlite.MustRegisterScalarFunction("tt_uuid7", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		ms, ok := args[0].(int64)
-		if !ok {
-			return nil, fmt.Errorf("tt_uuid7: want an integer, got %T", args[0])
-		}
-		return uuidV7At(ms).String(), nil
-	})
-	// lower() folds every script, as PostgreSQL's does, not ASCII alone,
-	// so that searches ignore case in any language.
-	sqlite.MustRegisterDeterministicScalarFunction("lower", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		if s, ok := args[0].(string); ok {
-			return strings.ToLower(s), nil
-		}
-		return args[0], nil
-	})
-}
-
-// uuidV7At returns a fresh version 7 UUID whose time part is ms. Within
-// one millisecond the ids this process makes increase (a counter from a
-// random start fills the 74 bits after the time), so a sweep's alerts go
-// into the id index in order; other processes start elsewhere at random.
-func uuidV7At(ms int64) uuid.UUID {
-	uuidMu.Lock()
-	if ms != uuidLastMS {
-		uuidLastMS = ms
-		uuidCounter = rand.Uint64() >> 2 // room to count up
-	} else {
-		uuidCounter++
-	}
-	c := uuidCounter
-	uuidMu.Unlock()
-	var u uuid.UUID
-	for i := 0; i < 6; i++ {
-		u[5-i] = byte(ms >> (8 * i))
-	}
-	// The version and this process's 12 random bits, then the variant
-	// and 62 bits of the counter.
-	u[6] = 0x70 | byte(uuidRandA>>8&0x0f)
-	u[7] = byte(uuidRandA)
-	binary.BigEndian.PutUint64(u[8:], c)
-	u[8] = 0x80 | u[8]&0x3f
-	return u
-}
-
-var (
-	uuidMu      sync.Mutex
-	uuidLastMS  int64
-	uuidCounter uint64
-	// uuidRandA is this process's random 12 bits, so that two processes
-	// counting in the same millisecond differ early in the id.
-	uuidRandA = uint16(rand.Uint32())
-)
 
 // sqliteDSN builds the DSN of a SQLite file: the pragmas are in the DSN so
 // that every pooled connection has them.
@@ -233,6 +229,10 @@ func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 
 type postgresDialect struct {
 	rebound *sync.Map // query text -> rebound text
+	// listenConfig opens the LISTEN connection; nil when notifications
+	// cannot be had (a transaction pooler without a listen URL), so that
+	// alert streams poll.
+	listenConfig *pgx.ConnConfig
 }
 
 func (postgresDialect) name() string { return "postgres" }
@@ -379,7 +379,43 @@ func (db *DB) openPostgres(ctx context.Context, dsn string, opt Options) error {
 		p.Close()
 		return err
 	}
-	db.dialect, db.writer, db.reader = postgresDialect{rebound: &sync.Map{}}, p, p
-	db.listenConfig = listen
+	db.dialect, db.writer, db.reader = postgresDialect{rebound: &sync.Map{}, listenConfig: listen}, p, p
 	return nil
+}
+
+// followIDs moves the users' identity past the imported ids: explicit ids
+// do not advance it. A sequence is not transactional, hence the caller
+// skips this in a dry run.
+func (postgresDialect) followIDs(ctx context.Context, tx *Tx) error {
+	_, err := tx.exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), m)
+		FROM (SELECT max(id) AS m FROM users) AS x
+		WHERE m > COALESCE(pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass), 0)`)
+	return err
+}
+
+func (postgresDialect) migration(ctx context.Context, db *DB, fn func(tx *Tx) error) error {
+	return db.update(ctx, fn)
+}
+
+func (d postgresDialect) listens() bool { return d.listenConfig != nil }
+
+func (d postgresDialect) listen(ctx context.Context, channels []string, ready func(), got func(channel string)) (listened bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, d.listenConfig.Copy())
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, ch := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return false, err
+		}
+	}
+	ready()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true, err
+		}
+		got(n.Channel)
+	}
 }

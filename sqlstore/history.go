@@ -12,7 +12,8 @@ import (
 // oldest first, each with the username of the person it assigned the task
 // to. Entries keep the actor's name as it was; assignees are named as they
 // are now (the audit log stores their ids).
-func (db *DB) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) ([]*tasktrack.TaskEvent, int, error) {
+func (db *DB) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) (_ []*tasktrack.TaskEvent, _ int, err error) {
+	defer wrap(&err, "sqlstore.TaskHistory(%s)", taskID)
 	t, err := db.FindTaskByID(ctx, taskID)
 	if err != nil {
 		return nil, 0, err
@@ -87,7 +88,8 @@ func (db *DB) usernames(ctx context.Context, ids []any) (map[int64]string, error
 
 // UserStanding counts a user's misses as the sweep does: missed tasks whose
 // deadlines fall in [now - window, now] and after the last reactivation.
-func (db *DB) UserStanding(ctx context.Context, id int64) (*tasktrack.Standing, error) {
+func (db *DB) UserStanding(ctx context.Context, id int64) (_ *tasktrack.Standing, err error) {
+	defer wrap(&err, "sqlstore.UserStanding(%d)", id)
 	u, err := db.FindUserByID(ctx, id)
 	if err != nil {
 		return nil, err

@@ -23,20 +23,11 @@ type ImportOptions struct {
 	Progress func(stage string, done, total int)
 }
 
-// ImportNote is a row ImportDjango left out (Skipped) or changed.
-type ImportNote struct {
-	Target  string `json:"target"` // "user" or "task"
-	ID      string `json:"id"`
-	Name    string `json:"name"`
-	Detail  string `json:"detail"`
-	Skipped bool   `json:"skipped"`
-}
-
 // ImportResult is what ImportDjango wrote, or would write in a dry run.
 type ImportResult struct {
 	UsersImported int
 	TasksImported int
-	Notes         []ImportNote
+	Notes         []tasktrack.ImportNote
 }
 
 // Skipped counts the users and tasks left out.
@@ -70,12 +61,13 @@ var errDryRun = &tasktrack.Error{Kind: tasktrack.KindInternal, Message: "dry run
 // same data changes nothing: when nothing is imported, no audit entry is
 // written either. Otherwise one import.django entry, by the system,
 // records the counts.
-func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks []*tasktrack.Task, opt ImportOptions) (*ImportResult, error) {
+func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks []*tasktrack.Task, opt ImportOptions) (_ *ImportResult, err error) {
+	defer wrap(&err, "sqlstore.ImportDjango")
 	if err := checkImport(users, tasks); err != nil {
 		return nil, err
 	}
 	res := &ImportResult{}
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
@@ -119,17 +111,10 @@ func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks [
 		if opt.DryRun {
 			return errDryRun
 		}
-		if res.UsersImported > 0 && db.dialect.name() == "postgres" {
-			// Explicit ids do not advance the identity: make new users'
-			// ids follow the imported ones, but never set it back, which
-			// would give a deleted user's id again. (SQLite's AUTOINCREMENT
-			// counter follows explicit ids by itself.) A sequence is not
-			// transactional, hence not in a dry run.
-			if _, err := tx.exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), m)
-				FROM (SELECT max(id) AS m FROM users) AS x
-				WHERE m > COALESCE(pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass), 0)`); err != nil {
-				return err
-			}
+		if res.UsersImported > 0 {
+			// New users' ids follow the imported ones, but never go back,
+			// which would give a deleted user's id again.
+			return db.dialect.followIDs(ctx, tx)
 		}
 		return nil
 	})
@@ -170,7 +155,7 @@ func checkImport(users []*tasktrack.User, tasks []*tasktrack.Task) error {
 	}
 	seen := map[string]bool{}
 	for _, t := range tasks {
-		if !validTaskID(t.ID) || t.ID != strings.ToLower(t.ID) || !t.Status.Valid() {
+		if !tasktrack.ValidID(t.ID) || t.ID != strings.ToLower(t.ID) || !t.Status.Valid() {
 			return tasktrack.Errorf(tasktrack.KindInvalid, "task %q: bad id or status", t.ID)
 		}
 		if seen[t.ID] {
@@ -213,7 +198,7 @@ func (tx *Tx) importUsers(ctx context.Context, users []*tasktrack.User, opt Impo
 	for _, u := range users {
 		id, key := itoa(u.ID), usernameKey(u.Username)
 		skip := func(detail string) {
-			res.Notes = append(res.Notes, ImportNote{Target: "user", ID: id, Name: u.Username, Detail: detail, Skipped: true})
+			res.Notes = append(res.Notes, tasktrack.ImportNote{Target: "user", ID: id, Name: u.Username, Detail: detail, Skipped: true})
 		}
 		if e, ok := byID[u.ID]; ok {
 			if e.key == key {
@@ -264,7 +249,7 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 	var write []*tasktrack.Task
 	for _, t := range tasks {
 		if !present[t.AssignedTo] {
-			res.Notes = append(res.Notes, ImportNote{Target: "task", ID: t.ID, Name: t.Title, Skipped: true,
+			res.Notes = append(res.Notes, tasktrack.ImportNote{Target: "task", ID: t.ID, Name: t.Title, Skipped: true,
 				Detail: fmt.Sprintf("assignee %d is not in the database; not imported", t.AssignedTo)})
 			continue
 		}
@@ -275,14 +260,14 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 	for b := 0; b < len(write); b += bulkBatch {
 		part := write[b:min(b+bulkBatch, len(write))]
 		args := make([]any, 0, cols*len(part))
-		var cleared []ImportNote
+		var cleared []tasktrack.ImportNote
 		for _, t := range part {
 			var creator any
 			if t.CreatedBy != nil {
 				if present[*t.CreatedBy] {
 					creator = *t.CreatedBy
 				} else {
-					cleared = append(cleared, ImportNote{Target: "task", ID: t.ID, Name: t.Title,
+					cleared = append(cleared, tasktrack.ImportNote{Target: "task", ID: t.ID, Name: t.Title,
 						Detail: fmt.Sprintf("creator %d is not in the database; imported without a creator", *t.CreatedBy)})
 				}
 			}
@@ -310,7 +295,7 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 		}
 		for _, t := range part {
 			if !written[t.ID] {
-				res.Notes = append(res.Notes, ImportNote{Target: "task", ID: t.ID, Name: t.Title, Detail: ImportPresent, Skipped: true})
+				res.Notes = append(res.Notes, tasktrack.ImportNote{Target: "task", ID: t.ID, Name: t.Title, Detail: ImportPresent, Skipped: true})
 			}
 		}
 		for _, n := range cleared {

@@ -5,7 +5,8 @@ import "context"
 // RefreshTokenHashes returns what is stored of every refresh token (spent
 // and revoked ones included), oldest first. It is for tests and operators
 // checking that no raw token is ever written to the database.
-func (db *DB) RefreshTokenHashes(ctx context.Context) ([]string, error) {
+func (db *DB) RefreshTokenHashes(ctx context.Context) (_ []string, err error) {
+	defer wrap(&err, "sqlstore.RefreshTokenHashes")
 	rows, err := db.query(ctx, "SELECT token_hash FROM refresh_tokens ORDER BY created_at, token_hash")
 	if err != nil {
 		return nil, err

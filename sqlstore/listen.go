@@ -3,13 +3,11 @@ package sqlstore
 import (
 	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Listens reports whether Listen relays notifications of other processes'
 // alerts; when it does not, alert streams learn of them only by polling.
-func (db *DB) Listens() bool { return db.listenConfig != nil }
+func (db *DB) Listens() bool { return db.dialect.listens() }
 
 // The LISTEN connection retries after a loss with a backoff that starts
 // short, so that a failover of a few seconds delays notifications by no
@@ -26,7 +24,7 @@ const (
 // (after a failover, the new primary). Without a listen connection
 // (Listens is false) it returns at once.
 func (db *DB) Listen(ctx context.Context) {
-	if db.listenConfig == nil {
+	if !db.dialect.listens() {
 		return
 	}
 	backoff := listenRetryMin
@@ -51,26 +49,13 @@ func (db *DB) Listen(ctx context.Context) {
 // listenOnce listens on one connection until it fails; listened reports
 // whether it got as far as listening.
 func (db *DB) listenOnce(ctx context.Context) (listened bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, db.listenConfig.Copy())
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	for _, ch := range []string{alertsChannel, notificationsChannel, outboxChannel} {
-		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
-			return false, err
-		}
-	}
-	// What was committed while no connection listened is caught up now.
-	db.signalAlerts()
-	signal(db.signals.notifications)
-	signal(db.signals.outbox)
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return true, err
-		}
-		switch n.Channel {
+	return db.dialect.listen(ctx, []string{alertsChannel, notificationsChannel, outboxChannel}, func() {
+		// What was committed while no connection listened is caught up now.
+		db.signalAlerts()
+		signal(db.signals.notifications)
+		signal(db.signals.outbox)
+	}, func(channel string) {
+		switch channel {
 		case notificationsChannel:
 			signal(db.signals.notifications)
 		case outboxChannel:
@@ -78,7 +63,7 @@ func (db *DB) listenOnce(ctx context.Context) (listened bool, err error) {
 		default:
 			db.signalAlerts()
 		}
-	}
+	})
 }
 
 func (db *DB) signalAlerts() {

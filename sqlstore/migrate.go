@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -26,7 +25,8 @@ var afterSQL = map[string]func(*Tx, context.Context) error{
 // embedded migration of the engine that is not yet recorded in
 // schema_migrations, each in its own transaction together with its record.
 // Replicas starting at once serialize on a lock and apply each once.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) (err error) {
+	defer wrap(&err, "sqlstore.Migrate")
 	dir := "migrations/" + db.dialect.name()
 	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
@@ -50,7 +50,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = db.migration(ctx, func(tx *Tx) error {
+		err = db.dialect.migration(ctx, db, func(tx *Tx) error {
 			if err := db.dialect.lock(ctx, tx, lockMigrate); err != nil {
 				return err
 			}
@@ -77,41 +77,6 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// migration runs fn in a write transaction. On SQLite it runs with foreign
-// key enforcement off, as SQLite's procedure for rebuilding a table
-// requires (dropping the old table would otherwise cascade to the rows
-// that refer to it), and PRAGMA foreign_key_check must find nothing before
-// it commits. The pragma holds for a connection and cannot change inside a
-// transaction, hence one connection held throughout.
-func (db *DB) migration(ctx context.Context, fn func(tx *Tx) error) error {
-	if db.dialect.name() != "sqlite" {
-		return db.update(ctx, fn)
-	}
-	conn, err := db.writer.Conn(ctx)
-	if err != nil {
-		return db.mapErr(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
-		return db.mapErr(err)
-	}
-	err = db.updateOn(ctx, conn.BeginTx, func(tx *Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return tx.checkForeignKeys(ctx)
-	})
-	// The connection goes back to the pool: with enforcement on again, or
-	// not at all.
-	if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); onErr != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		if err == nil {
-			err = db.mapErr(onErr)
-		}
-	}
-	return err
 }
 
 // checkForeignKeys fails when a row refers to one that does not exist.

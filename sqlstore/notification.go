@@ -303,7 +303,8 @@ func inboxOwner(ctx context.Context) (*tasktrack.User, error) {
 }
 
 // FindNotifications lists the actor's notifications, newest first.
-func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) ([]*tasktrack.Notification, int, int, error) {
+func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) (_ []*tasktrack.Notification, _ int, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindNotifications")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return nil, 0, 0, err
@@ -342,12 +343,13 @@ func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFil
 
 // ReadNotification marks one of the actor's notifications read; reading
 // it again keeps the first time. Anyone else's is absent.
-func (db *DB) ReadNotification(ctx context.Context, id string) (*tasktrack.Notification, error) {
+func (db *DB) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Notification, err error) {
+	defer wrap(&err, "sqlstore.ReadNotification(%s)", id)
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	id = strings.ToLower(id)
@@ -368,7 +370,8 @@ func (db *DB) ReadNotification(ctx context.Context, id string) (*tasktrack.Notif
 }
 
 // ReadAllNotifications marks all of the actor's unread notifications read.
-func (db *DB) ReadAllNotifications(ctx context.Context) (int, error) {
+func (db *DB) ReadAllNotifications(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "sqlstore.ReadAllNotifications")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return 0, err
@@ -387,12 +390,13 @@ func (db *DB) ReadAllNotifications(ctx context.Context) (int, error) {
 
 // NotificationSeq returns the commit position of one of the actor's
 // notifications.
-func (db *DB) NotificationSeq(ctx context.Context, id string) (int64, error) {
+func (db *DB) NotificationSeq(ctx context.Context, id string) (_ int64, err error) {
+	defer wrap(&err, "sqlstore.NotificationSeq(%s)", id)
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if !validAlertID(id) {
+	if !tasktrack.ValidID(id) {
 		return 0, tasktrack.ErrNotFound
 	}
 	var seq int64
@@ -402,7 +406,8 @@ func (db *DB) NotificationSeq(ctx context.Context, id string) (int64, error) {
 
 // NotificationsAfter returns the actor's notifications committed after
 // seq, oldest first; seq order is commit order (see lockNotifications).
-func (db *DB) NotificationsAfter(ctx context.Context, seq int64, limit int) ([]*tasktrack.Notification, error) {
+func (db *DB) NotificationsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Notification, err error) {
+	defer wrap(&err, "sqlstore.NotificationsAfter")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return nil, err
@@ -416,8 +421,9 @@ func (db *DB) NotificationsAfter(ctx context.Context, seq int64, limit int) ([]*
 }
 
 // LastNotificationSeq returns the newest notification's position.
-func (db *DB) LastNotificationSeq(ctx context.Context) (int64, error) {
+func (db *DB) LastNotificationSeq(ctx context.Context) (_ int64, err error) {
+	defer wrap(&err, "sqlstore.LastNotificationSeq")
 	var seq sql.NullInt64
-	err := db.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
+	err = db.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
 	return seq.Int64, db.mapErr(err)
 }

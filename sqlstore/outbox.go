@@ -62,9 +62,9 @@ const emailTask = `'task_id', t.id, 'task_title', t.title, 'task_deadline_us', t
 // wantsEmail is whether the user of preferences p wants an email of the
 // notification n: yes unless they said no.
 const wantsEmail = `COALESCE(CASE n.kind
-	WHEN 'task_assigned' THEN p.email_task_assigned WHEN 'task_changed' THEN p.email_task_changed
-	WHEN 'task_reminder' THEN p.email_task_reminder WHEN 'task_missed' THEN p.email_task_missed
-	WHEN 'at_risk' THEN p.email_at_risk WHEN 'reactivated' THEN p.email_reactivated END, TRUE)`
+	WHEN '` + tasktrack.NotifyTaskAssigned + `' THEN p.email_task_assigned WHEN '` + tasktrack.NotifyTaskChanged + `' THEN p.email_task_changed
+	WHEN '` + tasktrack.NotifyTaskReminder + `' THEN p.email_task_reminder WHEN '` + tasktrack.NotifyTaskMissed + `' THEN p.email_task_missed
+	WHEN '` + tasktrack.NotifyAtRisk + `' THEN p.email_at_risk WHEN '` + tasktrack.NotifyReactivated + `' THEN p.email_reactivated END, TRUE)`
 
 // emailNotifications writes the emails of the notifications after seq
 // before (all of them this transaction's; see lockNotifications), to those
@@ -116,11 +116,12 @@ func (tx *Tx) emailAlerts(ctx context.Context, before int64) error {
 			json_build_object('template', 'alert', 'name', `+greeting("m")+`, 'timezone', COALESCE(p.timezone, 'UTC'),
 				'kind', al.kind, 'about_id', al.user_id, 'about_username', al.username, `+emailTask+`),
 			?, ?
-		FROM alerts al JOIN users m ON m.is_active AND m.role_id IN (1, 2) AND m.email <> '' AND m.id <> al.user_id
+		FROM alerts al JOIN users m ON m.is_active AND m.role_id IN (?, ?) AND m.email <> '' AND m.id <> al.user_id
 		LEFT JOIN user_preferences p ON p.user_id = m.id
 		LEFT JOIN tasks t ON t.id = al.task_id
-		WHERE al.seq > ? AND COALESCE(p.alerts, 'each') = 'each'
-		ORDER BY al.seq, m.id`, tx.now.UnixMilli(), micros(tx.now), micros(tx.now), before)
+		WHERE al.seq > ? AND COALESCE(p.alerts, ?) = ?
+		ORDER BY al.seq, m.id`, tx.now.UnixMilli(), micros(tx.now), micros(tx.now), tasktrack.RoleAdmin.ID, tasktrack.RoleManager.ID,
+		before, tasktrack.AlertMailEach, tasktrack.AlertMailEach)
 	if err != nil {
 		return err
 	}
@@ -160,8 +161,8 @@ func (tx *Tx) scheduleDigests(ctx context.Context) error {
 	}
 	rows, err := tx.query(ctx, `SELECT u.id, u.email, `+greeting("u")+`, p.timezone
 		FROM user_preferences p JOIN users u ON u.id = p.user_id
-		WHERE p.alerts = 'daily' AND u.is_active AND u.role_id IN (1, 2) AND u.email <> ''
-		ORDER BY u.id`)
+		WHERE p.alerts = ? AND u.is_active AND u.role_id IN (?, ?) AND u.email <> ''
+		ORDER BY u.id`, tasktrack.AlertMailDaily, tasktrack.RoleAdmin.ID, tasktrack.RoleManager.ID)
 	if err != nil {
 		return err
 	}
@@ -242,8 +243,8 @@ func (tx *Tx) emailAlertBurst(ctx context.Context, before int64, n int) error {
 	}
 	rows, err := tx.query(ctx, `SELECT m.id, m.email, `+greeting("m")+`, COALESCE(p.timezone, 'UTC')
 		FROM users m LEFT JOIN user_preferences p ON p.user_id = m.id
-		WHERE m.is_active AND m.role_id IN (1, 2) AND m.email <> '' AND COALESCE(p.alerts, 'each') = 'each'
-		ORDER BY m.id`)
+		WHERE m.is_active AND m.role_id IN (?, ?) AND m.email <> '' AND COALESCE(p.alerts, ?) = ?
+		ORDER BY m.id`, tasktrack.RoleAdmin.ID, tasktrack.RoleManager.ID, tasktrack.AlertMailEach, tasktrack.AlertMailEach)
 	if err != nil {
 		return err
 	}
@@ -328,12 +329,13 @@ func (db *DB) skipLocked() string {
 const deliveryColumns = "id, kind, target, user_id, payload, attempt, created_at"
 
 // ClaimDeliveries leases due deliveries to owner.
-func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) ([]*tasktrack.Delivery, error) {
+func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) (_ []*tasktrack.Delivery, err error) {
+	defer wrap(&err, "sqlstore.ClaimDeliveries")
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
 	var out []*tasktrack.Delivery
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		now, until := micros(tx.now), micros(tx.now.Add(lease))
 		args := []any{owner, until, until, now}
 		for _, k := range kinds {
@@ -370,7 +372,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string,
 // DeliveriesSucceeded records deliveries made, in one transaction. It
 // holds whoever claimed a row last: the message has gone, and must not go
 // again.
-func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) error {
+func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) (err error) {
+	defer wrap(&err, "sqlstore.DeliveriesSucceeded")
 	if len(ds) == 0 {
 		return nil
 	}
@@ -387,7 +390,8 @@ func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery)
 }
 
 // RetryDelivery makes a delivery due again after delay.
-func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) error {
+func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) (err error) {
+	defer wrap(&err, "sqlstore.RetryDelivery")
 	return db.update(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
 			WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now.Add(delay)), reason, d.ID, owner)
@@ -396,7 +400,8 @@ func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner st
 }
 
 // FailDelivery gives a delivery up and writes its audit entry.
-func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, reason, action string, details map[string]any) error {
+func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, reason, action string, details map[string]any) (err error) {
+	defer wrap(&err, "sqlstore.FailDelivery")
 	return db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `UPDATE deliveries SET status = 'failed', finished_at = ?, lease_owner = NULL, lease_until = NULL,
 			last_error = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now), reason, d.ID, owner)
@@ -415,7 +420,8 @@ func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, re
 }
 
 // OutboxStats counts the waiting deliveries by kind and finds the oldest.
-func (db *DB) OutboxStats(ctx context.Context) (map[string]int, time.Time, error) {
+func (db *DB) OutboxStats(ctx context.Context) (_ map[string]int, _ time.Time, err error) {
+	defer wrap(&err, "sqlstore.OutboxStats")
 	rows, err := db.query(ctx, "SELECT kind, count(*), min(created_at) FROM deliveries WHERE status = 'pending' GROUP BY kind")
 	if err != nil {
 		return nil, time.Time{}, err
@@ -442,9 +448,10 @@ func (db *DB) OutboxStats(ctx context.Context) (map[string]int, time.Time, error
 
 // PurgeDeliveries deletes the deliveries finished (delivered or given up)
 // more than keep ago, and says how many.
-func (db *DB) PurgeDeliveries(ctx context.Context, keep time.Duration) (int, error) {
+func (db *DB) PurgeDeliveries(ctx context.Context, keep time.Duration) (_ int, err error) {
+	defer wrap(&err, "sqlstore.PurgeDeliveries")
 	var n int64
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "DELETE FROM deliveries WHERE status <> 'pending' AND finished_at < ?", micros(tx.now.Add(-keep)))
 		if err != nil {
 			return err

@@ -33,7 +33,8 @@ func scanPreferences(s scanner) (tasktrack.Preferences, error) {
 
 // FindPreferences returns the actor's preferences, the defaults until
 // they choose.
-func (db *DB) FindPreferences(ctx context.Context) (tasktrack.Preferences, error) {
+func (db *DB) FindPreferences(ctx context.Context) (_ tasktrack.Preferences, err error) {
+	defer wrap(&err, "sqlstore.FindPreferences")
 	actor, err := preferencesOwner(ctx)
 	if err != nil {
 		return tasktrack.Preferences{}, err
@@ -44,7 +45,8 @@ func (db *DB) FindPreferences(ctx context.Context) (tasktrack.Preferences, error
 
 // UpdatePreferences changes the actor's preferences and records the
 // change in the audit log.
-func (db *DB) UpdatePreferences(ctx context.Context, in tasktrack.PreferencesUpdate) (tasktrack.Preferences, error) {
+func (db *DB) UpdatePreferences(ctx context.Context, in tasktrack.PreferencesUpdate) (_ tasktrack.Preferences, err error) {
+	defer wrap(&err, "sqlstore.UpdatePreferences")
 	actor, err := preferencesOwner(ctx)
 	if err != nil {
 		return tasktrack.Preferences{}, err

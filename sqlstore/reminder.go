@@ -43,10 +43,10 @@ func (tx *Tx) warnAtRisk(ctx context.Context) (int, error) {
 	// is a range of the index of misses by assignee and deadline.
 	res, err := tx.exec(ctx, `INSERT INTO at_risk_warnings (user_id, since)
 		SELECT u.id, ? FROM users u
-		WHERE u.is_active AND u.role_id <> 1
+		WHERE u.is_active AND u.role_id <> ?
 		AND NOT EXISTS (SELECT 1 FROM at_risk_warnings w WHERE w.user_id = u.id)
 		AND `+countedMisses("u")+` >= ?`,
-		micros(tx.now), from, to, n)
+		micros(tx.now), tasktrack.RoleAdmin.ID, from, to, n)
 	if err != nil {
 		return 0, err
 	}
@@ -55,11 +55,11 @@ func (tx *Tx) warnAtRisk(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	_, err = tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
-		SELECT tt_uuid7(?), 'user_at_risk', NULL, u.id, u.username, w.since
+		SELECT tt_uuid7(?), ?, NULL, u.id, u.username, w.since
 		FROM at_risk_warnings w JOIN users u ON u.id = w.user_id
 		WHERE w.since = ?
 		ORDER BY u.id
-		ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), micros(tx.now))
+		ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), tasktrack.AlertUserAtRisk, micros(tx.now))
 	return int(warned), err
 }
 
@@ -90,10 +90,10 @@ func (tx *Tx) sweepNotices(ctx context.Context, res *tasktrack.SweepResult, aler
 	if res.TasksMissed > 0 {
 		pre, post := around(tasktrack.MissedMessage)
 		r, err := tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at)
-			SELECT tt_uuid7(?), t.assigned_to, 'task_missed', t.id, CAST(? AS TEXT) || t.title || CAST(? AS TEXT), '{}', t.missed_at
+			SELECT tt_uuid7(?), t.assigned_to, ?, t.id, CAST(? AS TEXT) || t.title || CAST(? AS TEXT), '{}', t.missed_at
 			FROM tasks t WHERE t.status = 'missed' AND t.missed_at = ?
 			ORDER BY t.id
-			ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), pre, post, now)
+			ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), tasktrack.NotifyTaskMissed, pre, post, now)
 		if err != nil {
 			return err
 		}
@@ -115,10 +115,10 @@ func (tx *Tx) sweepNotices(ctx context.Context, res *tasktrack.SweepResult, aler
 			return err
 		}
 		r, err := tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at)
-			SELECT tt_uuid7(?), w.user_id, 'at_risk', NULL, ?, ?, w.since
+			SELECT tt_uuid7(?), w.user_id, ?, NULL, ?, ?, w.since
 			FROM at_risk_warnings w WHERE w.since = ?
 			ORDER BY w.user_id
-			ON CONFLICT DO NOTHING`, tx.now.UnixMilli(),
+			ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), tasktrack.NotifyAtRisk,
 			tasktrack.AtRiskMessage(tx.db.MissedThreshold-1, tx.db.MissedWindow), string(details), now)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 		return nil, nil
 	}
 	now := micros(tx.now)
-	args := []any{tx.now.UnixMilli(), now}
+	args := []any{tx.now.UnixMilli(), tasktrack.NotifyTaskReminder, now}
 	var windows []string
 	low := now
 	for _, lead := range leads {
@@ -161,13 +161,16 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 		low = high
 	}
 	args = append(args, now, low)
+	// The kind in NOT EXISTS stays in the text, not a parameter: the
+	// planners match a partial index (notifications_reminder_once) only
+	// against a predicate they can read.
 	return tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at, remind_lead, remind_deadline)
-		SELECT tt_uuid7(?), t.assigned_to, 'task_reminder', t.id, l.pre || t.title || l.post, l.details, ?, l.lead, t.deadline
+		SELECT tt_uuid7(?), t.assigned_to, ?, t.id, l.pre || t.title || l.post, l.details, ?, l.lead, t.deadline
 		FROM tasks t
 		JOIN (`+strings.Join(windows, " UNION ALL ")+`) l ON t.deadline > l.lo AND t.deadline <= l.hi
 		JOIN users u ON u.id = t.assigned_to
 		WHERE t.status IN ('pending', 'in_progress') AND t.deadline > ? AND t.deadline <= ? AND u.is_active
-		AND NOT EXISTS (SELECT 1 FROM notifications r WHERE r.kind = 'task_reminder'
+		AND NOT EXISTS (SELECT 1 FROM notifications r WHERE r.kind = '`+tasktrack.NotifyTaskReminder+`'
 			AND r.task_id = t.id AND r.remind_lead = l.lead AND r.remind_deadline = t.deadline)
 		ORDER BY t.id
 		ON CONFLICT DO NOTHING`, args...)

@@ -12,26 +12,51 @@ var _ tasktrack.SessionStore = (*DB)(nil)
 
 // RecordLogin writes the audit entry of a login attempt. u is nil when the
 // username is unknown.
-func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) error {
+func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
+	defer wrap(&err, "sqlstore.RecordLogin")
 	return db.update(ctx, func(tx *Tx) error {
-		action, target := tasktrack.ActionLoginFailed, ""
-		if ok {
-			action = tasktrack.ActionLogin
+		return tx.recordLogin(ctx, u, username, ok, addr)
+	})
+}
+
+func (tx *Tx) recordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) error {
+	action, target := tasktrack.ActionLoginFailed, ""
+	if ok {
+		action = tasktrack.ActionLogin
+	}
+	details := map[string]any{"username": username, "address": addr}
+	if u != nil {
+		target = itoa(u.ID)
+	}
+	actor := u
+	if !ok {
+		actor = nil
+	}
+	return tx.audit(ctx, actor, action, "user", target, details)
+}
+
+// LoginSucceeded records u's successful login, replaces u's outdated
+// password hash with newHash when it is not "" (unless the hash changed
+// meanwhile), and saves the refresh token t the login issued: one write
+// transaction, where there were three.
+func (db *DB) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, addr string, t tasktrack.RefreshToken, newHash string) (err error) {
+	defer wrap(&err, "sqlstore.LoginSucceeded(%d)", u.ID)
+	return db.update(ctx, func(tx *Tx) error {
+		if err := tx.recordLogin(ctx, u, username, true, addr); err != nil {
+			return err
 		}
-		details := map[string]any{"username": username, "address": addr}
-		if u != nil {
-			target = itoa(u.ID)
+		if newHash != "" {
+			if err := tx.upgradePasswordHash(ctx, u.ID, u.PasswordHash, newHash); err != nil {
+				return err
+			}
 		}
-		actor := u
-		if !ok {
-			actor = nil
-		}
-		return tx.audit(ctx, actor, action, "user", target, details)
+		return tx.saveRefresh(ctx, t)
 	})
 }
 
 // SaveRefreshToken stores a newly issued refresh token.
-func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) error {
+func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) (err error) {
+	defer wrap(&err, "sqlstore.SaveRefreshToken")
 	return db.update(ctx, func(tx *Tx) error {
 		return tx.saveRefresh(ctx, t)
 	})
@@ -49,12 +74,13 @@ func (tx *Tx) saveRefresh(ctx context.Context, t tasktrack.RefreshToken) error {
 // unauthenticated error when it is unknown, expired, or its user may no
 // longer sign in or has another token key than next carries. It returns
 // the user.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (*tasktrack.User, error) {
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.RotateRefreshToken")
 	var (
 		u      *tasktrack.User
 		reused bool
 	)
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		var (
 			family           string
 			userID, ver, exp int64
@@ -107,7 +133,8 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next taskt
 
 // RevokeRefreshFamily revokes the refresh token with hash h and its whole
 // rotation family (logout).
-func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) error {
+func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
+	defer wrap(&err, "sqlstore.RevokeRefreshFamily")
 	return db.update(ctx, func(tx *Tx) error {
 		var (
 			family string
@@ -128,20 +155,25 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) error {
 // UpgradePasswordHash replaces a user's password hash after a successful
 // login with an outdated one, unless it changed meanwhile. The token
 // version stays: it is the same password.
-func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
+func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
+	defer wrap(&err, "sqlstore.UpgradePasswordHash(%d)", id)
 	return db.update(ctx, func(tx *Tx) error {
-		r, err := tx.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", newHash, id, oldHash)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return nil
-		}
-		if err := tx.legacyHashGone(ctx, oldHash); err != nil {
-			return err
-		}
-		return tx.audit(ctx, nil, tasktrack.ActionPasswordUpgraded, "user", itoa(id), map[string]any{})
+		return tx.upgradePasswordHash(ctx, id, oldHash, newHash)
 	})
+}
+
+func (tx *Tx) upgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) error {
+	r, err := tx.exec(ctx, "UPDATE users SET password = ? WHERE id = ? AND password = ?", newHash, id, oldHash)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	if err := tx.legacyHashGone(ctx, oldHash); err != nil {
+		return err
+	}
+	return tx.audit(ctx, nil, tasktrack.ActionPasswordUpgraded, "user", itoa(id), map[string]any{})
 }
 
 var errTokenInvalid = tasktrack.ErrTokenInvalid

@@ -56,7 +56,8 @@ func (s *snapshot) queryRow(ctx context.Context, q string, args ...any) *sql.Row
 // Dashboard answers the dashboard from the tallies of 0004_stats.sql and the
 // sweep's own count of misses: managers and admins get everyone's figures
 // and every person's standing, a user their own figures only.
-func (db *DB) Dashboard(ctx context.Context) (*tasktrack.Stats, error) {
+func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
+	defer wrap(&err, "sqlstore.Dashboard")
 	actor := tasktrack.ActorFromContext(ctx)
 	team := tasktrack.Allowed(actor, tasktrack.CanSeeTeamStats)
 	now := db.now()
@@ -235,7 +236,8 @@ func scanAll(rows *sql.Rows, scan func() error) error {
 
 // ExportTasks streams the tasks of a list, in the list's order: one query
 // read row by row, so that memory stays flat however many there are.
-func (db *DB) ExportTasks(ctx context.Context, f tasktrack.TaskFilter, fn func(*tasktrack.Task) error) error {
+func (db *DB) ExportTasks(ctx context.Context, f tasktrack.TaskFilter, fn func(*tasktrack.Task) error) (err error) {
+	defer wrap(&err, "sqlstore.ExportTasks")
 	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
 	if err != nil {
 		return err
@@ -256,7 +258,8 @@ func (db *DB) ExportTasks(ctx context.Context, f tasktrack.TaskFilter, fn func(*
 
 // ExportAuditEntries streams the audit entries a filter selects, newest
 // first, as ExportTasks does.
-func (db *DB) ExportAuditEntries(ctx context.Context, f tasktrack.AuditFilter, fn func(*tasktrack.AuditEntry) error) error {
+func (db *DB) ExportAuditEntries(ctx context.Context, f tasktrack.AuditFilter, fn func(*tasktrack.AuditEntry) error) (err error) {
+	defer wrap(&err, "sqlstore.ExportAuditEntries")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import (
 
 var _ tasktrack.Sweeper = (*DB)(nil)
 
+// sweptDetails is the audit details of a deactivation by the sweep.
+const sweptDetails = `{"reason":"` + tasktrack.ReasonMissedDeadlines + `"}`
+
 // Sweep enforces deadlines at the current time, in one transaction of
 // set-based statements whose cost grows with what changes, not with the
 // table:
@@ -29,13 +32,14 @@ var _ tasktrack.Sweeper = (*DB)(nil)
 // Every statement only touches rows not yet changed, so a second sweep, or
 // one racing in another process, changes nothing twice; on PostgreSQL an
 // advisory lock also makes concurrent sweeps take turns.
-func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
+func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
+	defer wrap(&err, "sqlstore.Sweep")
 	start := time.Now()
 	var (
 		res    tasktrack.SweepResult
 		phases []any
 	)
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockSweep); err != nil {
 			return err
 		}
@@ -80,27 +84,27 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 			// One alert per task and deadline (alerts_task_missed_once): a
 			// task missed again without a new deadline raises none.
 			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at, deadline)
-				SELECT tt_uuid7(?), 'task_missed', t.id, t.assigned_to, u.username, t.missed_at, t.deadline
+				SELECT tt_uuid7(?), ?, t.id, t.assigned_to, u.username, t.missed_at, t.deadline
 				FROM tasks t JOIN users u ON u.id = t.assigned_to
 				WHERE t.status = 'missed' AND t.missed_at = ?
 				ORDER BY t.id
-				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), now); err != nil {
+				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), tasktrack.AlertTaskMissed, now); err != nil {
 				return err
 			}
 			lap("alerts")
 			if _, err := tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
-				SELECT ?, NULL, NULL, 'task.missed', 'task', CAST(t.id AS TEXT), '{"to":"missed"}'
-				FROM tasks t WHERE t.status = 'missed' AND t.missed_at = ?`, now, now); err != nil {
+				SELECT ?, NULL, NULL, ?, 'task', CAST(t.id AS TEXT), '{"to":"missed"}'
+				FROM tasks t WHERE t.status = 'missed' AND t.missed_at = ?`, now, tasktrack.ActionTaskMissed, now); err != nil {
 				return err
 			}
 			lap("audit")
 		}
 		// Deactivate users with too many counted misses.
 		from, to := db.missWindow(tx.now)
-		r, err = tx.exec(ctx, `UPDATE users SET is_active = FALSE, deactivated_at = ?, deactivation_reason = 'missed_deadlines',
+		r, err = tx.exec(ctx, `UPDATE users SET is_active = FALSE, deactivated_at = ?, deactivation_reason = ?,
 				token_version = token_version + 1
-			WHERE is_active AND role_id <> 1 AND `+countedMisses("users")+` >= ?`,
-			now, from, to, db.MissedThreshold)
+			WHERE is_active AND role_id <> ? AND `+countedMisses("users")+` >= ?`,
+			now, tasktrack.ReasonMissedDeadlines, tasktrack.RoleAdmin.ID, from, to, db.MissedThreshold)
 		if err != nil {
 			return err
 		}
@@ -111,15 +115,16 @@ func (db *DB) Sweep(ctx context.Context) (tasktrack.SweepResult, error) {
 		lap("deactivate")
 		if n > 0 {
 			if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at)
-				SELECT tt_uuid7(?), 'user_deactivated', NULL, id, username, deactivated_at
-				FROM users WHERE NOT is_active AND deactivated_at = ? AND deactivation_reason = 'missed_deadlines'
+				SELECT tt_uuid7(?), ?, NULL, id, username, deactivated_at
+				FROM users WHERE NOT is_active AND deactivated_at = ? AND deactivation_reason = ?
 				ORDER BY id
-				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), now); err != nil {
+				ON CONFLICT DO NOTHING`, tx.now.UnixMilli(), tasktrack.AlertUserDeactivated, now, tasktrack.ReasonMissedDeadlines); err != nil {
 				return err
 			}
 			if _, err := tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
-				SELECT ?, NULL, NULL, 'user.deactivate', 'user', CAST(id AS TEXT), '{"reason":"missed_deadlines"}'
-				FROM users WHERE NOT is_active AND deactivated_at = ? AND deactivation_reason = 'missed_deadlines'`, now, now); err != nil {
+				SELECT ?, NULL, NULL, ?, 'user', CAST(id AS TEXT), ?
+				FROM users WHERE NOT is_active AND deactivated_at = ? AND deactivation_reason = ?`,
+				now, tasktrack.ActionUserDeactivate, sweptDetails, now, tasktrack.ReasonMissedDeadlines); err != nil {
 				return err
 			}
 		}

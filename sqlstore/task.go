@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"tasktrack"
 )
 
@@ -41,14 +39,8 @@ func scanTask(s scanner) (*tasktrack.Task, error) {
 	return &t, nil
 }
 
-// validTaskID reports whether id can name a task; anything else is absent.
-func validTaskID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
-}
-
 func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) {
-	if !validTaskID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	q := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
@@ -63,8 +55,9 @@ func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) 
 }
 
 // FindTaskByID returns a task the caller may see.
-func (db *DB) FindTaskByID(ctx context.Context, id string) (*tasktrack.Task, error) {
-	if !validTaskID(id) {
+func (db *DB) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.FindTaskByID(%s)", id)
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	t, err := scanTask(db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))
@@ -160,7 +153,8 @@ func (l *taskList) selectSQL() (string, []any) {
 
 // FindTasks lists the tasks the caller may see: all of them for managers
 // and admins, their own for users.
-func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) ([]*tasktrack.Task, int, error) {
+func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*tasktrack.Task, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindTasks")
 	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
 	if err != nil {
 		return nil, 0, err
@@ -243,7 +237,8 @@ func (tx *Tx) checkAssignee(ctx context.Context, id int64) (string, error) {
 // CreateTask creates a pending task. Creations that arrive together share
 // one write transaction (see createQueue); each is answered only after the
 // transaction holding it has committed.
-func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
+func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.CreateTask")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateTask); err != nil {
 		return nil, err
@@ -290,22 +285,9 @@ func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
 	return err
 }
 
-// setStatus moves t to status s, keeping completed_at right.
-func setStatus(t *tasktrack.Task, s tasktrack.Status, now time.Time) {
-	if s == tasktrack.StatusCompleted && t.Status != tasktrack.StatusCompleted {
-		t.CompletedAt = &now
-	}
-	if s != tasktrack.StatusCompleted {
-		t.CompletedAt = nil
-	}
-	if s != tasktrack.StatusMissed {
-		t.MissedAt = nil
-	}
-	t.Status = s
-}
-
 // UpdateTask changes a task's fields (admins and managers).
-func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (*tasktrack.Task, error) {
+func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.UpdateTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateTask); err != nil {
 		return nil, err
@@ -325,7 +307,7 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 		return nil, err
 	}
 	var t *tasktrack.Task
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		old, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
@@ -361,10 +343,10 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 			return tasktrack.ErrMissedStatus
 		}
 		if reopen {
-			setStatus(&nt, tasktrack.StatusPending, tx.now)
+			nt.SetStatus(tasktrack.StatusPending, tx.now)
 		}
 		if in.Status != nil && *in.Status != nt.Status {
-			setStatus(&nt, *in.Status, tx.now)
+			nt.SetStatus(*in.Status, tx.now)
 		}
 		if len(changed) == 0 && nt.Status == old.Status {
 			t = old
@@ -395,7 +377,8 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 }
 
 // DeleteTask deletes a task (admins and managers).
-func (db *DB) DeleteTask(ctx context.Context, id string) error {
+func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "sqlstore.DeleteTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteTask); err != nil {
 		return err
@@ -413,13 +396,14 @@ func (db *DB) DeleteTask(ctx context.Context, id string) error {
 }
 
 // UpdateTaskStatus changes a task's status and nothing else.
-func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (_ *tasktrack.Task, err error) {
+	defer wrap(&err, "sqlstore.UpdateTaskStatus(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
 	var t *tasktrack.Task
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		old, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
@@ -440,7 +424,7 @@ func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.
 			return nil
 		}
 		nt := *old
-		setStatus(&nt, status, tx.now)
+		nt.SetStatus(status, tx.now)
 		nt.UpdatedAt = tx.now
 		if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
 			string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {

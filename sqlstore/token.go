@@ -62,7 +62,8 @@ func joinScopes(scopes []tasktrack.Scope) string {
 
 // CreatePersonalToken stores a new token of the actor's, with its audit
 // entry.
-func (db *DB) CreatePersonalToken(ctx context.Context, in tasktrack.PersonalTokenCreate, hash string) (*tasktrack.PersonalToken, error) {
+func (db *DB) CreatePersonalToken(ctx context.Context, in tasktrack.PersonalTokenCreate, hash string) (_ *tasktrack.PersonalToken, err error) {
+	defer wrap(&err, "sqlstore.CreatePersonalToken")
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
@@ -73,7 +74,7 @@ func (db *DB) CreatePersonalToken(ctx context.Context, in tasktrack.PersonalToke
 		return nil, err
 	}
 	var t *tasktrack.PersonalToken
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		t = &tasktrack.PersonalToken{
 			ID: uuidV7At(tx.now.UnixMilli()).String(), UserID: actor.ID, Name: name, Scopes: scopes, CreatedAt: tx.now,
 		}
@@ -102,7 +103,8 @@ const liveTokens = ` FROM personal_tokens p JOIN users u ON u.id = p.user_id
 	WHERE p.user_id = ? AND p.revoked_at IS NULL AND (u.reactivated_at IS NULL OR p.created_at > u.reactivated_at)`
 
 // FindPersonalTokens lists the live tokens of user userID, newest first.
-func (db *DB) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.Page) ([]*tasktrack.PersonalToken, int, error) {
+func (db *DB) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.Page) (_ []*tasktrack.PersonalToken, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindPersonalTokens")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
 		return nil, 0, err
@@ -139,12 +141,13 @@ func (db *DB) userExists(ctx context.Context, id int64) error {
 
 // RevokePersonalToken revokes token id of user userID; it stops working
 // at the next request, in every process.
-func (db *DB) RevokePersonalToken(ctx context.Context, userID int64, id string) error {
+func (db *DB) RevokePersonalToken(ctx context.Context, userID int64, id string) (err error) {
+	defer wrap(&err, "sqlstore.RevokePersonalToken(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
 		return err
 	}
-	if !validTaskID(id) {
+	if !tasktrack.ValidID(id) {
 		return tasktrack.ErrNotFound
 	}
 	return db.update(ctx, func(tx *Tx) error {
@@ -168,7 +171,8 @@ const tokenByHash = "SELECT " + tokenColumns + ", p.token_hash, " + userColumns 
 
 // PersonalTokenByHash loads a token and its owner by the hash of its
 // secret (tokenByHash).
-func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (*tasktrack.PersonalToken, *tasktrack.User, error) {
+func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (_ *tasktrack.PersonalToken, _ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.PersonalTokenByHash")
 	var r tokenRow
 	row := db.queryRow(ctx, tokenByHash, hash)
 	u, err := scanUser(prefixScanner{row, append(r.dest(), &r.t.Hash)})
@@ -189,7 +193,8 @@ func (p prefixScanner) Scan(dest ...any) error { return p.s.Scan(append(p.prefix
 // TouchPersonalToken records a use of token id at at, at most once a
 // minute: the condition holds across processes, so replicas serving the
 // same token write it once between them.
-func (db *DB) TouchPersonalToken(ctx context.Context, id string, at time.Time) error {
+func (db *DB) TouchPersonalToken(ctx context.Context, id string, at time.Time) (err error) {
+	defer wrap(&err, "sqlstore.TouchPersonalToken(%s)", id)
 	return db.update(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, `UPDATE personal_tokens SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, micros(at), id, micros(at.Add(-time.Minute)))

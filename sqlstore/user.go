@@ -50,7 +50,8 @@ func (tx *Tx) findUser(ctx context.Context, id int64) (*tasktrack.User, error) {
 }
 
 // AuthUser loads a user by id for authentication, without policy.
-func (db *DB) AuthUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+func (db *DB) AuthUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.AuthUser(%d)", id)
 	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id))
 	if err != nil {
 		return nil, db.mapErr(err)
@@ -60,7 +61,8 @@ func (db *DB) AuthUser(ctx context.Context, id int64) (*tasktrack.User, error) {
 
 // UserByUsername loads a user by username (by its key, so any case or
 // width variant finds the one account) for login, without policy.
-func (db *DB) UserByUsername(ctx context.Context, username string) (*tasktrack.User, error) {
+func (db *DB) UserByUsername(ctx context.Context, username string) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.UserByUsername")
 	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?", usernameKey(username)))
 	if err != nil {
 		return nil, db.mapErr(err)
@@ -69,7 +71,8 @@ func (db *DB) UserByUsername(ctx context.Context, username string) (*tasktrack.U
 }
 
 // FindUserByID returns one user.
-func (db *DB) FindUserByID(ctx context.Context, id int64) (*tasktrack.User, error) {
+func (db *DB) FindUserByID(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.FindUserByID(%d)", id)
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadUser); err != nil {
 		return nil, err
 	}
@@ -77,7 +80,8 @@ func (db *DB) FindUserByID(ctx context.Context, id int64) (*tasktrack.User, erro
 }
 
 // FindUsers lists users by id.
-func (db *DB) FindUsers(ctx context.Context, f tasktrack.UserFilter) ([]*tasktrack.User, int, error) {
+func (db *DB) FindUsers(ctx context.Context, f tasktrack.UserFilter) (_ []*tasktrack.User, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindUsers")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListUsers); err != nil {
 		return nil, 0, err
 	}
@@ -119,7 +123,8 @@ func (db *DB) hash(password string) (string, error) {
 }
 
 // CreateUser creates a user; the system (no actor) may too.
-func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (*tasktrack.User, error) {
+func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.CreateUser")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateUser); err != nil {
 		return nil, err
@@ -168,10 +173,15 @@ func (tx *Tx) activeAdminsOtherThan(ctx context.Context, id int64) (int, error) 
 	return n, err
 }
 
-var errLastAdmin = tasktrack.Errorf(tasktrack.KindConflict, "This is the last active admin; make another admin first.")
+// keepAnAdmin applies the last-admin rule to a change that takes u out of
+// the active admins.
+func (tx *Tx) keepAnAdmin(ctx context.Context, u *tasktrack.User) error {
+	return tasktrack.KeepAnAdmin(ctx, u, tx.activeAdminsOtherThan)
+}
 
 // UpdateUser changes a user's email, names, role, active flag or password.
-func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate) (*tasktrack.User, error) {
+func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.UpdateUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateUser); err != nil {
 		return nil, err
@@ -209,7 +219,7 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 		}
 	}
 	var u *tasktrack.User
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
@@ -230,13 +240,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 		}
 		roleChanged := in.Role != nil && role.ID != old.Role.ID
 		activeChanged := in.IsActive != nil && *in.IsActive != old.IsActive
-		if (roleChanged || (activeChanged && !*in.IsActive)) && old.IsAdmin() && old.IsActive {
-			n, err := tx.activeAdminsOtherThan(ctx, id)
-			if err != nil {
+		if roleChanged || (activeChanged && !*in.IsActive) {
+			if err := tx.keepAnAdmin(ctx, old); err != nil {
 				return err
-			}
-			if n == 0 {
-				return errLastAdmin
 			}
 		}
 		bump := false
@@ -246,18 +252,16 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 		if hash != "" {
 			nu.PasswordHash, bump = hash, true
 		}
-		if activeChanged {
-			nu.IsActive = *in.IsActive
-			if nu.IsActive {
-				nu.DeactivatedAt, nu.DeactivationReason = nil, ""
-				nu.ReactivatedAt, nu.ReactivatedBy = &tx.now, actorID(actor)
-			} else {
-				nu.DeactivatedAt, nu.DeactivationReason = &tx.now, tasktrack.ReasonManual
-				bump = true
-			}
-		}
-		if bump {
+		// A change of who may sign in moves the token version itself.
+		if bump && !activeChanged {
 			nu.TokenVersion++
+		}
+		if activeChanged {
+			if *in.IsActive {
+				nu.Reactivate(tx.now, actor)
+			} else {
+				nu.Deactivate(tx.now, tasktrack.ReasonManual)
+			}
 		}
 		if err := tx.saveUser(ctx, &nu); err != nil {
 			return err
@@ -323,7 +327,8 @@ func actorID(actor *tasktrack.User) *int64 {
 }
 
 // DeleteUser deletes a user who has no tasks and is not the last admin.
-func (db *DB) DeleteUser(ctx context.Context, id int64) error {
+func (db *DB) DeleteUser(ctx context.Context, id int64) (err error) {
+	defer wrap(&err, "sqlstore.DeleteUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteUser); err != nil {
 		return err
@@ -343,14 +348,8 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 		if tasks > 0 {
 			return tasktrack.Errorf(tasktrack.KindConflict, "This user still has %d task(s): reassign or delete their tasks first, or deactivate the user.", tasks)
 		}
-		if u.IsAdmin() && u.IsActive {
-			n, err := tx.activeAdminsOtherThan(ctx, id)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return errLastAdmin
-			}
+		if err := tx.keepAnAdmin(ctx, u); err != nil {
+			return err
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM users WHERE id = ?", id); err != nil {
 			return err
@@ -367,13 +366,14 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 
 // ReactivateUser makes an inactive user active again; misses before now
 // no longer count towards deactivation.
-func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+func (db *DB) ReactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.ReactivateUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanReactivateUser); err != nil {
 		return nil, err
 	}
 	var u *tasktrack.User
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		var err error
 		if u, err = tx.findUser(ctx, id); err != nil {
 			return err
@@ -385,10 +385,7 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already active"}
 		}
 		prev := u.DeactivationReason
-		u.IsActive = true
-		u.DeactivatedAt, u.DeactivationReason = nil, ""
-		u.ReactivatedAt, u.ReactivatedBy = &tx.now, actorID(actor)
-		u.TokenVersion++
+		u.Reactivate(tx.now, actor)
 		if err := tx.saveUser(ctx, u); err != nil {
 			return err
 		}
@@ -401,13 +398,14 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 }
 
 // DeactivateUser deactivates a user by hand.
-func (db *DB) DeactivateUser(ctx context.Context, id int64) (*tasktrack.User, error) {
+func (db *DB) DeactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.DeactivateUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeactivateUser); err != nil {
 		return nil, err
 	}
 	var u *tasktrack.User
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
@@ -418,18 +416,10 @@ func (db *DB) DeactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 		if !u.IsActive {
 			return &tasktrack.Error{Kind: tasktrack.KindInvalid, Key: "status", Message: "User already inactive"}
 		}
-		if u.IsAdmin() {
-			n, err := tx.activeAdminsOtherThan(ctx, id)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return errLastAdmin
-			}
+		if err := tx.keepAnAdmin(ctx, u); err != nil {
+			return err
 		}
-		u.IsActive = false
-		u.DeactivatedAt, u.DeactivationReason = &tx.now, tasktrack.ReasonManual
-		u.TokenVersion++
+		u.Deactivate(tx.now, tasktrack.ReasonManual)
 		if err := tx.saveUser(ctx, u); err != nil {
 			return err
 		}
@@ -439,7 +429,8 @@ func (db *DB) DeactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 }
 
 // SetUserPassword sets another user's password (an admin's reset).
-func (db *DB) SetUserPassword(ctx context.Context, id int64, password string) error {
+func (db *DB) SetUserPassword(ctx context.Context, id int64, password string) (err error) {
+	defer wrap(&err, "sqlstore.SetUserPassword(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanSetUserPassword); err != nil {
 		return err
@@ -459,7 +450,8 @@ func (db *DB) SetUserPassword(ctx context.Context, id int64, password string) er
 // SetOwnPassword sets the caller's password once auth has checked their
 // current one, whose hash is oldHash; if the hash has changed since, the
 // old password given is no longer the current one.
-func (db *DB) SetOwnPassword(ctx context.Context, oldHash, newPassword string) error {
+func (db *DB) SetOwnPassword(ctx context.Context, oldHash, newPassword string) (err error) {
+	defer wrap(&err, "sqlstore.SetOwnPassword")
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return tasktrack.ErrNotAuthenticated

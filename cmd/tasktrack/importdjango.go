@@ -153,9 +153,7 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 	}
 	rep.Users.Imported, rep.Tasks.Imported = res.UsersImported, res.TasksImported
 	rep.Users.Skipped, rep.Tasks.Skipped = rep.Users.Read-res.UsersImported, rep.Tasks.Read-res.TasksImported
-	for _, n := range res.Notes {
-		rep.Notes = append(rep.Notes, djangoimport.Note(n))
-	}
+	rep.Notes = append(rep.Notes, res.Notes...)
 	return printImportReport(rep, *asJSON, stdout)
 }
 
