@@ -174,6 +174,9 @@ func (h *Hasher) padFailure(w *Work, legacy int) {
 
 // verifyArgon2 checks an argon2id PHC string, and returns the parameters
 // it hashed with: zero when the string was refused without hashing.
+// minArgon2KeyLen is the shortest stored argon2id key verified.
+const minArgon2KeyLen = 16
+
 func verifyArgon2(hash, password string) (bool, Argon2Params) {
 	var p Argon2Params
 	parts := strings.Split(hash, "$")
@@ -189,7 +192,9 @@ func verifyArgon2(hash, password string) (bool, Argon2Params) {
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
+	// A key shorter than 16 bytes is no secret: with one byte, one guess
+	// in 256 would match it. Ours are 32.
+	if err1 != nil || err2 != nil || len(want) < minArgon2KeyLen {
 		return false, Argon2Params{}
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
+
 	"tasktrack"
 )
 
@@ -188,6 +190,29 @@ func djangoHash(t *testing.T, password, salt string, iter int) string {
 		t.Fatal(err)
 	}
 	return "pbkdf2_sha256$" + strconv.Itoa(iter) + "$" + salt + "$" + base64.StdEncoding.EncodeToString(key)
+}
+
+// A hash whose key is too short to be a secret is refused even when the
+// password matches it: with a one-byte key, one guess in 256 would pass.
+// (Every strict prefix of a good hash in TestArgon2MalformedHashes is such
+// a key now and then, which is how this was found.)
+func TestArgon2ShortKeysRefused(t *testing.T) {
+	h := NewHasher(cheap, 0)
+	const password = "s3cret-pass"
+	salt := []byte("0123456789abcdef")
+	b64 := base64.RawStdEncoding
+	for _, n := range []uint32{1, 2, 8, 15} {
+		key := argon2.IDKey([]byte(password), salt, cheap.Time, cheap.Memory, cheap.Threads, n)
+		hash := "$argon2id$v=19$m=64,t=1,p=1$" + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key)
+		if ok, _ := h.Verify(hash, password); ok {
+			t.Errorf("a %d-byte key verified", n)
+		}
+	}
+	key := argon2.IDKey([]byte(password), salt, cheap.Time, cheap.Memory, cheap.Threads, 16)
+	hash := "$argon2id$v=19$m=64,t=1,p=1$" + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key)
+	if ok, _ := h.Verify(hash, password); !ok {
+		t.Error("a 16-byte key did not verify")
+	}
 }
 
 func TestDjangoPBKDF2(t *testing.T) {
