@@ -129,6 +129,9 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (*tasktrack.Alert
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		if err := tx.alertEvent(ctx, tasktrack.EventAlertAcknowledged, al); err != nil {
+			return err
+		}
 		return tx.audit(ctx, actor, "alert.acknowledge", "alert", id, map[string]any{"kind": al.Kind})
 	})
 	return al, err

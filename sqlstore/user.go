@@ -156,6 +156,9 @@ func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (*tasktra
 		if u, err = tx.findUser(ctx, id); err != nil {
 			return err
 		}
+		if err := tx.userEvent(ctx, tasktrack.EventUserCreated, u); err != nil {
+			return err
+		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserCreate, "user", itoa(id), map[string]any{"username": u.Username, "role": role.Name})
 	})
 	return u, err
@@ -395,6 +398,9 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 		if err := tx.audit(ctx, actor, tasktrack.ActionUserReactivate, "user", itoa(id), map[string]any{"previous_reason": prev}); err != nil {
 			return err
 		}
+		if err := tx.userEvent(ctx, tasktrack.EventUserReactivated, u); err != nil {
+			return err
+		}
 		return tx.notifyReactivated(ctx, actor, u)
 	})
 	return u, err
@@ -431,6 +437,9 @@ func (db *DB) DeactivateUser(ctx context.Context, id int64) (*tasktrack.User, er
 		u.DeactivatedAt, u.DeactivationReason = &tx.now, tasktrack.ReasonManual
 		u.TokenVersion++
 		if err := tx.saveUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.userEvent(ctx, tasktrack.EventUserDeactivated, u); err != nil {
 			return err
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserDeactivate, "user", itoa(id), map[string]any{"reason": tasktrack.ReasonManual})
