@@ -92,7 +92,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	pats.Now = clock.Now
 	notices := httpapi.NewNotificationHub(db, db.NotificationsChanged(), 50*time.Millisecond, logger)
 	api := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: svc, Hub: hub, Ready: db.Ping, Logger: logger, Now: clock.Now,
-		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: []time.Duration{24 * time.Hour, time.Hour},
+		PersonalTokens: db, TokenAuth: pats, Calendars: db, Webhooks: db, WebhookAllowPrivate: true, Reminders: []time.Duration{24 * time.Hour, time.Hour},
 		Notifications: db, Preferences: db, NotificationHub: notices}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

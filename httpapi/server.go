@@ -74,6 +74,10 @@ type Server struct {
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
+	// Webhooks manages the webhook endpoints; WebhookAllowPrivate lets
+	// their URLs name addresses that are not public.
+	Webhooks            tasktrack.WebhookService
+	WebhookAllowPrivate bool
 	// Reports answers the dashboard and the lists' CSV exports.
 	Reports tasktrack.ReportService
 	// Now is the clock, for the date in an export's file name; nil means
@@ -159,6 +163,16 @@ func (s *Server) routes() []route {
 		{"POST", "/api/calendar/rotate/", s.handleRotateCalendar, false},
 		{"GET", "/api/calendar/{secret}/tasks.ics", s.handleCalendarFeed, true},
 		{"GET", "/api/stats/", s.handleStats, false},
+
+		{"GET", "/api/webhooks/", s.handleListWebhooks, false},
+		{"POST", "/api/webhooks/", s.handleCreateWebhook, false},
+		{"GET", "/api/webhooks/{id}/", s.handleGetWebhook, false},
+		{"PATCH", "/api/webhooks/{id}/", s.handleUpdateWebhook, false},
+		{"DELETE", "/api/webhooks/{id}/", s.handleDeleteWebhook, false},
+		{"POST", "/api/webhooks/{id}/rotate-secret/", s.handleRotateWebhook, false},
+		{"POST", "/api/webhooks/{id}/test/", s.handleTestWebhook, false},
+		{"GET", "/api/webhooks/{id}/deliveries/", s.handleWebhookDeliveries, false},
+		{"POST", "/api/webhooks/{id}/deliveries/{delivery_id}/redeliver/", s.handleRedeliverWebhook, false},
 
 		{"GET", "/healthz", s.handleHealth, true},
 		{"GET", "/readyz", s.handleReady, true},

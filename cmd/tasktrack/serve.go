@@ -74,6 +74,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
 		PersonalTokens: db, TokenAuth: patAuth, Calendars: db, Reminders: c.Reminders,
+		Webhooks: db, WebhookAllowPrivate: c.WebhookAllowPrivate,
 		Notifications: db, Preferences: db, NotificationHub: notificationHub,
 		Ready: db.Ping, Web: web.Handler(), Logger: logger,
 		TrustedProxies: c.TrustedProxies, CORSOrigins: c.CORSOrigins, PublicURL: c.PublicURL, Observe: metrics.observe,
