@@ -203,6 +203,10 @@ func (h *Webhooks) post(ctx context.Context, t *tasktrack.WebhookTarget, id stri
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
+		var refused *RefusedAddressError
+		if errors.As(err, &refused) {
+			err = refused
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %s", timeout)
 		}
