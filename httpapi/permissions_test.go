@@ -493,7 +493,9 @@ func permRows() []permRow {
 		{row: "GET /api/webhooks/{id}/deliveries/", method: "GET", path: permWebhookPath("deliveries/"), setup: permWebhookSetup,
 			want: permAllAndAnon(200, 403, 403)},
 		{row: "POST /api/webhooks/{id}/deliveries/{delivery_id}/redeliver/", method: "POST",
-			path:  func(f *permFixture) string { return "/api/webhooks/" + f.webhookID + "/deliveries/" + f.attemptID + "/redeliver/" },
+			path: func(f *permFixture) string {
+				return "/api/webhooks/" + f.webhookID + "/deliveries/" + f.attemptID + "/redeliver/"
+			},
 			setup: permWebhookSetup, state: permWebhookState, want: permAllAndAnon(202, 403, 403)},
 		// Dashboard: GET /api/stats/ | admin, manager: everyone | user: only their own, without people
 		{row: "GET /api/stats/", method: "GET", path: permFixedPath("/api/stats/"), task: true,
