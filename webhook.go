@@ -304,3 +304,83 @@ func WebhookAlertData(a *Alert) map[string]any {
 		"created_at": WebhookTime(a.CreatedAt), "acknowledged_at": webhookOptTime(a.AcknowledgedAt), "acknowledged_by": by,
 	}
 }
+
+// webhookCapture is an event the sweep wrote in SQL, one statement for
+// all its rows: the object's columns as they were, flat (SQLite's
+// json_build_object does not nest), which WebhookEventBody renders into
+// the standard body the same way on every attempt.
+type webhookCapture struct {
+	Type string          `json:"type"`
+	AtUS int64           `json:"at_us"`
+	Data json.RawMessage `json:"data"`
+	// A task's.
+	ID                 string `json:"id"`
+	Title              string `json:"title"`
+	Description        string `json:"description"`
+	DeadlineUS         int64  `json:"deadline_us"`
+	Status             string `json:"status"`
+	AssignedTo         int64  `json:"assigned_to"`
+	AssignedToUsername string `json:"assigned_to_username"`
+	CreatedBy          *int64 `json:"created_by"`
+	CreatedUS          int64  `json:"created_us"`
+	UpdatedUS          int64  `json:"updated_us"`
+	CompletedUS        *int64 `json:"completed_us"`
+	MissedUS           *int64 `json:"missed_us"`
+	// A user's.
+	UserID             int64   `json:"user_id"`
+	Username           string  `json:"username"`
+	Email              string  `json:"email"`
+	FirstName          string  `json:"first_name"`
+	LastName           string  `json:"last_name"`
+	RoleID             int     `json:"role_id"`
+	IsActive           any     `json:"is_active"` // true or 1, by engine
+	JoinedUS           int64   `json:"joined_us"`
+	DeactivatedUS      *int64  `json:"deactivated_us"`
+	DeactivationReason *string `json:"deactivation_reason"`
+}
+
+func microsPtr(us *int64) *time.Time {
+	if us == nil {
+		return nil
+	}
+	t := time.UnixMicro(*us).UTC()
+	return &t
+}
+
+// WebhookEventBody returns the standard body of an outbox row's payload:
+// the payload itself when it was rendered as the change was made, or the
+// rendering of what the sweep captured.
+func WebhookEventBody(payload []byte) ([]byte, WebhookBody, error) {
+	var c webhookCapture
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, WebhookBody{}, err
+	}
+	if len(c.Data) > 0 {
+		var b WebhookBody
+		err := json.Unmarshal(payload, &b)
+		return payload, b, err
+	}
+	var data map[string]any
+	if c.ID != "" {
+		data = WebhookTaskData(&Task{ID: c.ID, Title: c.Title, Description: c.Description,
+			Deadline: time.UnixMicro(c.DeadlineUS).UTC(), Status: Status(c.Status), AssignedTo: c.AssignedTo,
+			AssignedToUsername: c.AssignedToUsername, CreatedBy: c.CreatedBy, CreatedAt: time.UnixMicro(c.CreatedUS).UTC(),
+			UpdatedAt: time.UnixMicro(c.UpdatedUS).UTC(), CompletedAt: microsPtr(c.CompletedUS), MissedAt: microsPtr(c.MissedUS)})
+	} else {
+		role, _ := RoleByID(c.RoleID)
+		u := &User{ID: c.UserID, Username: c.Username, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
+			Role: role, IsActive: c.IsActive == true || c.IsActive == float64(1), DateJoined: time.UnixMicro(c.JoinedUS).UTC(),
+			DeactivatedAt: microsPtr(c.DeactivatedUS)}
+		if c.DeactivationReason != nil {
+			u.DeactivationReason = *c.DeactivationReason
+		}
+		data = WebhookUserData(u)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, WebhookBody{}, err
+	}
+	b := WebhookBody{Type: c.Type, Timestamp: WebhookTime(time.UnixMicro(c.AtUS)), Data: raw}
+	body, err := json.Marshal(b)
+	return body, b, err
+}

@@ -147,11 +147,11 @@ func (h *Webhooks) Deliver(ctx context.Context, d *tasktrack.Delivery) error {
 	if err != nil {
 		return err
 	}
-	var ev tasktrack.WebhookBody
-	if err := json.Unmarshal(d.Payload, &ev); err != nil {
+	standard, ev, err := tasktrack.WebhookEventBody(d.Payload)
+	if err != nil {
 		return fmt.Errorf("%w: %v", errGone, err)
 	}
-	body, err := FormatWebhook(t.Format, ev, d.Payload, h.PublicURL)
+	body, err := FormatWebhook(t.Format, ev, standard, h.PublicURL)
 	if err != nil {
 		return err
 	}

@@ -152,7 +152,8 @@ func TestWebhookEvents(t *testing.T) {
 		w := newHookWorld(t, e, true)
 		events := []string{tasktrack.EventTaskCreated, tasktrack.EventTaskUpdated, tasktrack.EventTaskDeleted,
 			tasktrack.EventTaskStatusChanged, tasktrack.EventUserCreated, tasktrack.EventUserDeactivated,
-			tasktrack.EventUserReactivated, tasktrack.EventAlertAcknowledged}
+			tasktrack.EventUserReactivated, tasktrack.EventAlertAcknowledged, tasktrack.EventTaskMissed, tasktrack.EventTaskReminder,
+			tasktrack.EventUserAtRisk}
 		for _, ev := range append(slices.Clone(events), "*") {
 			w.endpoint(t, w.rc.srv.URL+"/"+ev, tasktrack.FormatStandard, ev)
 		}
@@ -162,6 +163,10 @@ func TestWebhookEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
+		// The sweep below reminds of the first task, and one miss puts sam
+		// at risk.
+		w.db.Reminders = []time.Duration{time.Hour}
+		w.db.MissedThreshold = 2
 		sam := MustCreateUser(t, w.db, "sam", "user")
 		task := MustCreateTask(t, w.db, sam, "Quarterly report", time.Hour)
 		title := "Quarterly report, v2"
@@ -176,7 +181,7 @@ func TestWebhookEvents(t *testing.T) {
 		if _, err := w.db.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		alerts, _, err := w.db.FindAlerts(System, tasktrack.AlertFilter{})
+		alerts, _, err := w.db.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed})
 		if err != nil || len(alerts) != 1 {
 			t.Fatalf("alerts %v %v", alerts, err)
 		}

@@ -512,3 +512,46 @@ func (tx *Tx) taskChangeEvents(ctx context.Context, old, nt *tasktrack.Task) err
 	}
 	return tx.taskEvent(ctx, tasktrack.EventTaskUpdated, nt)
 }
+
+// Captured columns of the sweep's events (see tasktrack.WebhookEventBody):
+// of the task t and its assignee u, and of the user u.
+const (
+	captureTask = `'id', t.id, 'title', t.title, 'description', t.description, 'deadline_us', t.deadline, 'status', t.status,
+		'assigned_to', t.assigned_to, 'assigned_to_username', u.username, 'created_by', t.created_by, 'created_us', t.created_at,
+		'updated_us', t.updated_at, 'completed_us', t.completed_at, 'missed_us', t.missed_at`
+	captureUser = `'user_id', u.id, 'username', u.username, 'email', u.email, 'first_name', u.first_name, 'last_name', u.last_name,
+		'role_id', u.role_id, 'is_active', u.is_active, 'joined_us', u.date_joined, 'deactivated_us', u.deactivated_at,
+		'deactivation_reason', u.deactivation_reason`
+)
+
+// sweepWebhooks writes the events of a sweep: its misses, reminders,
+// deactivations and at-risk warnings, each kind one INSERT ... SELECT of
+// the rows the sweep made at its time, joined to the endpoints subscribed.
+func (tx *Tx) sweepWebhooks(ctx context.Context) error {
+	var n int
+	if err := tx.queryRow(ctx, "SELECT count(*) FROM webhooks WHERE is_active").Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	now := micros(tx.now)
+	events := []struct{ event, capture, tables, where string }{
+		{tasktrack.EventTaskMissed, captureTask, `tasks t JOIN users u ON u.id = t.assigned_to`, `t.status = 'missed' AND t.missed_at = ?`},
+		{tasktrack.EventTaskReminder, captureTask, `notifications n JOIN tasks t ON t.id = n.task_id JOIN users u ON u.id = t.assigned_to`,
+			`n.kind = 'task_reminder' AND n.created_at = ?`},
+		{tasktrack.EventUserDeactivated, captureUser, `users u`,
+			`NOT u.is_active AND u.deactivated_at = ? AND u.deactivation_reason = 'missed_deadlines'`},
+		{tasktrack.EventUserAtRisk, captureUser, `at_risk_warnings r JOIN users u ON u.id = r.user_id`, `r.since = ?`},
+	}
+	for _, e := range events {
+		res, err := tx.exec(ctx, `INSERT INTO deliveries (id, kind, target, payload, created_at, next_attempt_at)
+			SELECT tt_uuid7(?), 'webhook', w.id, json_build_object('type', CAST(? AS TEXT), 'at_us', CAST(? AS BIGINT), `+e.capture+`), ?, ?
+			FROM `+e.tables+` JOIN webhooks w ON w.is_active AND (w.events LIKE ? OR w.events = ',*,')
+			WHERE `+e.where, tx.now.UnixMilli(), e.event, now, now, now, "%,"+e.event+",%", now)
+		if err != nil {
+			return err
+		}
+		if err := tx.delivered(ctx, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
