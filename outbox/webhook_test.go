@@ -508,3 +508,46 @@ func TestWebhookDeleteDropsPending(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The sweep's events, captured in SQL and rendered when sent, carry the
+// same JSON as events rendered when the change is made.
+func TestWebhookSweepData(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newHookWorld(t, e, true)
+		w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, tasktrack.EventTaskMissed, tasktrack.EventUserAtRisk)
+		w.db.MissedThreshold = 2
+		sam := MustCreateUser(t, w.db, "sam", "user")
+		task := MustCreateTask(t, w.db, sam, "Quarterly report", time.Minute)
+		w.clock.Add(2 * time.Minute)
+		if _, err := w.db.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for w.run(t) > 0 {
+		}
+		got := map[string]string{}
+		for _, c := range w.rc.got() {
+			var b tasktrack.WebhookBody
+			if err := json.Unmarshal(c.body, &b); err != nil {
+				t.Fatal(err)
+			}
+			got[b.Type] = string(c.body)
+		}
+		want := map[string]string{
+			tasktrack.EventTaskMissed: `{"type":"task.missed","timestamp":"2026-03-02T09:02:00.000000Z","data":{"assigned_to":` + itoa(sam.ID) +
+				`,"assigned_to_username":"sam","completed_at":null,"created_at":"2026-03-02T09:00:00.000000Z","created_by":null,` +
+				`"deadline":"2026-03-02T09:01:00.000000Z","description":"","id":"` + task.ID + `","missed_at":"2026-03-02T09:02:00.000000Z",` +
+				`"status":"missed","title":"Quarterly report","updated_at":"2026-03-02T09:02:00.000000Z"}}`,
+			tasktrack.EventUserAtRisk: `{"type":"user.at_risk","timestamp":"2026-03-02T09:02:00.000000Z","data":{"date_joined":"2026-03-02T09:00:00.000000Z",` +
+				`"deactivated_at":null,"deactivation_reason":null,"email":"","first_name":"","id":` + itoa(sam.ID) +
+				`,"is_active":true,"last_name":"","role":{"id":3,"name":"user"},"username":"sam"}}`,
+		}
+		for typ, body := range want {
+			if got[typ] != body {
+				t.Errorf("%s:\n%s\nwant\n%s", typ, got[typ], body)
+			}
+		}
+		if len(got) != 2 {
+			t.Errorf("events %v", got)
+		}
+	})
+}
