@@ -551,3 +551,47 @@ func TestWebhookSweepData(t *testing.T) {
 		}
 	})
 }
+
+// An endpoint is turned off once its attempts have all failed for a day
+// and at least ten times in a row; a success in between starts over.
+func TestWebhookDisabled(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		tests := []struct {
+			name        string
+			failures    int
+			span        time.Duration
+			successAt   int // the attempt that succeeds, 0 for none
+			wantActive  bool
+			wantMessage bool
+		}{
+			{"ten over a day", 10, 24 * time.Hour, 0, false, true},
+			{"nine over a day", 9, 24 * time.Hour, 0, true, false},
+			{"ten within an hour", 10, time.Hour, 0, true, false},
+			{"a success in between", 12, 24 * time.Hour, 6, true, false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				w := newHookWorld(t, e, true)
+				h, _ := w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, "*")
+				for i := 1; i <= tt.failures; i++ {
+					ok := i == tt.successAt
+					rec := tasktrack.WebhookAttemptRecord{WebhookID: h.ID, DeliveryID: "0193c2d4-5e6f-7a81-9b2c-3d4e5f607182",
+						EventType: tasktrack.EventPing, Attempt: i, OK: ok, ResponseStatus: 500, Error: "answered 500 Internal Server Error"}
+					if err := w.db.RecordWebhookAttempt(context.Background(), rec); err != nil {
+						t.Fatal(err)
+					}
+					if i < tt.failures {
+						w.clock.Add(tt.span / time.Duration(tt.failures-1))
+					}
+				}
+				got, err := w.db.FindWebhook(System, h.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.IsActive != tt.wantActive || (got.DisabledReason != nil) != tt.wantMessage {
+					t.Fatalf("active %v, reason %v", got.IsActive, got.DisabledReason)
+				}
+			})
+		}
+	})
+}
