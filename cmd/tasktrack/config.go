@@ -294,6 +294,13 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, st
 		if e := getenv(s.env); e != "" {
 			v = e
 		}
+		if s.def == "false" {
+			// A switch: given bare (--webhook-allow-private) it is on.
+			b := switchValue(v)
+			fs.Var(&b, s.flag, s.usage+" ($"+s.env+")")
+			values[s.flag] = (*string)(&b)
+			continue
+		}
 		values[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
 	}
 	fs.SetOutput(stderr)
@@ -321,6 +328,13 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, st
 	}
 	return c, nil
 }
+
+// switchValue is a setting that is on or off, which a bare flag turns on.
+type switchValue string
+
+func (v *switchValue) String() string     { return string(*v) }
+func (v *switchValue) Set(s string) error { *v = switchValue(s); return nil }
+func (v *switchValue) IsBoolFlag() bool   { return true }
 
 func splitHostPort(v string) (string, int, error) {
 	i := strings.LastIndexByte(v, ':')

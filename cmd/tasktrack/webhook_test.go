@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// hookReceiver records the webhook-ids it accepts; while down it answers
+// 503 and records nothing.
+type hookReceiver struct {
+	srv *httptest.Server
+	up  atomic.Bool
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	rc := &hookReceiver{ids: map[string]int{}}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rc.up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		rc.mu.Lock()
+		rc.ids[r.Header.Get("webhook-id")]++
+		rc.mu.Unlock()
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *hookReceiver) received() map[string]int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range rc.ids {
+		out[k] = v
+	}
+	return out
+}
+
+// Events committed while their receiver is down survive a SIGKILL: after
+// the restart each arrives once, with the webhook-id its failed attempts
+// had.
+func TestWebhooksSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills the binary")
+	}
+	t.Parallel()
+	rc := newHookReceiver(t)
+	db := sqliteFile(t)
+	flags := []string{"--sweep-interval", "0", "--webhook-allow-private", "--webhook-retry-base", "100ms"}
+	s := startServe(t, db, adminEnv, flags...)
+	admin := s.login(t, "admin", adminPassword)
+	r := admin.want("POST", "/api/webhooks/", map[string]any{"url": rc.srv.URL + "/hook", "events": []string{"task.created"}}, 201)
+	hookID := r.object(t)["id"].(string)
+	samID := admin.createUser("sam", "user")
+	const events = 5
+	for i := range events {
+		admin.createTask(samID, fmt.Sprintf("Task %d", i), time.Now().Add(time.Hour))
+	}
+	var attempted []string
+	waitFor(t, 20*time.Second, "every event attempted", func() bool {
+		var log []struct {
+			EventID string `json:"event_id"`
+			Status  string `json:"status"`
+		}
+		admin.want("GET", "/api/webhooks/"+hookID+"/deliveries/?limit=100", nil, 200).decode(t, &log)
+		attempted = attempted[:0]
+		for _, a := range log {
+			if !slices.Contains(attempted, a.EventID) {
+				attempted = append(attempted, a.EventID)
+			}
+		}
+		return len(attempted) == events
+	})
+	s.kill()
+
+	rc.up.Store(true)
+	s = startServe(t, db, adminEnv, flags...)
+	waitFor(t, 30*time.Second, "the outbox emptied", func() bool {
+		return metric(t, s, `tasktrack_outbox_pending{kind="webhook"}`) == 0
+	})
+	got := rc.received()
+	if len(got) != events {
+		t.Fatalf("received %v", got)
+	}
+	for _, id := range attempted {
+		if got[id] != 1 {
+			t.Errorf("event %s received %d times", id, got[id])
+		}
+	}
+}
