@@ -555,3 +555,13 @@ func (tx *Tx) sweepWebhooks(ctx context.Context) error {
 	}
 	return nil
 }
+
+// WebhookHealth counts the endpoints that are on and off, and those on
+// whose last attempt failed.
+func (db *DB) WebhookHealth(ctx context.Context) (active, disabled, failing int, err error) {
+	err = db.queryRow(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN is_active THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN is_active THEN 0 ELSE 1 END), 0),
+		COALESCE(SUM(CASE WHEN is_active AND failures > 0 THEN 1 ELSE 0 END), 0) FROM webhooks`).Scan(&active, &disabled, &failing)
+	return active, disabled, failing, db.mapErr(err)
+}

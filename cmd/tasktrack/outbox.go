@@ -75,6 +75,7 @@ func (m *metrics) watchNotices(db *sqlstore.DB) *noticeMetrics {
 		depth: prometheus.NewDesc("tasktrack_outbox_pending", "Deliveries waiting to be made, by kind.", []string{"kind"}, nil),
 		age:   prometheus.NewDesc("tasktrack_outbox_oldest_pending_age_seconds", "Age of the oldest delivery waiting (0 when none waits).", nil, nil),
 	})
+	m.reg.MustRegister(newWebhookCollector(db))
 	return n
 }
 

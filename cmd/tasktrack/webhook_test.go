@@ -87,6 +87,12 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	waitFor(t, 30*time.Second, "the outbox emptied", func() bool {
 		return metric(t, s, `tasktrack_outbox_pending{kind="webhook"}`) == 0
 	})
+	if v := metric(t, s, `tasktrack_outbox_deliveries_total{kind="webhook",outcome="delivered"}`); v != events {
+		t.Errorf("delivered after the restart: %v", v)
+	}
+	if v := metric(t, s, `tasktrack_webhook_endpoints{state="active"}`); v != 1 {
+		t.Errorf("active endpoints: %v", v)
+	}
 	got := rc.received()
 	if len(got) != events {
 		t.Fatalf("received %v", got)
