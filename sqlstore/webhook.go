@@ -418,19 +418,16 @@ func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) error 
 
 // WebhookTarget loads what the sender needs of an endpoint.
 func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookTarget, error) {
-	var (
-		t         tasktrack.WebhookTarget
-		secret    string
-		old       sql.NullString
-		oldUntil  sql.NullInt64
-		now       = micros(db.now())
-		lowerID   = strings.ToLower(id)
-		validated = validWebhookID(id)
-	)
-	if !validated {
+	if !validWebhookID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	err := db.queryRow(ctx, "SELECT id, url, format, is_active, secret, old_secret, old_secret_until FROM webhooks WHERE id = ?", lowerID).
+	var (
+		t        tasktrack.WebhookTarget
+		secret   string
+		old      sql.NullString
+		oldUntil sql.NullInt64
+	)
+	err := db.queryRow(ctx, "SELECT id, url, format, is_active, secret, old_secret, old_secret_until FROM webhooks WHERE id = ?", strings.ToLower(id)).
 		Scan(&t.ID, &t.URL, &t.Format, &t.IsActive, &secret, &old, &oldUntil)
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
@@ -439,7 +436,7 @@ func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookT
 		return nil, db.mapErr(err)
 	}
 	t.Secrets = []string{secret}
-	if old.Valid && oldUntil.Valid && oldUntil.Int64 > now {
+	if old.Valid && oldUntil.Valid && oldUntil.Int64 > micros(db.now()) {
 		t.Secrets = append(t.Secrets, old.String)
 	}
 	return &t, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"tasktrack/sqlstore/sqlstoretest"
 )
 
 // hookReceiver records the webhook-ids it accepts; while down it answers
@@ -102,4 +105,88 @@ func TestWebhooksSurviveKill(t *testing.T) {
 			t.Errorf("event %s received %d times", id, got[id])
 		}
 	}
+}
+
+// Three replicas on one PostgreSQL database share the outbox: 1,000 task
+// events to one endpoint arrive, each once, and no event is ever being
+// sent by two replicas at the same moment.
+func TestWebhooksOnReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three servers")
+	}
+	dsn := sqlstoretest.DSN(t, sqlstoretest.Postgres)
+	var (
+		mu       sync.Mutex
+		inFlight = map[string]int{}
+		got      = map[string]int{}
+		overlaps int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		inFlight[id]++
+		if inFlight[id] > 1 {
+			overlaps++
+		}
+		got[id]++
+		mu.Unlock()
+		// Long enough for a second sender of the same id to be seen.
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		inFlight[id]--
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	flags := []string{"--sweep-interval", "0", "--webhook-allow-private"}
+	replicas := make([]*server, 3)
+	for i := range replicas {
+		replicas[i] = launchServeIn(t, "", dsn, adminEnv, flags...)
+	}
+	for _, r := range replicas {
+		r.waitReady()
+	}
+	admin := replicas[0].login(t, "admin", adminPassword)
+	admin.want("POST", "/api/webhooks/", map[string]any{"url": srv.URL + "/", "events": []string{"task.created"}}, 201)
+	uid := admin.createUser("una", "user")
+	const events, writers = 1000, 6
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range writers {
+		c := &client{t: t, s: replicas[w%len(replicas)], access: admin.access}
+		wg.Go(func() {
+			for i := w; i < events; i += writers {
+				r, err := c.request("POST", "/api/task/tasks/", map[string]any{"title": "task " + strconv.Itoa(i),
+					"deadline": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), "assigned_to": uid})
+				if err != nil || r.status != http.StatusCreated {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d creations failed", n)
+	}
+	waitFor(t, 60*time.Second, "every event delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= events && metric(t, replicas[0], `tasktrack_outbox_pending{kind="webhook"}`) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != events || overlaps != 0 {
+		t.Fatalf("%d events received, %d overlapping attempts", len(got), overlaps)
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s received %d times", id, n)
+		}
+	}
+	senders := 0
+	for _, r := range replicas {
+		if metric(t, r, `tasktrack_outbox_deliveries_total{kind="webhook",outcome="delivered"}`) > 0 {
+			senders++
+		}
+	}
+	t.Logf("%d events delivered by %d replicas", len(got), senders)
 }
