@@ -32,6 +32,12 @@ func toWebhookJSON(w *tasktrack.Webhook) webhookJSON {
 		IsActive: w.IsActive, CreatedAt: jsonTime(w.CreatedAt), DisabledReason: w.DisabledReason}
 }
 
+// hookRef names the endpoint of a webhook_disabled alert.
+type hookRef struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
 // webhookWithSecret is an endpoint as create and rotate answer it.
 type webhookWithSecret struct {
 	webhookJSON

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"tasktrack"
 	. "tasktrack/sqlstore/sqlstoretest"
@@ -115,6 +116,50 @@ func TestWebhookSecretShownOnce(t *testing.T) {
 		}
 		if _, err := ev.db.WebhookTarget(t.Context(), created.ID); !errors.Is(err, tasktrack.ErrNotFound) {
 			t.Errorf("after delete: %v", err)
+		}
+	})
+}
+
+// An endpoint turned off after a day of failures raises a
+// webhook_disabled alert that admins see and managers do not.
+func TestWebhookDisabledAlert(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		ev := newEnv(t, e)
+		r := ev.admin.do("POST", "/api/webhooks/", map[string]any{"url": "http://127.0.0.1:9/down", "events": []string{"*"}})
+		id := r.object(t)["id"].(string)
+		for i := 1; i <= 10; i++ {
+			if err := ev.db.RecordWebhookAttempt(t.Context(), tasktrack.WebhookAttemptRecord{WebhookID: id,
+				DeliveryID: "0193c2d4-5e6f-7a81-9b2c-3d4e5f607182", EventType: tasktrack.EventPing, Attempt: i,
+				Error: "connection refused"}); err != nil {
+				t.Fatal(err)
+			}
+			ev.clock.Add(3 * time.Hour)
+		}
+		// A day later: sign in again.
+		ev.admin = ev.login("admin", adminPassword)
+		boss := ev.newUser("boss", "manager")
+		hook := ev.admin.do("GET", "/api/webhooks/"+id+"/", nil).object(t)
+		if hook["is_active"] != false || hook["disabled_reason"] != "Every delivery failed for 24 hours; the last error: connection refused" {
+			t.Fatalf("endpoint %v", hook)
+		}
+		tests := []struct {
+			who  *client
+			path string
+			want string
+		}{
+			{ev.admin, "/api/alerts/", `"kind":"webhook_disabled"`},
+			{ev.admin, "/api/alerts/?kind=webhook_disabled", `"webhook":{"id":"` + id + `","url":"http://127.0.0.1:9/down"}`},
+			{boss, "/api/alerts/", "[]\n"},
+			{boss, "/api/alerts/?kind=webhook_disabled", "[]\n"},
+		}
+		for _, tt := range tests {
+			r := tt.who.do("GET", tt.path, nil)
+			if r.status != 200 || !strings.Contains(r.String(), tt.want) {
+				t.Errorf("GET %s: %d %s; want %s", tt.path, r.status, r.body, tt.want)
+			}
+		}
+		if r := ev.admin.do("GET", "/api/alerts/", nil); strings.Contains(r.String(), `"user"`) {
+			t.Errorf("a webhook alert with a user: %s", r.body)
 		}
 	})
 }

@@ -490,6 +490,21 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, r tasktrack.WebhookAttem
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		// Alerts are read in the order of seq (see AlertsAfter): taking the
+		// sweep's lock keeps this one from committing behind a sweep's.
+		if err := tx.db.dialect.lock(ctx, tx, lockSweep); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO alerts (id, kind, task_id, user_id, username, created_at, webhook_id, webhook_url)
+			SELECT ?, 'webhook_disabled', NULL, 0, '', ?, id, url FROM webhooks WHERE id = ?`,
+			uuidV7At(tx.now.UnixMilli()).String(), micros(tx.now), r.WebhookID); err != nil {
+			return err
+		}
+		if err := tx.db.dialect.notify(ctx, tx, alertsChannel); err != nil {
+			return err
+		}
+		db := tx.db
+		tx.committed = append(tx.committed, db.signalAlerts)
 		return tx.audit(ctx, nil, tasktrack.ActionWebhookDisabled, "webhook", r.WebhookID, map[string]any{"reason": reason})
 	})
 }

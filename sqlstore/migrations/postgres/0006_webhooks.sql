@@ -42,3 +42,10 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_log ON webhook_attempts (webhook_id, created_at);
 -- A delivery's pending rows, found to drop them when the endpoint goes.
 CREATE INDEX deliveries_target ON deliveries (target) WHERE status = 'pending';
+
+-- Alerts gain webhook_disabled, which names an endpoint (webhook_id,
+-- webhook_url) rather than a person (user_id 0, username '').
+ALTER TABLE alerts DROP CONSTRAINT alerts_kind_check;
+ALTER TABLE alerts ADD CONSTRAINT alerts_kind_check CHECK (kind IN ('task_missed', 'user_deactivated', 'user_at_risk', 'webhook_disabled'));
+ALTER TABLE alerts ADD COLUMN webhook_id TEXT;
+ALTER TABLE alerts ADD COLUMN webhook_url TEXT;

@@ -42,3 +42,32 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_log ON webhook_attempts (webhook_id, created_at);
 -- A delivery's pending rows, found to drop them when the endpoint goes.
 CREATE INDEX deliveries_target ON deliveries (target) WHERE status = 'pending';
+
+-- Alerts gain webhook_disabled, which names an endpoint (webhook_id,
+-- webhook_url) rather than a person (user_id 0, username ''). The table is
+-- rebuilt as in 0005_notifications.sql, keeping its AUTOINCREMENT counter.
+CREATE TABLE alerts_new (
+    seq                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                       TEXT NOT NULL UNIQUE,
+    kind                     TEXT NOT NULL CHECK (kind IN ('task_missed', 'user_deactivated', 'user_at_risk', 'webhook_disabled')),
+    task_id                  TEXT REFERENCES tasks (id) ON DELETE CASCADE,
+    user_id                  INTEGER NOT NULL,
+    username                 TEXT NOT NULL,
+    created_at               INTEGER NOT NULL,
+    acknowledged_at          INTEGER,
+    acknowledged_by          INTEGER,
+    acknowledged_by_username TEXT,
+    deadline                 INTEGER,
+    webhook_id               TEXT,
+    webhook_url              TEXT
+);
+INSERT INTO alerts_new (seq, id, kind, task_id, user_id, username, created_at, acknowledged_at, acknowledged_by, acknowledged_by_username, deadline)
+    SELECT seq, id, kind, task_id, user_id, username, created_at, acknowledged_at, acknowledged_by, acknowledged_by_username, deadline FROM alerts;
+DELETE FROM sqlite_sequence WHERE name = 'alerts_new';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'alerts_new', seq FROM sqlite_sequence WHERE name = 'alerts';
+DROP TABLE alerts;
+ALTER TABLE alerts_new RENAME TO alerts;
+CREATE UNIQUE INDEX alerts_task_missed_once ON alerts (task_id, deadline) WHERE kind = 'task_missed';
+CREATE UNIQUE INDEX alerts_user_deactivated_once ON alerts (user_id, created_at) WHERE kind = 'user_deactivated';
+CREATE UNIQUE INDEX alerts_user_at_risk_once ON alerts (user_id, created_at) WHERE kind = 'user_at_risk';
+CREATE INDEX alerts_created_at ON alerts (created_at);
