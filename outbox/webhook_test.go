@@ -197,6 +197,12 @@ func TestWebhookEvents(t *testing.T) {
 		if _, err := w.db.ReactivateUser(System, sam.ID); err != nil {
 			t.Fatal(err)
 		}
+		// The same through an update of the user.
+		for _, active := range []bool{false, true} {
+			if _, err := w.db.UpdateUser(System, sam.ID, tasktrack.UserUpdate{IsActive: &active}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for w.run(t) > 0 {
 		}
 		byPath := map[string][]string{}
@@ -210,7 +216,7 @@ func TestWebhookEvents(t *testing.T) {
 		for _, ev := range events {
 			want := []string{ev}
 			switch ev {
-			case tasktrack.EventTaskCreated:
+			case tasktrack.EventTaskCreated, tasktrack.EventUserDeactivated, tasktrack.EventUserReactivated:
 				want = []string{ev, ev}
 			case tasktrack.EventUserCreated:
 				want = []string{ev}
@@ -221,7 +227,7 @@ func TestWebhookEvents(t *testing.T) {
 		}
 		all := byPath["/*"]
 		slices.Sort(all)
-		wantAll := append(slices.Clone(events), tasktrack.EventTaskCreated)
+		wantAll := append(slices.Clone(events), tasktrack.EventTaskCreated, tasktrack.EventUserDeactivated, tasktrack.EventUserReactivated)
 		slices.Sort(wantAll)
 		if !slices.Equal(all, wantAll) {
 			t.Errorf("* got %q, want %q", all, wantAll)

@@ -296,6 +296,11 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 			}
 		}
 		u = &nu
+		if activeChanged {
+			if err := tx.userActiveEvent(ctx, &nu); err != nil {
+				return err
+			}
+		}
 		if activeChanged && nu.IsActive {
 			return tx.notifyReactivated(ctx, actor, &nu)
 		}

@@ -577,3 +577,12 @@ func (db *DB) WebhookHealth(ctx context.Context) (active, disabled, failing int,
 		COALESCE(SUM(CASE WHEN is_active AND failures > 0 THEN 1 ELSE 0 END), 0) FROM webhooks`).Scan(&active, &disabled, &failing)
 	return active, disabled, failing, db.mapErr(err)
 }
+
+// userActiveEvent writes user.reactivated or user.deactivated for an
+// update that turned u on or off.
+func (tx *Tx) userActiveEvent(ctx context.Context, u *tasktrack.User) error {
+	if u.IsActive {
+		return tx.userEvent(ctx, tasktrack.EventUserReactivated, u)
+	}
+	return tx.userEvent(ctx, tasktrack.EventUserDeactivated, u)
+}
