@@ -19,6 +19,8 @@ type Alert struct {
 	Task     *Task // for task_missed
 	UserID   int64
 	Username string
+	// The endpoint a webhook_disabled alert is about.
+	WebhookID, WebhookURL string
 
 	CreatedAt              time.Time
 	AcknowledgedAt         *time.Time

@@ -27,6 +27,7 @@ const (
 	CanSeeTeamStats     Action = "stats.team"
 	CanUseInbox         Action = "notifications.own"
 	CanSetPreferences   Action = "preferences.own"
+	CanManageWebhooks   Action = "webhooks.manage"
 )
 
 // grants lists the roles allowed each action. It is the permission table
@@ -54,6 +55,7 @@ var grants = map[Action][]Role{
 	CanSeeTeamStats:     {RoleAdmin, RoleManager},
 	CanUseInbox:         {RoleAdmin, RoleManager, RoleUser},
 	CanSetPreferences:   {RoleAdmin, RoleManager, RoleUser},
+	CanManageWebhooks:   {RoleAdmin},
 }
 
 // Allowed reports whether actor may do action. A nil actor is the system,

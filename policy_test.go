@@ -40,6 +40,7 @@ func TestPermissionTable(t *testing.T) {
 		{"GET /api/stats/ (everyone, with people)", tasktrack.CanSeeTeamStats, []string{A, M}},
 		{"/api/notifications/ (own)", tasktrack.CanUseInbox, []string{A, M, U}},
 		{"GET, PATCH /api/user/me/preferences/ (own)", tasktrack.CanSetPreferences, []string{A, M, U}},
+		{"/api/webhooks/ (every route)", tasktrack.CanManageWebhooks, []string{A}},
 	}
 	for _, row := range rows {
 		for _, role := range tasktrack.Roles {

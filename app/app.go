@@ -32,6 +32,9 @@ type Options struct {
 	// Now is the clock of the API and of personal access tokens; nil means
 	// time.Now.
 	Now func() time.Time
+	// WebhookAllowPrivate lets webhook endpoints have loopback and private
+	// addresses (--webhook-allow-private).
+	WebhookAllowPrivate bool
 }
 
 // App is the API over one store, with the parts the caller finishes
@@ -62,6 +65,7 @@ func New(db *sqlstore.DB, o Options) (*App, error) {
 	api := &httpapi.Server{
 		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
 		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: o.Reminders,
+		Webhooks: db, WebhookAllowPrivate: o.WebhookAllowPrivate,
 		Notifications: db, Preferences: db, NotificationHub: notices,
 		Ready: db.Ping, Logger: o.Logger, Now: o.Now,
 	}

@@ -87,7 +87,9 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	}
 	// The server is wired as `tasktrack serve` wires it.
 	a, err := app.New(db, app.Options{Hasher: hasher, Tokens: tokens, Limiter: limiter, Logger: logger,
-		Poll: 50 * time.Millisecond, Reminders: []time.Duration{24 * time.Hour, time.Hour}, Now: clock.Now})
+		Poll: 50 * time.Millisecond, Reminders: []time.Duration{24 * time.Hour, time.Hour}, Now: clock.Now,
+		// Receivers in tests listen on loopback.
+		WebhookAllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

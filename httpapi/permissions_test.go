@@ -47,6 +47,9 @@ type permFixture struct {
 	owner   *client // whose task and record are acted on: the caller for permUserOwn and permManagerOwn, else other
 	taskID  string  // a task assigned to owner, for rows that need one
 	alertID string  // an alert about a missed task of owner, for rows that need one
+	// webhookID is an endpoint, and attemptID a delivered attempt at it,
+	// for the webhook rows.
+	webhookID, attemptID string
 }
 
 func (f *permFixture) userPath(suffix string) string {
@@ -471,6 +474,29 @@ func permRows() []permRow {
 		// Audit log: GET /api/audit/ | admin only
 		{row: "GET /api/audit/", method: "GET", path: permFixedPath("/api/audit/"),
 			want: permAllAndAnon(200, 403, 403)},
+		// Webhooks: /api/webhooks/ | admin only
+		{row: "GET /api/webhooks/", method: "GET", path: permFixedPath("/api/webhooks/"), want: permAllAndAnon(200, 403, 403)},
+		{row: "POST /api/webhooks/", method: "POST", path: permFixedPath("/api/webhooks/"),
+			body: func(f *permFixture) any {
+				return map[string]any{"url": fmt.Sprintf("http://127.0.0.1:9/%d", f.n), "events": []string{"*"}}
+			}, state: permWebhookState, want: permAllAndAnon(201, 403, 403)},
+		{row: "GET /api/webhooks/{id}/", method: "GET", path: permWebhookPath(""), setup: permWebhookSetup, want: permAllAndAnon(200, 403, 403)},
+		{row: "PATCH /api/webhooks/{id}/", method: "PATCH", path: permWebhookPath(""), setup: permWebhookSetup,
+			body: func(*permFixture) any { return map[string]any{"description": "changed"} }, state: permWebhookState,
+			want: permAllAndAnon(200, 403, 403)},
+		{row: "DELETE /api/webhooks/{id}/", method: "DELETE", path: permWebhookPath(""), setup: permWebhookSetup, state: permWebhookState,
+			want: permAllAndAnon(204, 403, 403)},
+		{row: "POST /api/webhooks/{id}/rotate-secret/", method: "POST", path: permWebhookPath("rotate-secret/"), setup: permWebhookSetup,
+			state: permWebhookState, want: permAllAndAnon(200, 403, 403)},
+		{row: "POST /api/webhooks/{id}/test/", method: "POST", path: permWebhookPath("test/"), setup: permWebhookSetup,
+			state: permWebhookState, want: permAllAndAnon(202, 403, 403)},
+		{row: "GET /api/webhooks/{id}/deliveries/", method: "GET", path: permWebhookPath("deliveries/"), setup: permWebhookSetup,
+			want: permAllAndAnon(200, 403, 403)},
+		{row: "POST /api/webhooks/{id}/deliveries/{delivery_id}/redeliver/", method: "POST",
+			path: func(f *permFixture) string {
+				return "/api/webhooks/" + f.webhookID + "/deliveries/" + f.attemptID + "/redeliver/"
+			},
+			setup: permWebhookSetup, state: permWebhookState, want: permAllAndAnon(202, 403, 403)},
 		// Dashboard: GET /api/stats/ | admin, manager: everyone | user: only their own, without people
 		{row: "GET /api/stats/", method: "GET", path: permFixedPath("/api/stats/"), task: true,
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
@@ -879,4 +905,68 @@ func TestPrivilegeEscalation(t *testing.T) {
 			})
 		}
 	})
+}
+
+// permWebhookSetup makes the cell's endpoint and a delivered ping to it.
+func permWebhookSetup(t *testing.T, f *permFixture) {
+	t.Helper()
+	ctx := context.Background()
+	url := fmt.Sprintf("http://127.0.0.1:9/%d", f.n)
+	w, err := f.ev.db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.webhookID = w.ID
+	if err := f.ev.db.PingWebhook(System, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := f.ev.db.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Target == w.ID {
+			if err := f.ev.db.RecordWebhookAttempt(ctx, tasktrack.WebhookAttemptRecord{WebhookID: w.ID, DeliveryID: d.ID,
+				EventType: tasktrack.EventPing, Attempt: d.Attempt, OK: true, ResponseStatus: 200}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := f.ev.db.DeliveriesSucceeded(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	attempts, _, err := f.ev.db.FindWebhookAttempts(System, w.ID, "", tasktrack.Page{})
+	if err != nil || len(attempts) != 1 {
+		t.Fatalf("attempts %v: %v", attempts, err)
+	}
+	f.attemptID = attempts[0].ID
+}
+
+func permWebhookPath(suffix string) func(*permFixture) string {
+	return func(f *permFixture) string { return "/api/webhooks/" + f.webhookID + "/" + suffix }
+}
+
+// permWebhookState is every endpoint with its signing secrets, and the
+// webhook deliveries waiting.
+func permWebhookState(t *testing.T, f *permFixture) string {
+	t.Helper()
+	ctx := context.Background()
+	hooks, _, err := f.ev.db.FindWebhooks(System, tasktrack.Page{Limit: tasktrack.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, w := range hooks {
+		target, err := f.ev.db.WebhookTarget(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s|%s|%v|%s|%s|%v|%v\n", w.ID, w.URL, w.Events, w.Format, w.Description, w.IsActive, target.Secrets)
+	}
+	pending, _, err := f.ev.db.OutboxStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "pending %d", pending[tasktrack.DeliveryWebhook])
+	return b.String()
 }

@@ -76,6 +76,10 @@ type Server struct {
 	MaxInFlight int
 	// OnOverload is called for each request refused by MaxInFlight.
 	OnOverload func()
+	// Webhooks manages the webhook endpoints; WebhookAllowPrivate lets
+	// their URLs name addresses that are not public.
+	Webhooks            tasktrack.WebhookService
+	WebhookAllowPrivate bool
 	// Reports answers the dashboard and the lists' CSV exports.
 	Reports tasktrack.ReportService
 	// Now is the clock, for the date in an export's file name; nil means
@@ -185,6 +189,16 @@ func (s *Server) routes() []route {
 		{method: "POST", path: "/api/calendar/rotate/", h: s.handleRotateCalendar, scope: tasktrack.ScopeCalendar},
 		{method: "GET", path: "/api/calendar/{secret}/tasks.ics", h: s.handleCalendarFeed, public: true},
 		{method: "GET", path: "/api/stats/", h: s.handleStats},
+
+		{method: "GET", path: "/api/webhooks/", h: s.handleListWebhooks, action: tasktrack.CanManageWebhooks},
+		{method: "POST", path: "/api/webhooks/", h: s.handleCreateWebhook, action: tasktrack.CanManageWebhooks},
+		{method: "GET", path: "/api/webhooks/{id}/", h: s.handleGetWebhook, action: tasktrack.CanManageWebhooks},
+		{method: "PATCH", path: "/api/webhooks/{id}/", h: s.handleUpdateWebhook, action: tasktrack.CanManageWebhooks},
+		{method: "DELETE", path: "/api/webhooks/{id}/", h: s.handleDeleteWebhook, action: tasktrack.CanManageWebhooks},
+		{method: "POST", path: "/api/webhooks/{id}/rotate-secret/", h: s.handleRotateWebhook, action: tasktrack.CanManageWebhooks},
+		{method: "POST", path: "/api/webhooks/{id}/test/", h: s.handleTestWebhook, action: tasktrack.CanManageWebhooks},
+		{method: "GET", path: "/api/webhooks/{id}/deliveries/", h: s.handleWebhookDeliveries, action: tasktrack.CanManageWebhooks},
+		{method: "POST", path: "/api/webhooks/{id}/deliveries/{delivery_id}/redeliver/", h: s.handleRedeliverWebhook, action: tasktrack.CanManageWebhooks},
 
 		{method: "GET", path: "/healthz", h: s.handleHealth, public: true, unbounded: true},
 		{method: "GET", path: "/readyz", h: s.handleReady, public: true, unbounded: true},

@@ -70,7 +70,8 @@ type alertJSON struct {
 	ID             string    `json:"id"`
 	Kind           string    `json:"kind"`
 	Task           *taskJSON `json:"task"`
-	User           userRef   `json:"user"`
+	User           *userRef  `json:"user,omitempty"`
+	Webhook        *hookRef  `json:"webhook,omitempty"`
 	CreatedAt      jsonTime  `json:"created_at"`
 	AcknowledgedAt *jsonTime `json:"acknowledged_at"`
 	AcknowledgedBy *userRef  `json:"acknowledged_by"`
@@ -78,8 +79,13 @@ type alertJSON struct {
 
 func toAlertJSON(a *tasktrack.Alert) alertJSON {
 	j := alertJSON{
-		ID: a.ID, Kind: a.Kind, Task: toTaskJSON(a.Task), User: userRef{a.UserID, a.Username},
+		ID: a.ID, Kind: a.Kind, Task: toTaskJSON(a.Task),
 		CreatedAt: jsonTime(a.CreatedAt), AcknowledgedAt: optTime(a.AcknowledgedAt),
+	}
+	if a.Kind == tasktrack.AlertWebhookDisabled {
+		j.Webhook = &hookRef{a.WebhookID, a.WebhookURL}
+	} else {
+		j.User = &userRef{a.UserID, a.Username}
 	}
 	if a.AcknowledgedBy != nil {
 		j.AcknowledgedBy = &userRef{*a.AcknowledgedBy, a.AcknowledgedByUsername}

@@ -143,9 +143,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 		resume: s.Alerts.AlertSeq, last: s.Alerts.LastAlertSeq,
 		after: func(ctx context.Context, seq int64, limit int) ([]event, error) {
 			alerts, err := s.Alerts.AlertsAfter(ctx, seq, limit)
-			events := make([]event, len(alerts))
-			for i, a := range alerts {
-				events[i] = event{a.ID, a.Seq, toAlertJSON(a)}
+			events := make([]event, 0, len(alerts))
+			for _, a := range alerts {
+				if tasktrack.SeesAlertKind(tasktrack.ActorFromContext(ctx), a.Kind) {
+					events = append(events, event{a.ID, a.Seq, toAlertJSON(a)})
+				}
 			}
 			return events, err
 		},

@@ -45,6 +45,11 @@ type Kind struct {
 	// attempt n is drawn evenly from [0, min(Cap, Base·2^(n-1))] ("full
 	// jitter"), so that deliveries failing together do not retry together.
 	Base, Cap time.Duration
+	// Schedule, when set, replaces Base and Cap: the wait after attempt n
+	// is drawn evenly from [Schedule[n-1]/2, Schedule[n-1]] (so that waits
+	// grow while deliveries failing together still spread out), and the
+	// attempt after the last wait is the last.
+	Schedule []time.Duration
 	// GiveUpAfter is how long after it was written a delivery that still
 	// fails is given up.
 	GiveUpAfter time.Duration
@@ -204,7 +209,8 @@ func (w *Worker) deliver(ctx context.Context, d *tasktrack.Delivery) bool {
 	var outcome string
 	var rerr error
 	switch {
-	case (kind.Permanent != nil && kind.Permanent(err)) || w.Now().Sub(d.CreatedAt) >= kind.GiveUpAfter:
+	case (kind.Permanent != nil && kind.Permanent(err)) || w.Now().Sub(d.CreatedAt) >= kind.GiveUpAfter ||
+		(len(kind.Schedule) > 0 && d.Attempt > len(kind.Schedule)):
 		outcome = Failed
 		var details map[string]any
 		if kind.FailedDetails != nil {
@@ -231,6 +237,10 @@ func (w *Worker) deliver(ctx context.Context, d *tasktrack.Delivery) bool {
 // backoff is the wait after the given attempt failed: full jitter over an
 // exponential ceiling.
 func (w *Worker) backoff(k Kind, attempt int) time.Duration {
+	if len(k.Schedule) > 0 {
+		step := k.Schedule[min(max(attempt, 1), len(k.Schedule))-1]
+		return step/2 + time.Duration(w.Rand()*float64(step/2))
+	}
 	ceiling := float64(k.Base) * math.Pow(2, float64(max(attempt, 1)-1))
 	if ceiling > float64(k.Cap) {
 		ceiling = float64(k.Cap)

@@ -14,7 +14,7 @@ var _ tasktrack.AlertService = (*DB)(nil)
 const alertColumns = `al.seq, al.id, al.kind, al.user_id, al.username, al.created_at, al.acknowledged_at,
 	al.acknowledged_by, al.acknowledged_by_username,
 	t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
-	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at`
+	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at, al.webhook_id, al.webhook_url`
 
 const alertFrom = ` FROM alerts al LEFT JOIN tasks t ON t.id = al.task_id LEFT JOIN users a ON a.id = t.assigned_to`
 
@@ -27,12 +27,14 @@ func scanAlert(s scanner) (*tasktrack.Alert, error) {
 		tID, tTitle, tDesc, tStatus, tAssign sql.NullString
 		tDeadline, tAssignee, tCreatedBy     sql.NullInt64
 		tCreated, tUpdated, tDone, tMissed   sql.NullInt64
+		hookID, hookURL                      sql.NullString
 	)
 	err := s.Scan(&al.Seq, &al.ID, &al.Kind, &al.UserID, &al.Username, &created, &ackAt, &ackBy, &ackName,
-		&tID, &tTitle, &tDesc, &tDeadline, &tStatus, &tAssignee, &tAssign, &tCreatedBy, &tCreated, &tUpdated, &tDone, &tMissed)
+		&tID, &tTitle, &tDesc, &tDeadline, &tStatus, &tAssignee, &tAssign, &tCreatedBy, &tCreated, &tUpdated, &tDone, &tMissed, &hookID, &hookURL)
 	if err != nil {
 		return nil, err
 	}
+	al.WebhookID, al.WebhookURL = hookID.String, hookURL.String
 	al.CreatedAt, al.AcknowledgedAt, al.AcknowledgedBy, al.AcknowledgedByUsername = fromMicros(created), timePtr(ackAt), int64Ptr(ackBy), ackName.String
 	if tID.Valid {
 		al.Task = &tasktrack.Task{
@@ -65,6 +67,9 @@ func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) (_ []*tas
 		return nil, 0, err
 	}
 	var w where
+	if !tasktrack.SeesAlertKind(tasktrack.ActorFromContext(ctx), tasktrack.AlertWebhookDisabled) {
+		w.add("al.kind <> ?", tasktrack.AlertWebhookDisabled)
+	}
 	if f.Kind != "" {
 		w.add("al.kind = ?", f.Kind)
 	}
@@ -123,6 +128,9 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Ale
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
+		}
+		if err := tx.alertEvent(ctx, tasktrack.EventAlertAcknowledged, al); err != nil {
+			return err
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionAlertAcknowledge, "alert", id, map[string]any{"kind": al.Kind})
 	})

@@ -212,7 +212,7 @@ func (tx *Tx) scheduleDigests(ctx context.Context) error {
 // writeDigest writes the digest of the alerts made in [from, to) and not
 // acknowledged, if there are any.
 func (tx *Tx) writeDigest(ctx context.Context, userID int64, email, name, tz, day string, from, to time.Time) error {
-	const where = " WHERE al.created_at >= ? AND al.created_at < ? AND al.acknowledged_at IS NULL"
+	const where = " WHERE al.created_at >= ? AND al.created_at < ? AND al.acknowledged_at IS NULL AND al.kind <> 'webhook_disabled'"
 	var total int
 	if err := tx.queryRow(ctx, "SELECT count(*) FROM alerts al"+where, micros(from), micros(to)).Scan(&total); err != nil || total == 0 {
 		return err

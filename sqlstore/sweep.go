@@ -135,6 +135,9 @@ func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
 		if err := tx.sweepNotices(ctx, &res, alertsBefore); err != nil {
 			return err
 		}
+		if err := tx.sweepWebhooks(ctx); err != nil {
+			return err
+		}
 		lap("notices")
 		if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
 			return db.dialect.notify(ctx, tx, alertsChannel)

@@ -274,6 +274,9 @@ func (tx *Tx) insertTask(ctx context.Context, actor *tasktrack.User, in tasktrac
 	}
 	err = tx.audit(ctx, actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
 		"title": t.Title, "assigned_to": t.AssignedTo, "deadline": t.Deadline})
+	if err == nil {
+		err = tx.taskEvent(ctx, tasktrack.EventTaskCreated, t)
+	}
 	return t, err
 }
 
@@ -371,6 +374,9 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 			}
 		}
 		t = &nt
+		if err := tx.taskChangeEvents(ctx, old, &nt); err != nil {
+			return err
+		}
 		return tx.notifyChanged(ctx, actor, old, &nt)
 	})
 	return t, err
@@ -389,6 +395,9 @@ func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
 			return err
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM tasks WHERE id = ?", t.ID); err != nil {
+			return err
+		}
+		if err := tx.taskEvent(ctx, tasktrack.EventTaskDeleted, t); err != nil {
 			return err
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionTaskDelete, "task", t.ID, map[string]any{"title": t.Title, "assigned_to": t.AssignedTo})
@@ -431,6 +440,9 @@ func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.
 			return err
 		}
 		t = &nt
+		if err := tx.taskChangeEvents(ctx, old, &nt); err != nil {
+			return err
+		}
 		return tx.audit(ctx, actor, tasktrack.ActionTaskStatus, "task", nt.ID, map[string]any{"from": old.Status, "to": nt.Status})
 	})
 	return t, err

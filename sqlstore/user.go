@@ -161,6 +161,9 @@ func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (_ *taskt
 		if u, err = tx.findUser(ctx, id); err != nil {
 			return err
 		}
+		if err := tx.userEvent(ctx, tasktrack.EventUserCreated, u); err != nil {
+			return err
+		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserCreate, "user", itoa(id), map[string]any{"username": u.Username, "role": role.Name})
 	})
 	return u, err
@@ -297,6 +300,11 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 			}
 		}
 		u = &nu
+		if activeChanged {
+			if err := tx.userActiveEvent(ctx, &nu); err != nil {
+				return err
+			}
+		}
 		if activeChanged && nu.IsActive {
 			return tx.notifyReactivated(ctx, actor, &nu)
 		}
@@ -392,6 +400,9 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, 
 		if err := tx.audit(ctx, actor, tasktrack.ActionUserReactivate, "user", itoa(id), map[string]any{"previous_reason": prev}); err != nil {
 			return err
 		}
+		if err := tx.userEvent(ctx, tasktrack.EventUserReactivated, u); err != nil {
+			return err
+		}
 		return tx.notifyReactivated(ctx, actor, u)
 	})
 	return u, err
@@ -421,6 +432,9 @@ func (db *DB) DeactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, 
 		}
 		u.Deactivate(tx.now, tasktrack.ReasonManual)
 		if err := tx.saveUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.userEvent(ctx, tasktrack.EventUserDeactivated, u); err != nil {
 			return err
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserDeactivate, "user", itoa(id), map[string]any{"reason": tasktrack.ReasonManual})

@@ -49,6 +49,11 @@ type Config struct {
 	SMTP          *mail.Config
 	SMTPFrom      netmail.Address
 	SMTPRetryBase time.Duration
+	// WebhookRetryBase is the first wait of a webhook's retries;
+	// WebhookAllowPrivate lets endpoints be at addresses that are not
+	// public.
+	WebhookRetryBase    time.Duration
+	WebhookAllowPrivate bool
 }
 
 // setting describes one setting: its flag, variable, default and parser.
@@ -252,6 +257,12 @@ var settings = []setting{
 		return err
 	}, false},
 	{"smtp-retry-base", "TASKTRACK_SMTP_RETRY_BASE", "30s", "first wait before an email refused for now is tried again; later waits double, with jitter, up to an hour", durationSetting(func(c *Config) *time.Duration { return &c.SMTPRetryBase }, false), false},
+	{"webhook-retry-base", "TASKTRACK_WEBHOOK_RETRY_BASE", "5s", "first wait before a failed webhook is tried again; later waits grow to about 6 hours, with jitter", durationSetting(func(c *Config) *time.Duration { return &c.WebhookRetryBase }, false), false},
+	{"webhook-allow-private", "TASKTRACK_WEBHOOK_ALLOW_PRIVATE", "false", "let webhook endpoints be at loopback, private and link-local addresses (intranet targets, tests)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.WebhookAllowPrivate = b
+		return err
+	}, false},
 	{"pprof-addr", "TASKTRACK_PPROF_ADDR", "", "loopback address for a pprof listener (empty: off)", func(c *Config, v string) error {
 		if v != "" {
 			host, _, err := splitHostPort(v)
@@ -283,6 +294,13 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, st
 		if e := getenv(s.env); e != "" {
 			v = e
 		}
+		if s.def == "false" {
+			// A switch: given bare (--webhook-allow-private) it is on.
+			b := switchValue(v)
+			fs.Var(&b, s.flag, s.usage+" ($"+s.env+")")
+			values[s.flag] = (*string)(&b)
+			continue
+		}
 		values[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
 	}
 	fs.SetOutput(stderr)
@@ -310,6 +328,13 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, st
 	}
 	return c, nil
 }
+
+// switchValue is a setting that is on or off, which a bare flag turns on.
+type switchValue string
+
+func (v *switchValue) String() string     { return string(*v) }
+func (v *switchValue) Set(s string) error { *v = switchValue(s); return nil }
+func (v *switchValue) IsBoolFlag() bool   { return true }
 
 func splitHostPort(v string) (string, int, error) {
 	i := strings.LastIndexByte(v, ':')

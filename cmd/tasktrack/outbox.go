@@ -14,11 +14,13 @@ import (
 	"tasktrack/sqlstore"
 )
 
-// newOutboxWorker returns the worker that sends the outbox's email, or nil
-// when no SMTP server is configured (the store then writes no email).
+// newOutboxWorker returns the worker that sends the outbox's webhooks
+// and, when an SMTP server is configured, its email (without one the
+// store writes no email).
 func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (*outbox.Worker, error) {
+	kinds := map[string]outbox.Kind{tasktrack.DeliveryWebhook: webhookKind(c, db, logger)}
 	if c.SMTP == nil {
-		return nil, nil
+		return outbox.New(db, kinds, db.OutboxChanged(), logger), nil
 	}
 	cfg := *c.SMTP
 	cfg.From = c.SMTPFrom
@@ -37,8 +39,8 @@ func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (*outbox.W
 	// Message-IDs are made in the sender's domain, as mail clients expect.
 	domain := cfg.From.Address[strings.LastIndexByte(cfg.From.Address, '@')+1:]
 	emailer := &outbox.Emailer{Sender: sender, Templates: templates, Domain: domain}
-	w := outbox.New(db, map[string]outbox.Kind{tasktrack.DeliveryEmail: outbox.EmailKind(emailer, c.SMTPRetryBase)},
-		db.OutboxChanged(), logger)
+	kinds[tasktrack.DeliveryEmail] = outbox.EmailKind(emailer, c.SMTPRetryBase)
+	w := outbox.New(db, kinds, db.OutboxChanged(), logger)
 	logger.Info("sending email", "smtp", cfg.String(), "from", cfg.From.String())
 	return w, nil
 }
@@ -67,11 +69,13 @@ func (m *metrics) watchNotices(db *sqlstore.DB) *noticeMetrics {
 	}
 	for _, o := range []string{outbox.Delivered, outbox.Retrying, outbox.Failed} {
 		n.deliveries.WithLabelValues(tasktrack.DeliveryEmail, o)
+		n.deliveries.WithLabelValues(tasktrack.DeliveryWebhook, o)
 	}
 	m.reg.MustRegister(n.notifications, n.deliveries, &outboxCollector{db: db,
 		depth: prometheus.NewDesc("tasktrack_outbox_pending", "Deliveries waiting to be made, by kind.", []string{"kind"}, nil),
 		age:   prometheus.NewDesc("tasktrack_outbox_oldest_pending_age_seconds", "Age of the oldest delivery waiting (0 when none waits).", nil, nil),
 	})
+	m.reg.MustRegister(newWebhookCollector(db))
 	return n
 }
 
@@ -106,8 +110,10 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(c.depth, err)
 		return
 	}
-	if _, ok := pending[tasktrack.DeliveryEmail]; !ok {
-		pending[tasktrack.DeliveryEmail] = 0
+	for _, k := range []string{tasktrack.DeliveryEmail, tasktrack.DeliveryWebhook} {
+		if _, ok := pending[k]; !ok {
+			pending[k] = 0
+		}
 	}
 	for kind, n := range pending {
 		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), kind)

@@ -63,7 +63,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		logger.Info("alert notifications by polling: the database URL asks for a transaction pooler's query mode and --database-listen-url is not set", "poll", poll)
 	}
 	a, err := app.New(db, app.Options{Hasher: hasher, Tokens: tokens, Limiter: limiter, Logger: logger,
-		Poll: poll, Reminders: c.Reminders})
+		Poll: poll, Reminders: c.Reminders, WebhookAllowPrivate: c.WebhookAllowPrivate})
 	if err != nil {
 		return err
 	}

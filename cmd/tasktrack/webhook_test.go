@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tasktrack/sqlstore/sqlstoretest"
+)
+
+// hookReceiver records the webhook-ids it accepts; while down it answers
+// 503 and records nothing.
+type hookReceiver struct {
+	srv *httptest.Server
+	up  atomic.Bool
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	rc := &hookReceiver{ids: map[string]int{}}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rc.up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		rc.mu.Lock()
+		rc.ids[r.Header.Get("webhook-id")]++
+		rc.mu.Unlock()
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *hookReceiver) received() map[string]int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range rc.ids {
+		out[k] = v
+	}
+	return out
+}
+
+// Events committed while their receiver is down survive a SIGKILL: after
+// the restart each arrives once, with the webhook-id its failed attempts
+// had.
+func TestWebhooksSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills the binary")
+	}
+	t.Parallel()
+	rc := newHookReceiver(t)
+	db := sqliteFile(t)
+	flags := []string{"--sweep-interval", "0", "--webhook-allow-private", "--webhook-retry-base", "100ms"}
+	s := startServe(t, db, adminEnv, flags...)
+	admin := s.login(t, "admin", adminPassword)
+	r := admin.want("POST", "/api/webhooks/", map[string]any{"url": rc.srv.URL + "/hook", "events": []string{"task.created"}}, 201)
+	hookID := r.object(t)["id"].(string)
+	samID := admin.createUser("sam", "user")
+	const events = 5
+	for i := range events {
+		admin.createTask(samID, fmt.Sprintf("Task %d", i), time.Now().Add(time.Hour))
+	}
+	var attempted []string
+	waitFor(t, 20*time.Second, "every event attempted", func() bool {
+		var log []struct {
+			EventID string `json:"event_id"`
+			Status  string `json:"status"`
+		}
+		admin.want("GET", "/api/webhooks/"+hookID+"/deliveries/?limit=100", nil, 200).decode(t, &log)
+		attempted = attempted[:0]
+		for _, a := range log {
+			if !slices.Contains(attempted, a.EventID) {
+				attempted = append(attempted, a.EventID)
+			}
+		}
+		return len(attempted) == events
+	})
+	s.kill()
+
+	rc.up.Store(true)
+	s = startServe(t, db, adminEnv, flags...)
+	waitFor(t, 30*time.Second, "the outbox emptied", func() bool {
+		return metric(t, s, `tasktrack_outbox_pending{kind="webhook"}`) == 0
+	})
+	if v := metric(t, s, `tasktrack_outbox_deliveries_total{kind="webhook",outcome="delivered"}`); v != events {
+		t.Errorf("delivered after the restart: %v", v)
+	}
+	if v := metric(t, s, `tasktrack_webhook_endpoints{state="active"}`); v != 1 {
+		t.Errorf("active endpoints: %v", v)
+	}
+	got := rc.received()
+	if len(got) != events {
+		t.Fatalf("received %v", got)
+	}
+	for _, id := range attempted {
+		if got[id] != 1 {
+			t.Errorf("event %s received %d times", id, got[id])
+		}
+	}
+}
+
+// Three replicas on one PostgreSQL database share the outbox: 1,000 task
+// events to one endpoint arrive, each once, and no event is ever being
+// sent by two replicas at the same moment.
+func TestWebhooksOnReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three servers")
+	}
+	dsn := sqlstoretest.DSN(t, sqlstoretest.Postgres)
+	var (
+		mu       sync.Mutex
+		inFlight = map[string]int{}
+		got      = map[string]int{}
+		overlaps int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		inFlight[id]++
+		if inFlight[id] > 1 {
+			overlaps++
+		}
+		got[id]++
+		mu.Unlock()
+		// Long enough for a second sender of the same id to be seen.
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		inFlight[id]--
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	flags := []string{"--sweep-interval", "0", "--webhook-allow-private"}
+	replicas := make([]*server, 3)
+	for i := range replicas {
+		replicas[i] = launchServeIn(t, "", dsn, adminEnv, flags...)
+	}
+	for _, r := range replicas {
+		r.waitReady()
+	}
+	admin := replicas[0].login(t, "admin", adminPassword)
+	admin.want("POST", "/api/webhooks/", map[string]any{"url": srv.URL + "/", "events": []string{"task.created"}}, 201)
+	uid := admin.createUser("una", "user")
+	const events, writers = 1000, 6
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := range writers {
+		c := &client{t: t, s: replicas[w%len(replicas)], access: admin.access}
+		wg.Go(func() {
+			for i := w; i < events; i += writers {
+				r, err := c.request("POST", "/api/task/tasks/", map[string]any{"title": "task " + strconv.Itoa(i),
+					"deadline": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), "assigned_to": uid})
+				if err != nil || r.status != http.StatusCreated {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d creations failed", n)
+	}
+	waitFor(t, 60*time.Second, "every event delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= events && metric(t, replicas[0], `tasktrack_outbox_pending{kind="webhook"}`) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != events || overlaps != 0 {
+		t.Fatalf("%d events received, %d overlapping attempts", len(got), overlaps)
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s received %d times", id, n)
+		}
+	}
+	senders := 0
+	for _, r := range replicas {
+		if metric(t, r, `tasktrack_outbox_deliveries_total{kind="webhook",outcome="delivered"}`) > 0 {
+			senders++
+		}
+	}
+	t.Logf("%d events delivered by %d replicas", len(got), senders)
+}

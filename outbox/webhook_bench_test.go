@@ -1,0 +1,63 @@
+package outbox_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tasktrack"
+	"tasktrack/outbox"
+	. "tasktrack/sqlstore/sqlstoretest"
+)
+
+// BenchmarkWebhookBurst writes a burst of 10,000 events for one local
+// receiver and measures the time until a worker with the serve defaults
+// has delivered them all.
+func BenchmarkWebhookBurst(b *testing.B) {
+	const burst = 10000
+	for _, e := range []Engine{SQLite, Postgres} {
+		b.Run(string(e), func(b *testing.B) {
+			if e == Postgres {
+				PostgresURL(b) // skips without one
+			}
+			var received atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { received.Add(1) }))
+			b.Cleanup(srv.Close)
+			for b.Loop() {
+				b.StopTimer()
+				db := Open(b, e)
+				url := srv.URL + "/"
+				h, err := db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range burst {
+					if err := db.PingWebhook(System, h.ID); err != nil {
+						b.Fatal(err)
+					}
+				}
+				hooks := &outbox.Webhooks{Store: db, Client: outbox.NewWebhookClient(outbox.DefaultWebhookTimeout, true),
+					PublicURL: "https://tt.example.com", PerEndpoint: outbox.DefaultWebhookPerEndpoint, Now: time.Now,
+					Logger: slog.New(slog.DiscardHandler)}
+				w := outbox.New(db, map[string]outbox.Kind{tasktrack.DeliveryWebhook: outbox.WebhookKind(hooks, 0)}, nil, slog.New(slog.DiscardHandler))
+				received.Store(0)
+				b.StartTimer()
+				for received.Load() < burst {
+					if _, err := w.RunOnce(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if n, err := w.RunOnce(context.Background()); err != nil || n != 0 {
+					b.Fatalf("left after the burst: %d %v", n, err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(burst)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
