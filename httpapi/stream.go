@@ -114,7 +114,9 @@ func (s *Server) usersChanged() {
 var HeartbeatInterval = 15 * time.Second
 
 // event is one event of a stream: its id (the Last-Event-ID that resumes
-// after it), its commit position, and its data as JSON.
+// after it), its commit position, and its data as JSON; nil data marks a
+// position the caller may not see, which the stream passes without
+// sending anything.
 type event struct {
 	id   string
 	seq  int64
@@ -147,6 +149,9 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 			for _, a := range alerts {
 				if tasktrack.SeesAlertKind(tasktrack.ActorFromContext(ctx), a.Kind) {
 					events = append(events, event{a.ID, a.Seq, toAlertJSON(a)})
+				} else {
+					// Not for this caller, but the stream moves past it.
+					events = append(events, event{seq: a.Seq})
 				}
 			}
 			return events, err
@@ -224,6 +229,10 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, src eventSo
 			return nil
 		}
 		for _, e := range events {
+			if e.data == nil {
+				cursor = e.seq
+				continue
+			}
 			data, _ := json.Marshal(e.data)
 			msg := make([]byte, 0, len(data)+64)
 			msg = append(msg, "event: "...)

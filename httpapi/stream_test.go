@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"tasktrack"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
@@ -110,6 +112,40 @@ type testStream struct {
 
 // openTestStream opens the alert stream as c and waits for its first
 // comment; it is closed at the end of the test.
+// A manager's alert stream passes over the alerts only admins see: more of
+// them in a row than one read returns (100) must not stop it, and the
+// next alert a manager may see still arrives.
+func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		dsn := DSN(t, e)
+		ev := newEnvOn(t, e, dsn)
+		mgr := ev.newUser("maria", "manager")
+		worker := ev.newUser("sam", "user")
+		st := openTestStream(t, mgr)
+		raw := Raw(t, dsn)
+		// As many webhook_disabled alerts as one and a half reads.
+		for i := range 150 {
+			id, err := uuid.NewV7()
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := `INSERT INTO alerts (id, kind, user_id, username, created_at, webhook_id, webhook_url)
+				VALUES ($1, 'webhook_disabled', $2, 'admin', $3, $4, 'http://127.0.0.1:9/hook')`
+			if _, err := raw.Exec(q, id.String(), ev.admin.user.ID, int64(1000+i), id.String()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ev.admin.newTask(worker, "Report", time.Minute)
+		ev.clock.Add(2 * time.Minute)
+		if res, err := ev.db.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
+			t.Fatalf("sweep: %+v %v", res, err)
+		}
+		if data := st.wantAlert(t); !strings.Contains(data, `"kind":"task_missed"`) {
+			t.Fatalf("the manager's stream sent %s", data)
+		}
+	})
+}
+
 func openTestStream(t *testing.T, c *client) *testStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
