@@ -17,7 +17,6 @@
 #   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts) (default ../shared/bench)
 #   BENCH_PROFILE=1  also take 10 s CPU profiles of tasktrack under the list,
 #                    status and create loads (bench/out/run/*.pprof, *.top.txt)
-#   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts)   (default ../shared/bench)
 #   BENCH_SMTP=0     run tasktrack without email; by default its --smtp-url is
 #                    a local sink (benchtool smtpsink), so that every created
 #                    task's email is written to the outbox and sent
