@@ -33,11 +33,18 @@ func (db *DB) Migrate(ctx context.Context) (err error) {
 		return err
 	}
 	sort.Strings(names)
-	if _, err := db.writer.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
-		// Another replica may be creating it at this moment.
-		if !db.dialect.isUniqueViolation(err) {
-			return db.mapErr(err)
+	// Under the lock, like each migration: on PostgreSQL two replicas
+	// racing through CREATE TABLE IF NOT EXISTS can both miss the table, and
+	// the second then fails on the type the first has made.
+	err = db.dialect.migration(ctx, db, func(tx *Tx) error {
+		if err := db.dialect.lock(ctx, tx, lockMigrate); err != nil {
+			return err
 		}
+		_, err := tx.exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+		return err
+	})
+	if err != nil {
+		return db.mapErr(err)
 	}
 	for _, name := range names {
 		base := name[strings.LastIndexByte(name, '/')+1:]
