@@ -87,11 +87,6 @@ type NotificationService interface {
 	LastNotificationSeq(ctx context.Context) (int64, error)
 }
 
-// CanSeeNotification reports whether actor may see n: their own only.
-func CanSeeNotification(actor *User, n *Notification) bool {
-	return actor != nil && Allowed(actor, CanUseInbox) && actor.ID == n.UserID
-}
-
 // The messages of notifications. A title is quoted as it is, not
 // escaped: the message is text for people. The sweep writes the same
 // words in SQL, around each task's title (see sqlstore/reminder.go).

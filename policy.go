@@ -98,6 +98,20 @@ func AuthorizeReactivate(actor, target *User) error {
 	return ErrForbidden
 }
 
+// AuthorizeTokens decides whether actor may list or revoke the tokens of
+// user userID: their own, or anyone's for admins.
+func AuthorizeTokens(actor *User, userID int64) error {
+	if actor != nil && actor.IsActive && actor.ID == userID {
+		return nil
+	}
+	return Authorize(actor, CanManageTokens)
+}
+
+// SeesAlertKind reports whether actor may see alerts of kind.
+func SeesAlertKind(actor *User, kind string) bool {
+	return kind != AlertWebhookDisabled || Allowed(actor, CanManageWebhooks)
+}
+
 // CanSeeTask reports whether actor may see task t: managers and admins see
 // every task, a user only their own. A task the actor may not see is
 // answered as absent, never as forbidden.

@@ -105,6 +105,64 @@ func TestAuthorizeReactivate(t *testing.T) {
 	}
 }
 
+// Anyone active lists and revokes their own tokens; only admins another's.
+func TestAuthorizeTokens(t *testing.T) {
+	actor := func(r tasktrack.Role, active bool) *tasktrack.User {
+		return &tasktrack.User{ID: 7, Role: r, IsActive: active}
+	}
+	cases := []struct {
+		name    string
+		actor   *tasktrack.User
+		owner   int64
+		allowed bool
+	}{
+		{"a user, their own", actor(tasktrack.RoleUser, true), 7, true},
+		{"a manager, their own", actor(tasktrack.RoleManager, true), 7, true},
+		{"an admin, their own", actor(tasktrack.RoleAdmin, true), 7, true},
+		{"a user, another's", actor(tasktrack.RoleUser, true), 9, false},
+		{"a manager, another's", actor(tasktrack.RoleManager, true), 9, false},
+		{"an admin, another's", actor(tasktrack.RoleAdmin, true), 9, true},
+		{"an inactive user, their own", actor(tasktrack.RoleUser, false), 7, false},
+		{"an inactive admin, another's", actor(tasktrack.RoleAdmin, false), 9, false},
+		{"the system", nil, 9, true},
+	}
+	for _, c := range cases {
+		err := tasktrack.AuthorizeTokens(c.actor, c.owner)
+		if c.allowed && err != nil {
+			t.Errorf("%s: %v, want nil", c.name, err)
+		}
+		if !c.allowed && tasktrack.ErrorKind(err) != tasktrack.KindForbidden {
+			t.Errorf("%s: %v, want forbidden", c.name, err)
+		}
+	}
+}
+
+// The alerts of a disabled webhook are the admins' alone; every other
+// kind is for whoever lists alerts.
+func TestSeesAlertKind(t *testing.T) {
+	cases := []struct {
+		kind string
+		role tasktrack.Role
+		sees bool
+	}{
+		{tasktrack.AlertWebhookDisabled, tasktrack.RoleAdmin, true},
+		{tasktrack.AlertWebhookDisabled, tasktrack.RoleManager, false},
+		{tasktrack.AlertWebhookDisabled, tasktrack.RoleUser, false},
+		{"task_missed", tasktrack.RoleAdmin, true},
+		{"task_missed", tasktrack.RoleManager, true},
+		{"user_deactivated", tasktrack.RoleManager, true},
+	}
+	for _, c := range cases {
+		actor := &tasktrack.User{ID: 7, Role: c.role, IsActive: true}
+		if got := tasktrack.SeesAlertKind(actor, c.kind); got != c.sees {
+			t.Errorf("%s sees %s: %v, want %v", c.role.Name, c.kind, got, c.sees)
+		}
+	}
+	if !tasktrack.SeesAlertKind(nil, tasktrack.AlertWebhookDisabled) {
+		t.Errorf("the system does not see %s", tasktrack.AlertWebhookDisabled)
+	}
+}
+
 func TestOwnTasks(t *testing.T) {
 	user := &tasktrack.User{ID: 7, Role: tasktrack.RoleUser, IsActive: true}
 	manager := &tasktrack.User{ID: 8, Role: tasktrack.RoleManager, IsActive: true}

@@ -154,15 +154,6 @@ type PersonalTokenStore interface {
 	TouchPersonalToken(ctx context.Context, id string, at time.Time) error
 }
 
-// AuthorizeTokens decides whether actor may list or revoke the tokens of
-// user userID: their own, or anyone's for admins.
-func AuthorizeTokens(actor *User, userID int64) error {
-	if actor != nil && actor.IsActive && actor.ID == userID {
-		return nil
-	}
-	return Authorize(actor, CanManageTokens)
-}
-
 type tokenKey struct{}
 
 // NewContextWithToken returns a context that records the personal access

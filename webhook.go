@@ -20,11 +20,6 @@ import (
 // failing for a day; only admins see it.
 const AlertWebhookDisabled = "webhook_disabled"
 
-// SeesAlertKind reports whether actor may see alerts of kind.
-func SeesAlertKind(actor *User, kind string) bool {
-	return kind != AlertWebhookDisabled || Allowed(actor, CanManageWebhooks)
-}
-
 // DeliveryWebhook is the kind of outbox row that is a webhook call: its
 // target is the endpoint's id, its payload the standard body, and its id
 // the event's id (webhook-id), the same on every attempt.
