@@ -168,14 +168,10 @@ func (t *Templates) Alert(to Recipient, a Alert) (Content, error) {
 	return t.render(v, "subject/alert/"+a.Kind, "alert")
 }
 
-// Digest renders the daily digest of a day's unacknowledged alerts; day
-// is any moment of that day. There is no digest of no alerts.
-func (t *Templates) Digest(to Recipient, day time.Time, alerts []Alert) (Content, error) {
-	return t.DigestOf(to, day, alerts, 0)
-}
-
-// DigestOf renders a digest that lists alerts and counts more besides,
-// not listed: a digest stays readable however many alerts there were.
+// DigestOf renders the daily digest of a day's unacknowledged alerts (day
+// is any moment of that day): it lists alerts and counts more besides,
+// not listed, so that a digest stays readable however many alerts there
+// were. There is no digest of no alerts.
 func (t *Templates) DigestOf(to Recipient, day time.Time, alerts []Alert, more int) (Content, error) {
 	if len(alerts) == 0 {
 		return Content{}, errors.New("mail: a digest needs alerts")

@@ -45,7 +45,7 @@ func TestRender(t *testing.T) {
 		return func() (mail.Content, error) { return tm.Alert(to, a) }
 	}
 	digest := func(alerts ...mail.Alert) func() (mail.Content, error) {
-		return func() (mail.Content, error) { return tm.Digest(to, deadline, alerts) }
+		return func() (mail.Content, error) { return tm.DigestOf(to, deadline, alerts, 0) }
 	}
 	const (
 		taskLink  = "https://tt.example.com/app/tasks/0193abc"
@@ -242,8 +242,8 @@ func TestRenderErrors(t *testing.T) {
 			`mail: a user_at_risk alert needs its user`},
 		{"webhook alert without URL", second(tm.Alert(to, mail.Alert{Kind: "webhook_disabled"})),
 			`mail: a webhook_disabled alert needs the webhook's URL`},
-		{"empty digest", second(tm.Digest(to, deadline, nil)), `mail: a digest needs alerts`},
-		{"digest with a bad alert", second(tm.Digest(to, deadline, []mail.Alert{{Kind: "nope"}})),
+		{"empty digest", second(tm.DigestOf(to, deadline, nil, 0)), `mail: a digest needs alerts`},
+		{"digest with a bad alert", second(tm.DigestOf(to, deadline, []mail.Alert{{Kind: "nope"}}, 0)),
 			`mail: no template for alert kind "nope"`},
 		{"digest with fewer than none more", second(tm.DigestOf(to, deadline, []mail.Alert{{Kind: "user_at_risk", User: alice}}, -1)),
 			`mail: a digest cannot have fewer than no more alerts`},
