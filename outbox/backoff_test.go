@@ -31,3 +31,29 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// With a schedule, the wait after attempt n is drawn from the upper half of
+// its step; attempts past the schedule keep its last step.
+func TestBackoffSchedule(t *testing.T) {
+	k := Kind{Schedule: []time.Duration{10 * time.Second, time.Minute, time.Hour}, Base: time.Second, Cap: time.Second}
+	cases := []struct {
+		attempt int
+		draw    float64
+		want    time.Duration
+	}{
+		{1, 0, 5 * time.Second},
+		{1, 0.5, 7500 * time.Millisecond},
+		{1, 0.999, 9995 * time.Millisecond},
+		{2, 0, 30 * time.Second},
+		{2, 0.5, 45 * time.Second},
+		{3, 0.5, 45 * time.Minute},
+		{4, 0, 30 * time.Minute},
+		{0, 0, 5 * time.Second},
+	}
+	for _, c := range cases {
+		w := &Worker{Rand: func() float64 { return c.draw }}
+		if got := w.backoff(k, c.attempt); got != c.want {
+			t.Errorf("attempt %d, draw %v: %v, want %v", c.attempt, c.draw, got, c.want)
+		}
+	}
+}

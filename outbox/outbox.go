@@ -234,8 +234,8 @@ func (w *Worker) deliver(ctx context.Context, d *tasktrack.Delivery) bool {
 	return false
 }
 
-// backoff is the wait after the given attempt failed: full jitter over an
-// exponential ceiling.
+// backoff is the wait after the given attempt failed: the upper half of
+// the schedule's step, or full jitter over an exponential ceiling.
 func (w *Worker) backoff(k Kind, attempt int) time.Duration {
 	if len(k.Schedule) > 0 {
 		step := k.Schedule[min(max(attempt, 1), len(k.Schedule))-1]
