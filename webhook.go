@@ -303,10 +303,18 @@ func WebhookAlertData(a *Alert) map[string]any {
 	if a.AcknowledgedBy != nil {
 		by = map[string]any{"id": *a.AcknowledgedBy, "username": a.AcknowledgedByUsername}
 	}
-	return map[string]any{
-		"id": a.ID, "kind": a.Kind, "task": task, "user": map[string]any{"id": a.UserID, "username": a.Username},
+	data := map[string]any{
+		"id": a.ID, "kind": a.Kind, "task": task,
 		"created_at": WebhookTime(a.CreatedAt), "acknowledged_at": webhookOptTime(a.AcknowledgedAt), "acknowledged_by": by,
 	}
+	// As the API shows it: a webhook_disabled alert names its endpoint,
+	// every other alert its user.
+	if a.Kind == AlertWebhookDisabled {
+		data["webhook"] = map[string]any{"id": a.WebhookID, "url": a.WebhookURL}
+	} else {
+		data["user"] = map[string]any{"id": a.UserID, "username": a.Username}
+	}
+	return data
 }
 
 // webhookCapture is an event the sweep wrote in SQL, one statement for
