@@ -12,38 +12,27 @@ var _ tasktrack.AlertService = (*DB)(nil)
 
 // The alert columns, with the task (if any) and its assignee's name.
 const alertColumns = `al.seq, al.id, al.kind, al.user_id, al.username, al.created_at, al.acknowledged_at,
-	al.acknowledged_by, al.acknowledged_by_username,
-	t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
-	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at, al.webhook_id, al.webhook_url`
+	al.acknowledged_by, al.acknowledged_by_username, ` + taskColumns + `, al.webhook_id, al.webhook_url`
 
 const alertFrom = ` FROM alerts al LEFT JOIN tasks t ON t.id = al.task_id LEFT JOIN users a ON a.id = t.assigned_to`
 
 func scanAlert(s scanner) (*tasktrack.Alert, error) {
 	var (
-		al                                   tasktrack.Alert
-		created                              int64
-		ackAt, ackBy                         sql.NullInt64
-		ackName                              sql.NullString
-		tID, tTitle, tDesc, tStatus, tAssign sql.NullString
-		tDeadline, tAssignee, tCreatedBy     sql.NullInt64
-		tCreated, tUpdated, tDone, tMissed   sql.NullInt64
-		hookID, hookURL                      sql.NullString
+		al              tasktrack.Alert
+		created         int64
+		ackAt, ackBy    sql.NullInt64
+		ackName         sql.NullString
+		task            nullTask
+		hookID, hookURL sql.NullString
 	)
-	err := s.Scan(&al.Seq, &al.ID, &al.Kind, &al.UserID, &al.Username, &created, &ackAt, &ackBy, &ackName,
-		&tID, &tTitle, &tDesc, &tDeadline, &tStatus, &tAssignee, &tAssign, &tCreatedBy, &tCreated, &tUpdated, &tDone, &tMissed, &hookID, &hookURL)
-	if err != nil {
+	dest := []any{&al.Seq, &al.ID, &al.Kind, &al.UserID, &al.Username, &created, &ackAt, &ackBy, &ackName}
+	dest = append(append(dest, task.dest()...), &hookID, &hookURL)
+	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
 	al.WebhookID, al.WebhookURL = hookID.String, hookURL.String
 	al.CreatedAt, al.AcknowledgedAt, al.AcknowledgedBy, al.AcknowledgedByUsername = fromMicros(created), timePtr(ackAt), int64Ptr(ackBy), ackName.String
-	if tID.Valid {
-		al.Task = &tasktrack.Task{
-			ID: tID.String, Title: tTitle.String, Description: tDesc.String, Deadline: fromMicros(tDeadline.Int64),
-			Status: tasktrack.Status(tStatus.String), AssignedTo: tAssignee.Int64, AssignedToUsername: tAssign.String,
-			CreatedBy: int64Ptr(tCreatedBy), CreatedAt: fromMicros(tCreated.Int64), UpdatedAt: fromMicros(tUpdated.Int64),
-			CompletedAt: timePtr(tDone), MissedAt: timePtr(tMissed),
-		}
-	}
+	al.Task = task.task()
 	return &al, nil
 }
 

@@ -12,6 +12,7 @@ import (
 // Creations racing each other share transactions, and each gets its own
 // answer: the valid ones are created once with their audit entries, the
 // ones naming an inactive or absent assignee are refused and write nothing.
+// Each assignee is notified once per task.
 func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		db, _ := sweepDB(t, e, 5, time.Hour)
@@ -73,6 +74,20 @@ func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
 			if !ids[e.TargetID] || e.ActorID == nil || *e.ActorID != boss.ID {
 				t.Fatalf("audit entry %+v", e)
 			}
+		}
+		notes, total, _, err := db.FindNotifications(As(ann), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != n/3 || len(notes) != n/3 {
+			t.Fatalf("ann has %d notifications (total %d), want %d", len(notes), total, n/3)
+		}
+		notified := map[string]bool{}
+		for _, nt := range notes {
+			if nt.Kind != tasktrack.NotifyTaskAssigned || nt.Task == nil || !ids[nt.Task.ID] || notified[nt.Task.ID] {
+				t.Fatalf("notification %+v", nt)
+			}
+			notified[nt.Task.ID] = true
 		}
 	})
 }

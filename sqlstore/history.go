@@ -23,8 +23,7 @@ func (db *DB) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) 
 		return nil, 0, db.mapErr(err)
 	}
 	limit, offset := pageArgs(p)
-	rows, err := db.query(ctx, `SELECT id, at, actor_id, actor_username, action, target_type, target_id, details
-		FROM audit_log WHERE target_id = ? AND target_type = 'task' ORDER BY id LIMIT ? OFFSET ?`, t.ID, limit, offset)
+	rows, err := db.query(ctx, auditSelect+" WHERE target_id = ? AND target_type = 'task' ORDER BY id LIMIT ? OFFSET ?", t.ID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -143,14 +143,7 @@ func checkImport(users []*tasktrack.User, tasks []*tasktrack.Task) error {
 		k := usernameKey(u.Username)
 		keys[k] = append(keys[k], fmt.Sprintf("%q (id %d)", u.Username, u.ID))
 	}
-	var clashes []string
-	for _, names := range keys {
-		if len(names) > 1 {
-			clashes = append(clashes, strings.Join(names, " and "))
-		}
-	}
-	if len(clashes) > 0 {
-		sort.Strings(clashes)
+	if clashes := usernameClashes(keys); len(clashes) > 0 {
 		return tasktrack.Errorf(tasktrack.KindConflict, "Usernames equal but for case or width: %s.", strings.Join(clashes, "; "))
 	}
 	seen := map[string]bool{}
@@ -164,6 +157,19 @@ func checkImport(users []*tasktrack.User, tasks []*tasktrack.Task) error {
 		seen[t.ID] = true
 	}
 	return nil
+}
+
+// usernameClashes lists, sorted, the names (as "%q (id %d)") of each key
+// that more than one user has.
+func usernameClashes(byKey map[string][]string) []string {
+	var clashes []string
+	for _, names := range byKey {
+		if len(names) > 1 {
+			clashes = append(clashes, strings.Join(names, " and "))
+		}
+	}
+	sort.Strings(clashes)
+	return clashes
 }
 
 // importUsers writes the users that are not in the database yet and

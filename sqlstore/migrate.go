@@ -139,14 +139,7 @@ func (tx *Tx) rekeyUsernames(ctx context.Context) error {
 	for _, u := range users {
 		byKey[u.key] = append(byKey[u.key], fmt.Sprintf("%q (id %d)", u.name, u.id))
 	}
-	var clashes []string
-	for _, names := range byKey {
-		if len(names) > 1 {
-			clashes = append(clashes, strings.Join(names, " and "))
-		}
-	}
-	if len(clashes) > 0 {
-		sort.Strings(clashes)
+	if clashes := usernameClashes(byKey); len(clashes) > 0 {
 		return fmt.Errorf("usernames that differ only in case or width are now one name: %s; rename all but one of each, then start again (README: Upgrading)",
 			strings.Join(clashes, "; "))
 	}

@@ -76,6 +76,7 @@ func (tx *Tx) notify(ctx context.Context, notes []note) error {
 		return err
 	}
 	counts := map[string]int{}
+	args := make([]any, 0, 7*len(notes))
 	for _, n := range notes {
 		details := []byte("{}")
 		if len(n.details) > 0 {
@@ -87,12 +88,13 @@ func (tx *Tx) notify(ctx context.Context, notes []note) error {
 		if n.taskID != "" {
 			task = n.taskID
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			uuidV7At(tx.now.UnixMilli()).String(), n.userID, n.kind, task, n.message, string(details), micros(tx.now)); err != nil {
-			return err
-		}
+		args = append(args, uuidV7At(tx.now.UnixMilli()).String(), n.userID, n.kind, task, n.message, string(details), micros(tx.now))
 		counts[n.kind]++
+	}
+	// One statement for the batch; rows take their seq in the order given.
+	if _, err := tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(notes)), ", "), args...); err != nil {
+		return err
 	}
 	return tx.notified(ctx, before, counts)
 }
@@ -228,9 +230,7 @@ func (tx *Tx) forgetUser(ctx context.Context, id int64) error {
 // ---- the inbox ----
 
 // The notification columns, with the task (if any) as it is now.
-const notificationColumns = `n.seq, n.id, n.user_id, n.kind, n.message, n.details, n.created_at, n.read_at,
-	t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
-	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at`
+const notificationColumns = `n.seq, n.id, n.user_id, n.kind, n.message, n.details, n.created_at, n.read_at, ` + taskColumns
 
 const notificationFrom = ` FROM notifications n LEFT JOIN tasks t ON t.id = n.task_id LEFT JOIN users a ON a.id = t.assigned_to`
 
@@ -256,7 +256,7 @@ func scanNotification(s scanner, actor *tasktrack.User) (*tasktrack.Notification
 	return &n, nil
 }
 
-// nullTask scans the task columns of an outer join.
+// nullTask scans the taskColumns of an outer join.
 type nullTask struct {
 	id, title, desc, status, assignee   sql.NullString
 	deadline, assignedTo, createdBy     sql.NullInt64

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"tasktrack"
 )
 
@@ -51,18 +49,13 @@ func splitEvents(s string) []string {
 	return strings.Split(strings.Trim(s, ","), ",")
 }
 
-func validWebhookID(id string) bool {
-	_, err := uuid.Parse(id)
-	return err == nil && len(id) == 36
-}
-
 func (db *DB) authorizeWebhooks(ctx context.Context) (*tasktrack.User, error) {
 	actor := tasktrack.ActorFromContext(ctx)
 	return actor, tasktrack.Authorize(actor, tasktrack.CanManageWebhooks)
 }
 
 func (tx *Tx) findWebhook(ctx context.Context, id string) (*tasktrack.Webhook, error) {
-	if !validWebhookID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	w, err := scanWebhook(tx.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
@@ -103,7 +96,7 @@ func (db *DB) FindWebhook(ctx context.Context, id string) (*tasktrack.Webhook, e
 	if _, err := db.authorizeWebhooks(ctx); err != nil {
 		return nil, err
 	}
-	if !validWebhookID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	w, err := scanWebhook(db.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
@@ -418,7 +411,7 @@ func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) error 
 
 // WebhookTarget loads what the sender needs of an endpoint.
 func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookTarget, error) {
-	if !validWebhookID(id) {
+	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
 	var (
