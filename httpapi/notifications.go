@@ -3,8 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 
 	"tasktrack"
@@ -115,12 +116,7 @@ func (s *Server) handleUpdatePreferences(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	var in tasktrack.PreferencesUpdate
-	keys := make([]string, 0, len(f.m))
-	for k := range f.m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(f.m)) {
 		switch k {
 		case "email":
 			in.Email, in.Alerts = emailPreferences(f)
@@ -151,12 +147,7 @@ func emailPreferences(f *form) (map[string]bool, *string) {
 	}
 	email := map[string]bool{}
 	var alerts *string
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		raw := obj[k]
 		switch {
 		case k == "alerts":

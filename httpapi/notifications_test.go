@@ -1,10 +1,8 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -121,47 +119,6 @@ func TestNotificationsAPI(t *testing.T) {
 			t.Fatalf("anonymous: %d", r.status)
 		}
 	})
-}
-
-// openEventStream opens an event stream at path as c, resuming after
-// lastID when set, and waits for its first comment.
-func openEventStream(t *testing.T, c *client, path, lastID string) *testStream {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.access)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	res, err := c.env.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != 200 {
-		res.Body.Close()
-		t.Fatalf("stream: %d", res.StatusCode)
-	}
-	st := &testStream{lines: make(chan string, 100)}
-	go func() {
-		defer res.Body.Close()
-		defer close(st.lines)
-		sc := bufio.NewScanner(res.Body)
-		for sc.Scan() {
-			select {
-			case st.lines <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	if line := st.next(t); !strings.HasPrefix(line, ": connected") {
-		t.Fatalf("stream's first line %q", line)
-	}
-	return st
 }
 
 // wantNotification waits for a notification event and returns its id and

@@ -106,6 +106,14 @@ func (q query) page() tasktrack.Page {
 	return p
 }
 
+// pageOf reads the limit and offset of a list that takes no other
+// parameter.
+func pageOf(r *http.Request) (tasktrack.Page, error) {
+	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
+	p := q.page()
+	return p, q.errs.Err()
+}
+
 // writeList answers a page of a list: a JSON array, with the total in
 // X-Total-Count and the neighbouring pages in Link, under base (see
 // Server.PublicURL).

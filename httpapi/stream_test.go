@@ -71,7 +71,7 @@ func TestStreamEndsWithCredentials(t *testing.T) {
 				mgr := ev.newUser("maria", "manager")
 				worker := ev.newUser("sam", "user")
 				taskID := ev.admin.newTask(worker, "Due soon", time.Minute)
-				st := openTestStream(t, mgr)
+				st := openEventStream(t, mgr, "/api/alerts/stream/", "")
 
 				c.change(t, ev, mgr)
 				if c.atOnce {
@@ -100,18 +100,16 @@ func TestStreamEndsAtTokenExpiry(t *testing.T) {
 	mgr := ev.newUser("maria", "manager")
 	// The token, issued now for 5 minutes, has 50 ms left.
 	ev.clock.Add(5*time.Minute - 50*time.Millisecond)
-	st := openTestStream(t, mgr)
+	st := openEventStream(t, mgr, "/api/alerts/stream/", "")
 	st.wantEnd(t)
 }
 
-// testStream is an open alert stream whose lines arrive on lines, closed
+// testStream is an open event stream whose lines arrive on lines, closed
 // when the server ends the stream.
 type testStream struct {
 	lines chan string
 }
 
-// openTestStream opens the alert stream as c and waits for its first
-// comment; it is closed at the end of the test.
 // A manager's alert stream passes over the alerts only admins see: more of
 // them in a row than one read returns (100) must not stop it, and the
 // next alert a manager may see still arrives.
@@ -121,7 +119,7 @@ func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
 		ev := newEnvOn(t, e, dsn)
 		mgr := ev.newUser("maria", "manager")
 		worker := ev.newUser("sam", "user")
-		st := openTestStream(t, mgr)
+		st := openEventStream(t, mgr, "/api/alerts/stream/", "")
 		raw := Raw(t, dsn)
 		// As many webhook_disabled alerts as one and a half reads.
 		for i := range 150 {
@@ -146,15 +144,21 @@ func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
 	})
 }
 
-func openTestStream(t *testing.T, c *client) *testStream {
+// openEventStream opens the event stream at path as c, resuming after
+// lastID when set, and waits for its first comment; it is closed at the
+// end of the test.
+func openEventStream(t *testing.T, c *client, path, lastID string) *testStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+"/api/alerts/stream/", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.access)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
 	res, err := c.env.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

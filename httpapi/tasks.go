@@ -40,33 +40,26 @@ func (s *Server) taskFilter(r *http.Request) (tasktrack.TaskFilter, error) {
 }
 
 func (s *Server) handleListTasks(w http.ResponseWriter, r *http.Request) error {
-	if csv, err := csvRequested(r); err != nil {
-		return err
-	} else if csv {
-		return s.exportTasks(w, r, false)
-	}
-	f, err := s.taskFilter(r)
-	if err != nil {
-		return err
-	}
-	return s.listTasks(w, r, f)
+	return s.listTasks(w, r, false)
 }
 
 func (s *Server) handleListMissed(w http.ResponseWriter, r *http.Request) error {
+	return s.listTasks(w, r, true)
+}
+
+// listTasks answers a task list, as JSON or CSV; missed lists missed tasks
+// only.
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, missed bool) error {
 	if csv, err := csvRequested(r); err != nil {
 		return err
 	} else if csv {
-		return s.exportTasks(w, r, true)
+		return s.exportTasks(w, r, missed)
 	}
 	f, err := s.taskFilter(r)
 	if err != nil {
 		return err
 	}
-	f.MissedOnly = true
-	return s.listTasks(w, r, f)
-}
-
-func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, f tasktrack.TaskFilter) error {
+	f.MissedOnly = missed
 	tasks, total, err := s.Tasks.FindTasks(r.Context(), f)
 	if err != nil {
 		return err
@@ -169,9 +162,8 @@ func (s *Server) handleUpdateStatus(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handleTaskHistory(w http.ResponseWriter, r *http.Request) error {
-	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
+	p, err := pageOf(r)
+	if err != nil {
 		return err
 	}
 	events, total, err := s.Audit.TaskHistory(r.Context(), r.PathValue("id"), p)

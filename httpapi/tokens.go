@@ -151,9 +151,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, userID int64) error {
-	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
+	p, err := pageOf(r)
+	if err != nil {
 		return err
 	}
 	tokens, total, err := s.PersonalTokens.FindPersonalTokens(r.Context(), userID, p)

@@ -568,12 +568,12 @@ func TestPersonalTokenStream(t *testing.T) {
 	ev := newEnv(t, SQLite)
 	mgr := ev.newUser("maria", "manager")
 	pat, id := mgr.newPAT("dashboard", "read")
-	st := openTestStream(t, pat)
+	st := openEventStream(t, pat, "/api/alerts/stream/", "")
 	wantJSON(t, "revoke", mgr.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
 	st.wantEnd(t)
 
 	r := mgr.do("POST", "/api/user/me/tokens/", map[string]any{"name": "short", "scopes": []string{"read"}, "expires_at": t0.Add(time.Hour).Format(time.RFC3339)})
 	short := &client{env: ev, access: r.object(t)["token"].(string), user: mgr.user}
 	ev.clock.Add(time.Hour - 50*time.Millisecond)
-	openTestStream(t, short).wantEnd(t)
+	openEventStream(t, short, "/api/alerts/stream/", "").wantEnd(t)
 }

@@ -35,9 +35,8 @@ func (s *Server) handleChangeOwnPassword(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) error {
-	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
+	p, err := pageOf(r)
+	if err != nil {
 		return err
 	}
 	roles := tasktrack.Roles[min(p.Offset, len(tasktrack.Roles)):]

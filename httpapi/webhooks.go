@@ -117,9 +117,8 @@ func (s *Server) checkWebhookAddress(ctx context.Context, raw *string) error {
 }
 
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) error {
-	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
+	p, err := pageOf(r)
+	if err != nil {
 		return err
 	}
 	hooks, total, err := s.Webhooks.FindWebhooks(r.Context(), p)
