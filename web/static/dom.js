@@ -329,7 +329,7 @@ export function actionButton(label, attrs, fn) {
 }
 
 // Page sizes a list offers; the URL's limit picks one.
-export const PAGE_SIZES = [25, 50, 100];
+const PAGE_SIZES = [25, 50, 100];
 
 export function pageSize(query, fallback = 50) {
   const n = Number(query.get('limit'));
@@ -471,6 +471,56 @@ export function failure(err, retry) {
   return h('div', { class: 'error-box', role: 'alert', 'data-testid': 'load-error' },
     h('span', {}, errorText(err)), ' ',
     retry ? h('button', { type: 'button', 'data-testid': 'retry', onclick: retry }, 'Try again') : null);
+}
+
+// loadInto shows that area is loading, then what show(data) builds from
+// what load() answers, or why it failed with a way to try again. An
+// answer the page no longer wants (isCurrent() false) is dropped.
+export async function loadInto(area, load, show, isCurrent = () => true) {
+  replace(area, loading());
+  let data;
+  try {
+    data = await load();
+  } catch (err) {
+    if (err.name !== 'AbortError') replace(area, failure(err, () => loadInto(area, load, show, isCurrent)));
+    return;
+  }
+  if (isCurrent()) replace(area, show(data));
+}
+
+// copyField shows a value to copy, read-only, with a Copy button. The
+// clipboard may be refused (an insecure origin, a browser setting): the
+// text is then selected for the person to copy by hand.
+export function copyField({ label, value, testid }) {
+  const input = h('input', { type: 'text', readOnly: true, value, class: 'secret', 'data-testid': testid, 'aria-label': label, spellcheck: 'false' });
+  const status = h('span', { class: 'hint', role: 'status', 'data-testid': `${testid}-copied` });
+  const button = h('button', { type: 'button', 'data-testid': `${testid}-copy` }, 'Copy');
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(input.value);
+      status.textContent = 'Copied.';
+    } catch {
+      input.focus();
+      input.select();
+      status.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+    }
+  });
+  input.addEventListener('focus', () => input.select());
+  return h('div', { class: 'copy-field' }, input, button, status);
+}
+
+// showSecret puts a secret the server shows only once (a new token, a
+// signing secret) in area, to copy, and focuses its Copy button. testid
+// names the copy field; its panel and Done button are testid-panel and
+// testid-done. note, if any, goes under the field; done runs on Done.
+export function showSecret(area, { testid, title, lead, label, value, note = null, done }) {
+  replace(area, h('div', { class: 'card new-token', role: 'status', 'data-testid': `${testid}-panel` },
+    h('h2', {}, title),
+    h('p', {}, h('strong', {}, 'Copy it now: it is shown this once.'), ' ', lead),
+    copyField({ label, value, testid }),
+    note,
+    h('div', { class: 'actions' }, h('button', { type: 'button', 'data-testid': `${testid}-done`, onclick: done }, 'Done'))));
+  area.querySelector(`[data-testid="${CSS.escape(testid)}-copy"]`).focus();
 }
 
 // flash carries one message across a navigation ("Task deleted.").

@@ -22,13 +22,13 @@ function rateText(rate) {
 }
 
 // windowText says the sweep's window in words: "7 days", "36 hours".
-export function windowText(hours) {
+function windowText(hours) {
   if (hours % 24 === 0) return hours === 24 ? 'day' : `${hours / 24} days`;
   return hours === 1 ? 'hour' : `${number.format(hours)} hours`;
 }
 
 // pausedText: "2 of 5 — 3 more and your account is paused".
-export function pausedText(missed, threshold, whose = 'your') {
+function pausedText(missed, threshold, whose = 'your') {
   const left = threshold - missed;
   const tail = left > 0
     ? `${left} more and ${whose} account is paused`

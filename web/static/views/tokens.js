@@ -6,7 +6,7 @@
 import * as api from '../api.js';
 import {
   h, replace, field, errorBox, showErrors, clearErrors, errorText, loading, empty, failure,
-  pageHeader, confirmDialog, agoTime, exact, actionButton,
+  pageHeader, confirmDialog, agoTime, exact, actionButton, loadInto, copyField, showSecret,
 } from '../dom.js';
 
 const SCOPES = [
@@ -23,27 +23,6 @@ const EXPIRIES = [
   { value: 'never', label: 'Never' },
   { value: 'custom', label: 'On a date…' },
 ];
-
-// copyField shows a value to copy, read-only, with a Copy button. The
-// clipboard may be refused (an insecure origin, a browser setting): the
-// text is then selected for the person to copy by hand.
-export function copyField({ label, value, testid }) {
-  const input = h('input', { type: 'text', readOnly: true, value, class: 'secret', 'data-testid': testid, 'aria-label': label, spellcheck: 'false' });
-  const status = h('span', { class: 'hint', role: 'status', 'data-testid': `${testid}-copied` });
-  const button = h('button', { type: 'button', 'data-testid': `${testid}-copy` }, 'Copy');
-  button.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(input.value);
-      status.textContent = 'Copied.';
-    } catch {
-      input.focus();
-      input.select();
-      status.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
-    }
-  });
-  input.addEventListener('focus', () => input.select());
-  return h('div', { class: 'copy-field' }, input, button, status);
-}
 
 function scopeBadges(scopes) {
   return h('span', { 'data-testid': 'token-scopes' }, (scopes || []).map((s) => [h('span', { class: 'badge' }, s), ' ']));
@@ -97,20 +76,11 @@ export function tokens(ctx) {
   const listArea = h('div', { 'data-testid': 'token-list' });
   const shown = h('div', { 'aria-live': 'polite' });
 
-  async function loadList() {
-    replace(listArea, loading());
-    let data;
-    try {
-      data = await api.fetchAll('/api/user/me/tokens/', {}, ctx.signal);
-    } catch (err) {
-      if (err.name !== 'AbortError') replace(listArea, failure(err, loadList));
-      return;
-    }
-    if (!ctx.isCurrent()) return;
-    replace(listArea, data.length
+  const loadList = () => loadInto(listArea, () => api.fetchAll('/api/user/me/tokens/', {}, ctx.signal),
+    (data) => (data.length
       ? tokenTable(data, (t) => `/api/user/me/tokens/${encodeURIComponent(t.id)}/`, () => loadList())
-      : empty('You have no tokens.'));
-  }
+      : empty('You have no tokens.')),
+    ctx.isCurrent);
 
   replace(ctx.main, h('section', { 'data-testid': 'tokens' },
     pageHeader('Tokens'),
@@ -176,12 +146,14 @@ function createForm(shown, reload) {
     try {
       const { data } = await api.post('/api/user/me/tokens/', body);
       name.control.value = '';
-      replace(shown, h('div', { class: 'card new-token', role: 'status', 'data-testid': 'token-secret-panel' },
-        h('h2', {}, `Your new token “${data.name}”`),
-        h('p', {}, h('strong', {}, 'Copy it now: it is shown this once.'), ' Only a hash of it is kept, so it cannot be shown again; if you lose it, revoke it and make another.'),
-        copyField({ label: 'The new token', value: data.token, testid: 'token-secret' }),
-        h('div', { class: 'actions' }, h('button', { type: 'button', 'data-testid': 'token-secret-done', onclick: () => replace(shown) }, 'Done'))));
-      shown.querySelector('[data-testid="token-secret-copy"]').focus();
+      showSecret(shown, {
+        testid: 'token-secret',
+        title: `Your new token “${data.name}”`,
+        lead: 'Only a hash of it is kept, so it cannot be shown again; if you lose it, revoke it and make another.',
+        label: 'The new token',
+        value: data.token,
+        done: () => replace(shown),
+      });
       await reload();
     } catch (err) {
       showErrors(form, err);
@@ -246,19 +218,10 @@ export function userTokens(user) {
     h('h2', {}, 'Personal access tokens'),
     h('p', { class: 'hint' }, `Tokens ${user.username} made for scripts and integrations. Revoking one stops it at once.`),
     area);
-  async function load() {
-    replace(area, loading());
-    let data;
-    try {
-      data = await api.fetchAll(`/api/user/users/${user.id}/tokens/`);
-    } catch (err) {
-      replace(area, failure(err, load));
-      return;
-    }
-    replace(area, data.length
+  const load = () => loadInto(area, () => api.fetchAll(`/api/user/users/${user.id}/tokens/`),
+    (data) => (data.length
       ? tokenTable(data, (t) => `/api/user/users/${user.id}/tokens/${encodeURIComponent(t.id)}/`, () => load())
-      : empty(`${user.username} has no tokens.`));
-  }
+      : empty(`${user.username} has no tokens.`)));
   load();
   return section;
 }

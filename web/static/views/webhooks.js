@@ -7,10 +7,9 @@ import * as api from '../api.js';
 import {
   h, replace, field, errorBox, setError, showErrors, clearErrors, errorText, loading, empty, failure,
   pageHeader, pager, confirmDialog, agoTime, exact, setFlash, takeFlash, actionButton, pageSize, pageOffset,
-  keepFocus, focusFirst, liveFilters,
+  keepFocus, focusFirst, liveFilters, loadInto, showSecret,
 } from '../dom.js';
 import { navigate, setQuery } from '../router.js';
-import { copyField } from './tokens.js';
 import { keepFresh } from '../live.js';
 
 const EVENTS = [
@@ -60,17 +59,15 @@ function statusCell(w) {
     h('span', { 'data-testid': 'webhook-disabled-reason' }, w.disabled_reason || 'turned off by an admin'));
 }
 
-// secretPanel shows a signing secret once, to copy; done() runs when the
-// person has finished with it.
-function secretPanel({ title, lead, value, done }) {
-  return h('div', { class: 'card new-token', role: 'status', 'data-testid': 'webhook-secret-panel' },
-    h('h2', {}, title),
-    h('p', {}, h('strong', {}, 'Copy it now: it is shown this once.'), ' ', lead),
-    copyField({ label: 'The signing secret', value, testid: 'webhook-secret' }),
-    h('p', { class: 'hint' }, 'Receivers verify each request with it: the ', h('code', {}, 'webhook-signature'),
+// showHookSecret shows a signing secret once in area, to copy; done runs
+// when the person has finished with it.
+function showHookSecret(area, { title, lead, value, done }) {
+  showSecret(area, {
+    testid: 'webhook-secret', title, lead, label: 'The signing secret', value, done,
+    note: h('p', { class: 'hint' }, 'Receivers verify each request with it: the ', h('code', {}, 'webhook-signature'),
       ' header is an HMAC-SHA256 of ', h('code', {}, 'webhook-id.webhook-timestamp.body'),
       ', keyed by the part after ', h('code', {}, 'whsec_'), ' (Standard Webhooks v1; its libraries do this for you).'),
-    h('div', { class: 'actions' }, h('button', { type: 'button', 'data-testid': 'webhook-secret-done', onclick: done }, 'Done')));
+  });
 }
 
 // ---- the form, for making and editing ------------------------------------------------------------
@@ -160,18 +157,8 @@ export function webhooks(ctx) {
   const listArea = h('div', { 'data-testid': 'webhook-list' });
   const shown = h('div', {});
 
-  async function loadList() {
-    replace(listArea, loading());
-    let data;
-    try {
-      data = await api.fetchAll('/api/webhooks/', {}, ctx.signal);
-    } catch (err) {
-      if (err.name !== 'AbortError') replace(listArea, failure(err, loadList));
-      return;
-    }
-    if (!ctx.isCurrent()) return;
-    replace(listArea, data.length ? webhookTable(data) : empty('No endpoints yet: nothing is sent.'));
-  }
+  const loadList = () => loadInto(listArea, () => api.fetchAll('/api/webhooks/', {}, ctx.signal),
+    (data) => (data.length ? webhookTable(data) : empty('No endpoints yet: nothing is sent.')), ctx.isCurrent);
 
   replace(ctx.main, h('section', { 'data-testid': 'webhooks' },
     pageHeader('Webhooks'),
@@ -216,7 +203,7 @@ function createForm(shown, reload) {
     try {
       const { data } = await api.post('/api/webhooks/', body);
       form.replaceWith(createForm(shown, reload));
-      replace(shown, secretPanel({
+      showHookSecret(shown, {
         title: `Endpoint added: ${data.url}`,
         lead: 'It cannot be shown again; if you lose it, rotate it on the endpoint’s page.',
         value: data.secret,
@@ -224,8 +211,7 @@ function createForm(shown, reload) {
           replace(shown);
           focusFirst(document.querySelector(`[data-webhook-id="${CSS.escape(data.id)}"] [data-testid="webhook-link"]`), document.querySelector('main h1'));
         },
-      }));
-      shown.querySelector('[data-testid="webhook-secret-copy"]').focus();
+      });
       await reload();
     } catch (err) {
       showErrors(form, err);
@@ -293,7 +279,7 @@ function renderHook(ctx, hook, flash) {
     if (!yes) return;
     try {
       const { data } = await api.post(`${hookPath(hook.id)}rotate-secret/`);
-      replace(shown, secretPanel({
+      showHookSecret(shown, {
         title: 'The new signing secret',
         lead: 'For the next 24 hours each request carries two signatures, one by the old secret and one by this; give this one to the receiver now.',
         value: data.secret,
@@ -301,8 +287,7 @@ function renderHook(ctx, hook, flash) {
           replace(shown);
           rotate.focus();
         },
-      }));
-      shown.querySelector('[data-testid="webhook-secret-copy"]').focus();
+      });
     } catch (err) {
       actionError.textContent = errorText(err);
     }
