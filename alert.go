@@ -2,6 +2,7 @@ package tasktrack
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -10,6 +11,12 @@ const (
 	AlertTaskMissed      = "task_missed"
 	AlertUserDeactivated = "user_deactivated"
 )
+
+// AlertKinds lists every kind of alert, in the order the contract does.
+var AlertKinds = []string{AlertTaskMissed, AlertUserDeactivated, AlertUserAtRisk, AlertWebhookDisabled}
+
+// ValidAlertKind reports whether k is a kind of alert.
+func ValidAlertKind(k string) bool { return slices.Contains(AlertKinds, k) }
 
 // Alert tells managers that a deadline was missed or a user deactivated.
 type Alert struct {

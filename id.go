@@ -1,6 +1,7 @@
 package tasktrack
 
-// ValidID reports whether s can name a task or an alert: a UUID in its
+// ValidID reports whether s can name a task, an alert, a notification, a
+// personal access token or a webhook (or one of its deliveries): a UUID in its
 // 36-character form, in either case. Anything else names nothing, so a
 // lookup answers not found rather than asking the database.
 func ValidID(s string) bool {

@@ -24,14 +24,7 @@ const (
 var NotificationKinds = []string{NotifyTaskAssigned, NotifyTaskChanged, NotifyTaskReminder, NotifyTaskMissed, NotifyAtRisk, NotifyReactivated}
 
 // ValidNotificationKind reports whether k is a kind of notification.
-func ValidNotificationKind(k string) bool {
-	for _, kind := range NotificationKinds {
-		if k == kind {
-			return true
-		}
-	}
-	return false
-}
+func ValidNotificationKind(k string) bool { return slices.Contains(NotificationKinds, k) }
 
 // AlertUserAtRisk is the alert raised when a user has one miss left
 // before deactivation.

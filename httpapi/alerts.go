@@ -12,7 +12,7 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	q := query{r.URL.Query(), tasktrack.FieldErrors{}}
 	f := tasktrack.AlertFilter{Page: q.page(), Acknowledged: q.boolean("acknowledged"), Since: q.time("since")}
 	if k := q.Get("kind"); k != "" {
-		if k != tasktrack.AlertTaskMissed && k != tasktrack.AlertUserDeactivated && k != tasktrack.AlertUserAtRisk && k != tasktrack.AlertWebhookDisabled {
+		if !tasktrack.ValidAlertKind(k) {
 			q.errs.Add("kind", "Select a valid choice. "+k+" is not one of the available choices.")
 		}
 		f.Kind = k
