@@ -16,22 +16,37 @@ func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 // audit writes one audit entry in the transaction of the change it records.
 // A nil actor is the system.
 func (tx *Tx) audit(ctx context.Context, actor *tasktrack.User, action, targetType, targetID string, details any) error {
-	b, err := json.Marshal(details)
+	args, err := tx.auditArgs(ctx, nil, actor, action, targetType, targetID, details)
 	if err != nil {
 		return err
 	}
+	_, err = tx.exec(ctx, auditInsert+auditRow, args...)
+	return err
+}
+
+const (
+	auditInsert = "INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details) VALUES "
+	auditRow    = "(?, ?, ?, ?, ?, ?, ?)"
+)
+
+// auditArgs appends to args the values of one audit entry's row: its
+// details as JSON, with the id of the request's personal access token
+// (from ctx) when there is one.
+func (tx *Tx) auditArgs(ctx context.Context, args []any, actor *tasktrack.User, action, targetType, targetID string, details any) ([]any, error) {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return nil, err
+	}
 	if t := tasktrack.TokenFromContext(ctx); t != nil {
 		if b, err = withTokenID(b, t.ID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var id, name any
 	if actor != nil {
 		id, name = actor.ID, actor.Username
 	}
-	_, err = tx.exec(ctx, `INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, micros(tx.now), id, name, action, targetType, targetID, string(b))
-	return err
+	return append(args, micros(tx.now), id, name, action, targetType, targetID, string(b)), nil
 }
 
 // auditSelect reads audit entries for scanAuditEntry.

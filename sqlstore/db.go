@@ -159,6 +159,38 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 
+// execRows runs a statement of n rows alike: prefix, then row n times
+// separated by commas, then suffix. Statements of more than one row are
+// not kept prepared, so that their many lengths do not fill the cache.
+func (tx *Tx) execRows(ctx context.Context, prefix, row string, n int, suffix string, args ...any) (sql.Result, error) {
+	if n == 1 {
+		return tx.exec(ctx, prefix+row+suffix, args...)
+	}
+	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(rowsQuery(prefix, row, n, suffix)), args...)
+}
+
+// queryRows is execRows for a query.
+func (tx *Tx) queryRows(ctx context.Context, prefix, row string, n int, suffix string, args ...any) (*sql.Rows, error) {
+	if n == 1 {
+		return tx.query(ctx, prefix+row+suffix, args...)
+	}
+	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(rowsQuery(prefix, row, n, suffix)), args...)
+}
+
+func rowsQuery(prefix, row string, n int, suffix string) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + n*(len(row)+2) + len(suffix))
+	b.WriteString(prefix)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(suffix)
+	return b.String()
+}
+
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	q = tx.db.dialect.rebind(q)
 	if st := tx.db.writeStmts.get(ctx, q); st != nil {

@@ -73,3 +73,28 @@ func BenchmarkDashboard(b *testing.B) {
 		})
 	}
 }
+
+// Managers creating tasks from 32 goroutines at once, with one webhook
+// endpoint subscribed to every event and email on: the group commit's
+// batches, each with its task.created events, notifications and emails.
+func BenchmarkCreateTaskParallel(b *testing.B) {
+	benchEngines(b, 10_000, func(b *testing.B, s *benchSet) {
+		url := "https://hooks.example.com/tasktrack"
+		if _, err := s.db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret()); err != nil {
+			b.Fatal(err)
+		}
+		s.db.Email = true
+		ctx := As(s.manager)
+		in := tasktrack.TaskCreate{Title: "Bench", Deadline: t0.Add(48 * time.Hour), AssignedTo: s.caller.ID}
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.db.CreateTask(ctx, in); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

@@ -217,21 +217,27 @@ func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, 
 
 // checkAssignee checks that id names an active user.
 func (tx *Tx) checkAssignee(ctx context.Context, id int64) (string, error) {
-	var (
-		name   string
-		active bool
-	)
-	err := tx.queryRow(ctx, "SELECT username, is_active FROM users WHERE id = ?", id).Scan(&name, &active)
+	var a assignee
+	err := tx.queryRow(ctx, "SELECT username, is_active FROM users WHERE id = ?", id).Scan(&a.username, &a.active)
 	if err == sql.ErrNoRows {
-		return "", tasktrack.Invalid("assigned_to", `Invalid pk "`+itoa(id)+`" - object does not exist.`)
+		return "", assigneeError(id, a, false)
 	}
 	if err != nil {
 		return "", err
 	}
-	if !active {
-		return "", tasktrack.Invalid("assigned_to", "This user is not active.")
+	return a.username, assigneeError(id, a, true)
+}
+
+// assigneeError answers a task's assignee that is absent (found false) or
+// inactive as invalid.
+func assigneeError(id int64, a assignee, found bool) error {
+	switch {
+	case !found:
+		return tasktrack.Invalid("assigned_to", `Invalid pk "`+itoa(id)+`" - object does not exist.`)
+	case !a.active:
+		return tasktrack.Invalid("assigned_to", "This user is not active.")
 	}
-	return name, nil
+	return nil
 }
 
 // CreateTask creates a pending task. Creations that arrive together share
@@ -251,33 +257,6 @@ func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *taskt
 		return nil, err
 	}
 	return db.creates.submit(db, ctx, actor, in)
-}
-
-// insertTask writes one new task and its audit entry. An assignee that is
-// absent or inactive is answered as invalid before anything is written.
-func (tx *Tx) insertTask(ctx context.Context, actor *tasktrack.User, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
-	name, err := tx.checkAssignee(ctx, in.AssignedTo)
-	if err != nil {
-		return nil, err
-	}
-	t := &tasktrack.Task{
-		ID: uuidV7At(tx.now.UnixMilli()).String(), Title: in.Title, Description: in.Description,
-		Deadline: in.Deadline.UTC().Truncate(time.Microsecond), Status: tasktrack.StatusPending,
-		AssignedTo: in.AssignedTo, AssignedToUsername: name, CreatedBy: actorID(actor),
-		CreatedAt: tx.now, UpdatedAt: tx.now,
-	}
-	_, err = tx.exec(ctx, `INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Title, t.Description, micros(t.Deadline), string(t.Status), t.AssignedTo, nullInt(t.CreatedBy), micros(tx.now), micros(tx.now))
-	if err != nil {
-		return nil, err
-	}
-	err = tx.audit(ctx, actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
-		"title": t.Title, "assigned_to": t.AssignedTo, "deadline": t.Deadline})
-	if err == nil {
-		err = tx.taskEvent(ctx, tasktrack.EventTaskCreated, t)
-	}
-	return t, err
 }
 
 func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
