@@ -46,6 +46,10 @@ type dialect interface {
 	// keepsTaskCounts reports whether the schema keeps per-status task
 	// counters (migrations/sqlite/0002_task_counts.sql).
 	keepsTaskCounts() bool
+	// roundTrips reports whether each statement is a round trip to a
+	// server (PostgreSQL), so that folding two reads into one statement
+	// saves one; SQLite's statements are calls within the process.
+	roundTrips() bool
 	// followIDs makes the ids the engine gives new users follow those a
 	// transaction inserted explicitly (an import), never setting them back.
 	followIDs(ctx context.Context, tx *Tx) error
@@ -75,6 +79,7 @@ const alertsChannel = "tasktrack_alerts"
 type sqliteDialect struct{}
 
 func (sqliteDialect) keepsTaskCounts() bool                     { return true }
+func (sqliteDialect) roundTrips() bool                          { return false }
 func (sqliteDialect) name() string                              { return "sqlite" }
 func (sqliteDialect) rebind(q string) string                    { return q }
 func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
@@ -238,6 +243,7 @@ type postgresDialect struct {
 func (postgresDialect) name() string { return "postgres" }
 
 func (postgresDialect) keepsTaskCounts() bool { return false }
+func (postgresDialect) roundTrips() bool      { return true }
 
 func (d postgresDialect) rebind(q string) string {
 	if v, ok := d.rebound.Load(q); ok {

@@ -159,39 +159,75 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*taskt
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := db.countTasks(ctx, &l.w, f, l.all)
-	if err != nil {
-		return nil, 0, err
-	}
+	cq, cargs := countSQL(db.dialect, &l.w, f, l.all)
+	q, args := l.selectSQL()
 	limit, offset := pageArgs(f.Page)
 	tasks := []*tasktrack.Task{}
-	if total == 0 || offset >= total {
-		return tasks, total, nil
+	total := 0
+	var rows *sql.Rows
+	if db.dialect.roundTrips() {
+		// The count rides on the page as a first column, an uncorrelated
+		// subquery run once: one round trip rather than two, and the
+		// count and the page read from one snapshot.
+		rows, err = db.query(ctx, "SELECT ("+cq+"), "+strings.TrimPrefix(q, "SELECT ")+" LIMIT ? OFFSET ?",
+			append(append(cargs, args...), limit, offset)...)
+	} else {
+		// In process, two statements cost less than a count column on
+		// every row of the page.
+		if err := db.queryRow(ctx, cq, cargs...).Scan(&total); err != nil {
+			return nil, 0, db.mapErr(err)
+		}
+		if total == 0 || offset >= total {
+			return tasks, total, nil
+		}
+		rows, err = db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
 	}
-	q, args := l.selectSQL()
-	rows, err := db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
+	var row scanner = rows
+	if db.dialect.roundTrips() {
+		row = &countedRow{rows: rows, total: &total}
+	}
 	for rows.Next() {
-		t, err := scanTask(rows)
+		t, err := scanTask(row)
 		if err != nil {
 			return nil, 0, db.mapErr(err)
 		}
 		tasks = append(tasks, t)
 	}
-	return tasks, total, db.mapErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, 0, db.mapErr(err)
+	}
+	if len(tasks) == 0 && offset > 0 && db.dialect.roundTrips() {
+		// A page past the end carries no count: ask for it alone.
+		err = db.queryRow(ctx, cq, cargs...).Scan(&total)
+	}
+	return tasks, total, db.mapErr(err)
 }
 
-// countTasks counts the tasks a list selects. A list of all tasks filtered
-// by status alone (or not at all) reads the per-status counters where the
-// engine keeps them, instead of counting a table that may hold millions.
-func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, all bool) (int, error) {
-	var total int
+// countedRow scans a row of a list whose first column is the count of the
+// whole list into total, and the rest into what its caller asks.
+type countedRow struct {
+	rows  *sql.Rows
+	total *int
+	dest  []any
+}
+
+func (r *countedRow) Scan(dest ...any) error {
+	r.dest = append(append(r.dest[:0], r.total), dest...)
+	return r.rows.Scan(r.dest...)
+}
+
+// countSQL is the query that counts the tasks a list selects. A list of
+// all tasks filtered by status alone (or not at all) reads the per-status
+// counters where the engine keeps them, instead of counting a table that
+// may hold millions.
+func countSQL(d dialect, w *where, f tasktrack.TaskFilter, all bool) (string, []any) {
 	byStatusOnly := all && f.AssignedTo == nil && f.DeadlineBefore == nil && f.DeadlineAfter == nil &&
 		f.Search == "" && !(f.MissedOnly && len(f.Statuses) > 0)
-	if db.dialect.keepsTaskCounts() && byStatusOnly {
+	if d.keepsTaskCounts() && byStatusOnly {
 		q := "SELECT COALESCE(sum(n), 0) FROM task_counts"
 		var args []any
 		statuses := f.Statuses
@@ -204,15 +240,13 @@ func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, 
 				args = append(args, string(s))
 			}
 		}
-		err := db.queryRow(ctx, q, args...).Scan(&total)
-		return total, db.mapErr(err)
+		return q, args
 	}
 	from := " FROM tasks t"
 	if all && f.Search != "" {
 		from = taskFrom // the search reads the assignee's name
 	}
-	err := db.queryRow(ctx, "SELECT count(*)"+from+w.String(), w.args...).Scan(&total)
-	return total, db.mapErr(err)
+	return "SELECT count(*)" + from + w.String(), slices.Clip(w.args)
 }
 
 // checkAssignee checks that id names an active user.
