@@ -11,8 +11,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -37,6 +40,10 @@ var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1}
 type Hasher struct {
 	params Argon2Params
 	slots  chan struct{}
+	// giveBack returns the argon2id buffers to the system once hashing
+	// has been idle for a moment (see release).
+	giveBack   *time.Timer
+	giveBackMu sync.Mutex
 	// onWork, when set, is told the work of every check; tests count
 	// work through it instead of timing it.
 	onWork func(Work)
@@ -70,7 +77,42 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+// release frees a hashing slot. When it was the last one busy, the
+// memory the hashes used is handed back to the system a moment later,
+// unless hashing has started again by then: each argon2id hash allocates
+// its own buffer (19 MiB at the default cost), which the runtime would
+// otherwise keep, so a burst of sign-ins or user creations would leave the
+// process that much larger for as long as it serves. It costs one
+// collection after a burst, nothing while hashes keep coming.
+func (h *Hasher) release() {
+	<-h.slots
+	if len(h.slots) > 0 {
+		return
+	}
+	h.giveBackMu.Lock()
+	defer h.giveBackMu.Unlock()
+	if h.giveBack == nil {
+		h.giveBack = time.AfterFunc(giveBackAfter, h.returnMemory)
+	} else {
+		h.giveBack.Reset(giveBackAfter)
+	}
+}
+
+// giveBackAfter is how long hashing stays idle before its memory goes back.
+const giveBackAfter = 100 * time.Millisecond
+
+func (h *Hasher) returnMemory() {
+	if len(h.slots) == 0 {
+		debug.FreeOSMemory()
+	}
+}
+
+// MemoryBound is the memory a process serving with this hasher needs at
+// most beyond its own: the argon2id buffers of the hashes running at once,
+// and as much again for those just finished and not yet collected.
+func (h *Hasher) MemoryBound() int64 {
+	return 2 * int64(cap(h.slots)) * int64(h.params.Memory) * 1024
+}
 
 // Hash returns the PHC string of an argon2id hash of password.
 func (h *Hasher) Hash(password string) (string, error) {

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -40,6 +42,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	hasher := auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency)
 	db.Hasher = hasher
+	if limit, ok := defaultMemoryLimit(hasher); ok {
+		debug.SetMemoryLimit(limit)
+		logger.Debug("memory limit", "bytes", limit)
+	}
 	if err := bootstrapAdmin(ctx, db, hasher, c.AdminPassword, c.LogFormat == "json", stderr); err != nil {
 		return err
 	}
@@ -227,4 +233,23 @@ func servePprof(ctx context.Context, addr string, logger *slog.Logger) {
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("pprof", "err", err)
 	}
+}
+
+// serveMemory is what serving needs of the Go runtime besides password
+// hashing: the heap of requests in flight, stacks, caches.
+const serveMemory = 10 << 20
+
+// defaultMemoryLimit is the soft memory limit of `serve` when GOMEMLIMIT
+// does not set one: serveMemory plus what the hasher's argon2id buffers
+// need at most (48 MiB with one hash at a time). Each hash allocates a
+// 19 MiB buffer that is garbage a moment later; left to GOGC alone, a burst
+// of sign-ins lets several such buffers pile up before a collection, and
+// the process peaked above 110 MB. The limit makes the collector reclaim
+// them first. It is soft: a heap that truly needs more gets it (the
+// collector then runs more often, never using more than half the CPU).
+func defaultMemoryLimit(h *auth.Hasher) (int64, bool) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return 0, false
+	}
+	return serveMemory + h.MemoryBound(), true
 }
