@@ -75,6 +75,11 @@ func TestInternalErrorLogNamesOperation(t *testing.T) {
 			if len(found) != 1 || !strings.HasPrefix(found[0], want) {
 				t.Fatalf("internal error log lines' err = %q, want one starting %q", found, want)
 			}
+			// The operation names the package once: the driver's error
+			// follows it directly, without a second "sqlstore:".
+			if strings.Count(found[0], "sqlstore") != 1 {
+				t.Fatalf("internal error log line's err = %q, want \"sqlstore\" once", found[0])
+			}
 		})
 	}
 }

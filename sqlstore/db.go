@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -236,7 +235,9 @@ func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond)
 
 // mapErr turns driver errors into domain errors: constraint violations
 // become conflicts, a database that does not answer (in time) becomes
-// unavailable. A caller that went away keeps its context.Canceled.
+// unavailable. A caller that went away keeps its context.Canceled. Any
+// other error is internal and stays as the driver said it: the exported
+// method it escapes from names itself and the package (wrap.go), once.
 //
 // A write whose COMMIT was sent but not answered is unavailable too: it
 // may or may not have been applied, so it is reported and never retried
@@ -260,7 +261,7 @@ func (db *DB) mapErr(err error) error {
 	case errors.Is(err, context.DeadlineExceeded), db.dialect.isUnavailable(err):
 		return &tasktrack.Error{Kind: tasktrack.KindUnavailable, Message: tasktrack.ErrUnavailable.Message, Err: err}
 	}
-	return fmt.Errorf("sqlstore: %w", err)
+	return err
 }
 
 // Times are stored as Unix microseconds in both engines: one SQL text for

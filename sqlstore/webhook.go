@@ -66,7 +66,8 @@ func (tx *Tx) findWebhook(ctx context.Context, id string) (*tasktrack.Webhook, e
 }
 
 // FindWebhooks lists the endpoints, oldest first.
-func (db *DB) FindWebhooks(ctx context.Context, p tasktrack.Page) ([]*tasktrack.Webhook, int, error) {
+func (db *DB) FindWebhooks(ctx context.Context, p tasktrack.Page) (_ []*tasktrack.Webhook, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindWebhooks")
 	if _, err := db.authorizeWebhooks(ctx); err != nil {
 		return nil, 0, err
 	}
@@ -92,7 +93,8 @@ func (db *DB) FindWebhooks(ctx context.Context, p tasktrack.Page) ([]*tasktrack.
 }
 
 // FindWebhook reads one endpoint.
-func (db *DB) FindWebhook(ctx context.Context, id string) (*tasktrack.Webhook, error) {
+func (db *DB) FindWebhook(ctx context.Context, id string) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.FindWebhook(%s)", id)
 	if _, err := db.authorizeWebhooks(ctx); err != nil {
 		return nil, err
 	}
@@ -112,7 +114,8 @@ func webhookAudit(w *tasktrack.Webhook) map[string]any {
 }
 
 // CreateWebhook stores an endpoint.
-func (db *DB) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secret string) (*tasktrack.Webhook, error) {
+func (db *DB) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secret string) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.CreateWebhook")
 	actor, err := db.authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
@@ -155,7 +158,8 @@ func (db *DB) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secr
 
 // UpdateWebhook changes the fields given. Turning an endpoint on clears
 // the reason it was turned off, and its run of failures.
-func (db *DB) UpdateWebhook(ctx context.Context, id string, in tasktrack.WebhookInput) (*tasktrack.Webhook, error) {
+func (db *DB) UpdateWebhook(ctx context.Context, id string, in tasktrack.WebhookInput) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.UpdateWebhook(%s)", id)
 	actor, err := db.authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
@@ -205,7 +209,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, id string, in tasktrack.Webhook
 
 // DeleteWebhook deletes an endpoint, its attempts, and its pending
 // deliveries; those delivered or failed stay until purged.
-func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
+func (db *DB) DeleteWebhook(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "sqlstore.DeleteWebhook(%s)", id)
 	actor, err := db.authorizeWebhooks(ctx)
 	if err != nil {
 		return err
@@ -230,7 +235,8 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
 
 // RotateWebhookSecret makes secret the endpoint's, keeping the old one
 // signing for the grace period.
-func (db *DB) RotateWebhookSecret(ctx context.Context, id, secret string) (*tasktrack.Webhook, error) {
+func (db *DB) RotateWebhookSecret(ctx context.Context, id, secret string) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.RotateWebhookSecret(%s)", id)
 	actor, err := db.authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
@@ -253,7 +259,8 @@ func (db *DB) RotateWebhookSecret(ctx context.Context, id, secret string) (*task
 }
 
 // PingWebhook writes a ping to one endpoint, subscribed to it or not.
-func (db *DB) PingWebhook(ctx context.Context, id string) error {
+func (db *DB) PingWebhook(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "sqlstore.PingWebhook(%s)", id)
 	if _, err := db.authorizeWebhooks(ctx); err != nil {
 		return err
 	}
@@ -328,7 +335,8 @@ const attemptStatus = `CASE WHEN a.ok THEN 'delivered'
 const attemptsFrom = ` FROM webhook_attempts a LEFT JOIN deliveries d ON d.id = a.delivery_id WHERE a.webhook_id = ?`
 
 // FindWebhookAttempts lists an endpoint's attempts, newest first.
-func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p tasktrack.Page) ([]*tasktrack.WebhookAttempt, int, error) {
+func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p tasktrack.Page) (_ []*tasktrack.WebhookAttempt, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindWebhookAttempts(%s)", id)
 	if _, err := db.authorizeWebhooks(ctx); err != nil {
 		return nil, 0, err
 	}
@@ -383,7 +391,8 @@ func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p task
 
 // RedeliverWebhook makes the delivery of an attempt due again at once,
 // keeping its id (the webhook-id) and counting attempts on.
-func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) error {
+func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) (err error) {
+	defer wrap(&err, "sqlstore.RedeliverWebhook(%s)", id)
 	if _, err := db.authorizeWebhooks(ctx); err != nil {
 		return err
 	}
@@ -410,7 +419,8 @@ func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) error 
 }
 
 // WebhookTarget loads what the sender needs of an endpoint.
-func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookTarget, error) {
+func (db *DB) WebhookTarget(ctx context.Context, id string) (_ *tasktrack.WebhookTarget, err error) {
+	defer wrap(&err, "sqlstore.WebhookTarget(%s)", id)
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -420,7 +430,7 @@ func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookT
 		old      sql.NullString
 		oldUntil sql.NullInt64
 	)
-	err := db.queryRow(ctx, "SELECT id, url, format, is_active, secret, old_secret, old_secret_until FROM webhooks WHERE id = ?", strings.ToLower(id)).
+	err = db.queryRow(ctx, "SELECT id, url, format, is_active, secret, old_secret, old_secret_until FROM webhooks WHERE id = ?", strings.ToLower(id)).
 		Scan(&t.ID, &t.URL, &t.Format, &t.IsActive, &secret, &old, &oldUntil)
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
@@ -445,7 +455,8 @@ const (
 
 // RecordWebhookAttempt records an attempt and keeps the endpoint's run of
 // failures; a run long enough turns the endpoint off with an audit entry.
-func (db *DB) RecordWebhookAttempt(ctx context.Context, r tasktrack.WebhookAttemptRecord) error {
+func (db *DB) RecordWebhookAttempt(ctx context.Context, r tasktrack.WebhookAttemptRecord) (err error) {
+	defer wrap(&err, "sqlstore.RecordWebhookAttempt(%s)", r.WebhookID)
 	return db.update(ctx, func(tx *Tx) error {
 		var code, msg any
 		if r.ResponseStatus != 0 {
@@ -564,6 +575,7 @@ func (tx *Tx) sweepWebhooks(ctx context.Context) error {
 // WebhookHealth counts the endpoints that are on and off, and those on
 // whose last attempt failed.
 func (db *DB) WebhookHealth(ctx context.Context) (active, disabled, failing int, err error) {
+	defer wrap(&err, "sqlstore.WebhookHealth")
 	err = db.queryRow(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN is_active THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN is_active THEN 0 ELSE 1 END), 0),
