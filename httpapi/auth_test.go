@@ -449,7 +449,7 @@ func TestAuthDeletedUsersTokensStayDead(t *testing.T) {
 		}
 
 		back := *intern.user
-		if _, err := ev.db.ImportDjango(context.Background(), []*tasktrack.User{&back}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
+		if _, err := ev.db.Importer.ImportDjango(context.Background(), []*tasktrack.User{&back}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
 			t.Fatal(err)
 		}
 		wantBody(t, "deleted user's access token after the same id came back", intern.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
@@ -468,7 +468,7 @@ func TestAuthRefreshTokensStoredHashed(t *testing.T) {
 		_, r2 := tokenPair(t, tokenRefresh(ev, alice.refresh))
 		_, r3 := tokenPair(t, tokenRefresh(ev, r2))
 		raw := []string{ev.admin.refresh, alice.refresh, r2, r3}
-		hashes, err := ev.db.RefreshTokenHashes(context.Background())
+		hashes, err := ev.db.Sessions.RefreshTokenHashes(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

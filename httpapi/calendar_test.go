@@ -266,7 +266,7 @@ func TestCalendarFeed(t *testing.T) {
 		}
 		sweep := func() {
 			t.Helper()
-			if _, err := ev.db.Sweep(ctx); err != nil {
+			if _, err := ev.db.Sweeper.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -386,8 +386,8 @@ func TestCalendarSecretNotLogged(t *testing.T) {
 	path := alice.feedPath(false)
 	secret := strings.Split(path, "/")[3]
 	var logs bytes.Buffer
-	api := &httpapi.Server{Users: ev.db, Tasks: ev.db, Alerts: ev.db, Audit: ev.db, Auth: ev.auth, Hub: ev.api.Hub,
-		PersonalTokens: ev.db, TokenAuth: ev.pats, Calendars: ev.db, LinkBase: ev.srv.URL, Ready: ev.db.Ping,
+	api := &httpapi.Server{Users: ev.db.Users, Tasks: ev.db.Tasks, Alerts: ev.db.Alerts, Audit: ev.db.Audit, Auth: ev.auth, Hub: ev.api.Hub,
+		PersonalTokens: ev.db.Tokens, TokenAuth: ev.pats, Calendars: ev.db.Calendars, LinkBase: ev.srv.URL, Ready: ev.db.Ping,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	h := api.Handler()
 	for _, target := range []string{path, path + "?scope=all", path + "?scope=bad", "/api/calendar/" + secret, "/api/calendar/" + secret + "x/tasks.ics"} {

@@ -133,11 +133,11 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	// One alert: a task of the victim's that the sweep finds missed.
 	ev.admin.newTask(&client{user: &tasktrack.User{ID: fe.person(fzVictim).id}}, "Missed one", time.Hour)
 	ev.clock.Add(2 * time.Hour)
-	if _, err := ev.db.Sweep(ctx); err != nil {
+	if _, err := ev.db.Sweeper.Sweep(ctx); err != nil {
 		f.Fatal(err)
 	}
 	admin := &tasktrack.User{ID: fe.person(fzAdmin).id, Role: tasktrack.RoleAdmin, IsActive: true}
-	alerts, _, err := ev.db.FindAlerts(As(admin), tasktrack.AlertFilter{Page: tasktrack.Page{Limit: 1}})
+	alerts, _, err := ev.db.Alerts.FindAlerts(As(admin), tasktrack.AlertFilter{Page: tasktrack.Page{Limit: 1}})
 	if err != nil || len(alerts) != 1 {
 		f.Fatalf("fixture alert: %v %d", err, len(alerts))
 	}
@@ -172,7 +172,7 @@ func (fe *fuzzEnv) signIn(tb testing.TB, p *fuzzPerson) {
 	if err != nil {
 		tb.Fatalf("sign in %s: %v", p.name, err)
 	}
-	u, err := fe.db.AuthUser(ctx, p.id)
+	u, err := fe.db.Sessions.AuthUser(ctx, p.id)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func (fe *fuzzEnv) signIn(tb testing.TB, p *fuzzPerson) {
 
 func (fe *fuzzEnv) createTask(tb testing.TB, tk *fuzzTask) {
 	tb.Helper()
-	t, err := fe.db.CreateTask(System, tasktrack.TaskCreate{Title: tk.title, Description: "about " + tk.title, Deadline: fuzzDeadline, AssignedTo: tk.assignee.id})
+	t, err := fe.db.Tasks.CreateTask(System, tasktrack.TaskCreate{Title: tk.title, Description: "about " + tk.title, Deadline: fuzzDeadline, AssignedTo: tk.assignee.id})
 	if err != nil {
 		tb.Fatalf("fixture task %s: %v", tk.key, err)
 	}
@@ -244,21 +244,21 @@ func (fe *fuzzEnv) state(t *testing.T) fuzzState {
 			t.Fatalf("state: %s: %v", what, err)
 		}
 	}
-	_, s.users, err = fe.db.FindUsers(ctx, tasktrack.UserFilter{Page: one})
+	_, s.users, err = fe.db.Users.FindUsers(ctx, tasktrack.UserFilter{Page: one})
 	check("users")
-	_, s.tasks, err = fe.db.FindTasks(ctx, tasktrack.TaskFilter{Page: one})
+	_, s.tasks, err = fe.db.Tasks.FindTasks(ctx, tasktrack.TaskFilter{Page: one})
 	check("tasks")
-	_, s.audit, err = fe.db.FindAuditEntries(ctx, tasktrack.AuditFilter{Page: one})
+	_, s.audit, err = fe.db.Audit.FindAuditEntries(ctx, tasktrack.AuditFilter{Page: one})
 	check("audit")
 	yes := true
-	_, s.acked, err = fe.db.FindAlerts(ctx, tasktrack.AlertFilter{Acknowledged: &yes, Page: one})
+	_, s.acked, err = fe.db.Alerts.FindAlerts(ctx, tasktrack.AlertFilter{Acknowledged: &yes, Page: one})
 	check("alerts")
-	hashes, err := fe.db.RefreshTokenHashes(context.Background())
+	hashes, err := fe.db.Sessions.RefreshTokenHashes(context.Background())
 	check("refresh tokens")
 	s.refresh = len(hashes)
 	var b strings.Builder
 	for _, p := range fe.people {
-		u, err := fe.db.AuthUser(context.Background(), p.id)
+		u, err := fe.db.Sessions.AuthUser(context.Background(), p.id)
 		if err != nil {
 			b.WriteString(p.key + " absent|")
 			continue
@@ -266,7 +266,7 @@ func (fe *fuzzEnv) state(t *testing.T) fuzzState {
 		b.WriteString(userFingerprint(u) + "\n")
 	}
 	for _, tk := range fe.tasks {
-		task, err := fe.db.FindTaskByID(System, tk.id)
+		task, err := fe.db.Tasks.FindTaskByID(System, tk.id)
 		if err != nil {
 			b.WriteString(tk.key + " absent|")
 			continue
@@ -293,12 +293,12 @@ func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 		if strings.HasPrefix(path, "/api/user/users") {
 			var id int64
 			if err = json.Unmarshal(created.ID, &id); err == nil {
-				err = fe.db.DeleteUser(System, id)
+				err = fe.db.Users.DeleteUser(System, id)
 			}
 		} else {
 			var id string
 			if err = json.Unmarshal(created.ID, &id); err == nil {
-				err = fe.db.DeleteTask(System, id)
+				err = fe.db.Tasks.DeleteTask(System, id)
 			}
 		}
 		if err != nil {
@@ -306,7 +306,7 @@ func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 		}
 	}
 	for _, p := range fe.people {
-		u, err := fe.db.AuthUser(ctx, p.id)
+		u, err := fe.db.Sessions.AuthUser(ctx, p.id)
 		if err != nil {
 			t.Fatalf("fixture user %s: %v", p.name, err)
 		}
@@ -328,10 +328,10 @@ func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 			in.Password, changed = &p.password, true
 		}
 		if changed {
-			if _, err := fe.db.UpdateUser(System, p.id, in); err != nil {
+			if _, err := fe.db.Users.UpdateUser(System, p.id, in); err != nil {
 				t.Fatalf("restore user %s: %v", p.name, err)
 			}
-			if u, err = fe.db.AuthUser(ctx, p.id); err != nil {
+			if u, err = fe.db.Sessions.AuthUser(ctx, p.id); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -340,12 +340,12 @@ func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 		}
 	}
 	for _, tk := range fe.tasks {
-		cur, err := fe.db.FindTaskByID(System, tk.id)
+		cur, err := fe.db.Tasks.FindTaskByID(System, tk.id)
 		switch {
 		case err == nil && taskFingerprint(cur) == tk.fp:
 			continue
 		case err == nil:
-			if err := fe.db.DeleteTask(System, tk.id); err != nil {
+			if err := fe.db.Tasks.DeleteTask(System, tk.id); err != nil {
 				t.Fatalf("restore task %s: %v", tk.key, err)
 			}
 		case !errors.Is(err, tasktrack.ErrNotFound):

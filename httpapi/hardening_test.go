@@ -31,8 +31,8 @@ import (
 func (e *env) withServer(t *testing.T, configure func(s *httpapi.Server)) *env {
 	t.Helper()
 	api := &httpapi.Server{
-		Users: e.db, Tasks: e.db, Alerts: e.db, Audit: e.db, Auth: e.auth, Hub: e.api.Hub,
-		Notifications: e.db, Preferences: e.db, NotificationHub: e.api.NotificationHub,
+		Users: e.db.Users, Tasks: e.db.Tasks, Alerts: e.db.Alerts, Audit: e.db.Audit, Auth: e.auth, Hub: e.api.Hub,
+		Notifications: e.db.Notifications, Preferences: e.db.Preferences, NotificationHub: e.api.NotificationHub,
 		Ready: e.db.Ping, Logger: slog.New(slog.DiscardHandler),
 	}
 	configure(api)

@@ -74,7 +74,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.BootstrapAdmin(context.Background(), hash); err != nil {
+	if _, err := db.Settings.BootstrapAdmin(context.Background(), hash); err != nil {
 		t.Fatal(err)
 	}
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), 5*time.Minute, 24*time.Hour)
@@ -182,7 +182,7 @@ func (e *env) login(username, password string) *client {
 		ID int64
 	}
 	me.decode(e.t, &u)
-	c.user, _ = e.db.AuthUser(context.Background(), u.ID)
+	c.user, _ = e.db.Sessions.AuthUser(context.Background(), u.ID)
 	return c
 }
 

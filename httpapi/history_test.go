@@ -67,7 +67,7 @@ func TestTaskHistory(t *testing.T) {
 			t.Fatalf("status: %d %s", r.status, r.body)
 		}
 		ev.clock.Add(4 * time.Hour)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		// Hours on, everyone signs in afresh.
@@ -139,7 +139,7 @@ func TestUserStanding(t *testing.T) {
 		standing("no misses", 0, ev.clock.Now().Add(-7*24*time.Hour))
 
 		ev.clock.Add(3 * time.Hour)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		standing("two misses", 2, ev.clock.Now().Add(-7*24*time.Hour))

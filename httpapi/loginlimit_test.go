@@ -34,7 +34,7 @@ func wantLimited(t *testing.T, what string, r *response, most time.Duration) {
 // client address they came from.
 func failedLoginAddresses(t *testing.T, ev *env) map[string]int {
 	t.Helper()
-	entries, _, err := ev.db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionLoginFailed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	entries, _, err := ev.db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionLoginFailed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}

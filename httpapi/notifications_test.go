@@ -168,7 +168,7 @@ func TestNotificationStream(t *testing.T) {
 		// Four minutes later (within the token's life) the sweep reminds
 		// sam: live, due in 1 hour.
 		ev.clock.Add(4 * time.Minute)
-		if res, err := ev.db.Sweep(context.Background()); err != nil || res.Reminders != 1 {
+		if res, err := ev.db.Sweeper.Sweep(context.Background()); err != nil || res.Reminders != 1 {
 			t.Fatalf("sweep: %+v %v", res, err)
 		}
 		second, n := samStream.wantNotification(t)
@@ -206,10 +206,10 @@ func TestNotificationStreamEndsWithCredentials(t *testing.T) {
 		sam := ev.newUser("sam", "user")
 		st := openEventStream(t, sam, "/api/notifications/stream/", "")
 		admin := tasktrack.NewContextWithActor(context.Background(), ev.admin.user)
-		if _, err := ev.db.DeactivateUser(admin, sam.user.ID); err != nil {
+		if _, err := ev.db.Users.DeactivateUser(admin, sam.user.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ev.db.ReactivateUser(admin, sam.user.ID); err != nil {
+		if _, err := ev.db.Users.ReactivateUser(admin, sam.user.ID); err != nil {
 			t.Fatal(err)
 		}
 		// The reactivation wrote a notification, which wakes the stream;
@@ -263,7 +263,7 @@ func TestPreferencesAPI(t *testing.T) {
 			t.Fatalf("kim's changed too: %s", r.body)
 		}
 		// Each change is audited, once.
-		entries, _, err := ev.db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionUserPreferences})
+		entries, _, err := ev.db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionUserPreferences})
 		if err != nil || len(entries) != 2 || string(entries[1].Details) != `{"alerts":"daily","email.task_reminder":false,"timezone":"Europe/Paris"}` {
 			t.Fatalf("audit: %d entries, %v", len(entries), err)
 		}

@@ -72,7 +72,7 @@ func TestPostgresOutage(t *testing.T) {
 	if r := ev.anon().do("GET", "/healthz", nil); r.status != 200 {
 		t.Errorf("/healthz during the outage: %d", r.status)
 	}
-	if _, err := ev.db.Sweep(ctx); tasktrack.ErrorKind(err) != tasktrack.KindUnavailable {
+	if _, err := ev.db.Sweeper.Sweep(ctx); tasktrack.ErrorKind(err) != tasktrack.KindUnavailable {
 		t.Errorf("sweep during the outage: %v", err)
 	}
 

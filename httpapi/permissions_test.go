@@ -87,7 +87,7 @@ func permFixedPath(p string) func(*permFixture) string { return func(*permFixtur
 // change, password hash and token version included.
 func permUserState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	u, err := f.ev.db.AuthUser(context.Background(), f.owner.user.ID)
+	u, err := f.ev.db.Sessions.AuthUser(context.Background(), f.owner.user.ID)
 	if errors.Is(err, tasktrack.ErrNotFound) {
 		return "absent"
 	}
@@ -112,7 +112,7 @@ func permCallerState(t *testing.T, f *permFixture) string {
 	if f.caller.user == nil {
 		return "anonymous"
 	}
-	u, err := f.ev.db.AuthUser(context.Background(), f.caller.user.ID)
+	u, err := f.ev.db.Sessions.AuthUser(context.Background(), f.caller.user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func permCallerState(t *testing.T, f *permFixture) string {
 // permNotificationPath is the path that reads the owner's notification
 // of the fixture's task.
 func permNotificationPath(f *permFixture) string {
-	list, _, _, err := f.ev.db.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
+	list, _, _, err := f.ev.db.Notifications.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
 	if err != nil || len(list) != 1 {
 		f.ev.t.Fatalf("the owner's notifications: %v %v", list, err)
 	}
@@ -132,7 +132,7 @@ func permNotificationPath(f *permFixture) string {
 // permNotificationState is the owner's unread count.
 func permNotificationState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	_, _, unread, err := f.ev.db.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
+	_, _, unread, err := f.ev.db.Notifications.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func permPreferencesState(t *testing.T, f *permFixture) string {
 	if f.caller.user == nil {
 		return "anonymous"
 	}
-	p, err := f.ev.db.FindPreferences(As(f.caller.user))
+	p, err := f.ev.db.Preferences.FindPreferences(As(f.caller.user))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func permPreferencesState(t *testing.T, f *permFixture) string {
 // permTaskState is the fixture's task as stored, or "absent".
 func permTaskState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	task, err := f.ev.db.FindTaskByID(System, f.taskID)
+	task, err := f.ev.db.Tasks.FindTaskByID(System, f.taskID)
 	if errors.Is(err, tasktrack.ErrNotFound) {
 		return "absent"
 	}
@@ -174,7 +174,7 @@ func permTaskState(t *testing.T, f *permFixture) string {
 // acknowledged.
 func permAlertState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	alerts, _, err := f.ev.db.FindAlerts(System, tasktrack.AlertFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	alerts, _, err := f.ev.db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,11 +195,11 @@ func permAlertState(t *testing.T, f *permFixture) string {
 // username, as stored.
 func permCount(t *testing.T, f *permFixture, title, username string) string {
 	t.Helper()
-	_, n, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Search: title, Page: tasktrack.Page{Limit: 1}})
+	_, n, err := f.ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Search: title, Page: tasktrack.Page{Limit: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.ev.db.UserByUsername(context.Background(), username)
+	_, err = f.ev.db.Sessions.UserByUsername(context.Background(), username)
 	return fmt.Sprintf("tasks=%d user=%v", n, err == nil)
 }
 
@@ -338,7 +338,7 @@ func permRows() []permRow {
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
 				ids := permTaskIDs(t, r)
-				_, all, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
+				_, all, err := f.ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -504,7 +504,7 @@ func permRows() []permRow {
 				m := r.object(t)
 				_, people := m["people"]
 				team := f.who == permAdmin || f.who == permManager
-				_, pending, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Statuses: []tasktrack.Status{tasktrack.StatusPending}})
+				_, pending, err := f.ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Statuses: []tasktrack.Status{tasktrack.StatusPending}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -570,10 +570,10 @@ func newPermFixture(t *testing.T, ev *env, n int, who permWho, row permRow) *per
 		// A task missed by the sweep raises an alert.
 		f.taskID = ev.admin.newTask(f.owner, fmt.Sprintf("missed %d", n), time.Second)
 		ev.clock.Add(2 * time.Second)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		alerts, _, err := ev.db.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+		alerts, _, err := ev.db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -812,7 +812,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 		// in the body changes the status and nothing else.
 		t.Run("update_status changes the status only", func(t *testing.T) {
 			f := newPermFixture(t, ev, 2000, permUserOwn, permRow{task: true})
-			before, err := ev.db.FindTaskByID(System, f.taskID)
+			before, err := ev.db.Tasks.FindTaskByID(System, f.taskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -824,7 +824,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 			if r.status != 200 {
 				t.Fatalf("update_status: %d %s", r.status, r.body)
 			}
-			after, err := ev.db.FindTaskByID(System, f.taskID)
+			after, err := ev.db.Tasks.FindTaskByID(System, f.taskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -850,7 +850,7 @@ func TestPrivilegeEscalation(t *testing.T) {
 			if r.status != 204 {
 				t.Fatalf("change password: %d %s", r.status, r.body)
 			}
-			u, err := ev.db.AuthUser(context.Background(), f.caller.user.ID)
+			u, err := ev.db.Sessions.AuthUser(context.Background(), f.caller.user.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -912,30 +912,30 @@ func permWebhookSetup(t *testing.T, f *permFixture) {
 	t.Helper()
 	ctx := context.Background()
 	url := fmt.Sprintf("http://127.0.0.1:9/%d", f.n)
-	w, err := f.ev.db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
+	w, err := f.ev.db.Webhooks.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.webhookID = w.ID
-	if err := f.ev.db.PingWebhook(System, w.ID); err != nil {
+	if err := f.ev.db.Webhooks.PingWebhook(System, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := f.ev.db.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute)
+	ds, err := f.ev.db.Outbox.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
 		if d.Target == w.ID {
-			if err := f.ev.db.RecordWebhookAttempt(ctx, tasktrack.WebhookAttemptRecord{WebhookID: w.ID, DeliveryID: d.ID,
+			if err := f.ev.db.Webhooks.RecordWebhookAttempt(ctx, tasktrack.WebhookAttemptRecord{WebhookID: w.ID, DeliveryID: d.ID,
 				EventType: tasktrack.EventPing, Attempt: d.Attempt, OK: true, ResponseStatus: 200}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := f.ev.db.DeliveriesSucceeded(ctx, ds); err != nil {
+	if err := f.ev.db.Outbox.DeliveriesSucceeded(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
-	attempts, _, err := f.ev.db.FindWebhookAttempts(System, w.ID, "", tasktrack.Page{})
+	attempts, _, err := f.ev.db.Webhooks.FindWebhookAttempts(System, w.ID, "", tasktrack.Page{})
 	if err != nil || len(attempts) != 1 {
 		t.Fatalf("attempts %v: %v", attempts, err)
 	}
@@ -951,19 +951,19 @@ func permWebhookPath(suffix string) func(*permFixture) string {
 func permWebhookState(t *testing.T, f *permFixture) string {
 	t.Helper()
 	ctx := context.Background()
-	hooks, _, err := f.ev.db.FindWebhooks(System, tasktrack.Page{Limit: tasktrack.MaxLimit})
+	hooks, _, err := f.ev.db.Webhooks.FindWebhooks(System, tasktrack.Page{Limit: tasktrack.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
 	for _, w := range hooks {
-		target, err := f.ev.db.WebhookTarget(ctx, w.ID)
+		target, err := f.ev.db.Webhooks.WebhookTarget(ctx, w.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "%s|%s|%v|%s|%s|%v|%v\n", w.ID, w.URL, w.Events, w.Format, w.Description, w.IsActive, target.Secrets)
 	}
-	pending, _, err := f.ev.db.OutboxStats(ctx)
+	pending, _, err := f.ev.db.Outbox.OutboxStats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

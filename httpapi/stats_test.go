@@ -67,7 +67,7 @@ func TestStats(t *testing.T) {
 			t.Fatalf("complete: %d %s", r.status, r.body)
 		}
 		ev.clock.Add(time.Hour)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		ev.clock.Add(90 * time.Minute) // t0 + 3h, an hour after "late" was due
@@ -201,7 +201,7 @@ func TestExportCSV(t *testing.T) {
 			boss.newTask([]*client{alice, bob}[i%2], []string{"Write", "review", "Plan"}[i%3]+" "+itoa(int64(i)), time.Duration(i%4+1)*time.Hour)
 		}
 		ev.clock.Add(2*time.Hour + time.Minute)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		boss, alice = ev.login("boss", userPassword("boss")), ev.login("alice", userPassword("alice"))
@@ -323,7 +323,7 @@ func TestExportCSVStreamsInFlatMemory(t *testing.T) {
 		ev := newEnv(t, e)
 		boss := ev.newUser("boss", "manager")
 		i := 0
-		_, err := ev.db.InsertTasks(context.Background(), func() (sqlstore.BulkTask, bool) {
+		_, err := ev.db.Bulk.InsertTasks(context.Background(), func() (sqlstore.BulkTask, bool) {
 			i++
 			return sqlstore.BulkTask{Title: "Task number " + itoa(int64(i)), Description: strings.Repeat("words, \"quoted\" and more ", 4),
 				Deadline: t0.Add(time.Duration(i) * time.Minute), Status: tasktrack.StatusPending,

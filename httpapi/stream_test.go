@@ -44,18 +44,18 @@ func TestStreamEndsWithCredentials(t *testing.T) {
 			}
 		}, true, false},
 		{"deactivated elsewhere", func(t *testing.T, ev *env, mgr *client) {
-			if _, err := ev.db.DeactivateUser(asAdmin(ev), mgr.user.ID); err != nil {
+			if _, err := ev.db.Users.DeactivateUser(asAdmin(ev), mgr.user.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, false, false},
 		{"deleted elsewhere", func(t *testing.T, ev *env, mgr *client) {
-			if err := ev.db.DeleteUser(asAdmin(ev), mgr.user.ID); err != nil {
+			if err := ev.db.Users.DeleteUser(asAdmin(ev), mgr.user.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, false, false},
 		{"demoted elsewhere", func(t *testing.T, ev *env, mgr *client) {
 			role := "user"
-			if _, err := ev.db.UpdateUser(asAdmin(ev), mgr.user.ID, tasktrack.UserUpdate{Role: &role}); err != nil {
+			if _, err := ev.db.Users.UpdateUser(asAdmin(ev), mgr.user.ID, tasktrack.UserUpdate{Role: &role}); err != nil {
 				t.Fatal(err)
 			}
 		}, false, false},
@@ -78,7 +78,7 @@ func TestStreamEndsWithCredentials(t *testing.T) {
 					st.wantEnd(t)
 				}
 				ev.clock.Add(2 * time.Minute)
-				if res, err := ev.db.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
+				if res, err := ev.db.Sweeper.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
 					t.Fatalf("sweep: %+v %v", res, err)
 				}
 				if c.alert {
@@ -135,7 +135,7 @@ func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
 		}
 		ev.admin.newTask(worker, "Report", time.Minute)
 		ev.clock.Add(2 * time.Minute)
-		if res, err := ev.db.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
+		if res, err := ev.db.Sweeper.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
 			t.Fatalf("sweep: %+v %v", res, err)
 		}
 		if data := st.wantAlert(t); !strings.Contains(data, `"kind":"task_missed"`) {

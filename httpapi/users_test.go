@@ -23,7 +23,7 @@ const usrLastAdmin = `{"detail":"This is the last active admin; make another adm
 // usrState is the stored role and active flag of a user, or "absent".
 func usrState(t *testing.T, ev *env, id int64) string {
 	t.Helper()
-	u, err := ev.db.AuthUser(context.Background(), id)
+	u, err := ev.db.Sessions.AuthUser(context.Background(), id)
 	if errors.Is(err, tasktrack.ErrNotFound) {
 		return "absent"
 	}
@@ -112,7 +112,7 @@ func TestDeleteUserDoesNotCascade(t *testing.T) {
 		second := boss.newTask(alice, "Second", 2*time.Hour)
 		path := "/api/user/users/" + itoa(alice.user.ID) + "/"
 		taskExists := func(id string) bool {
-			_, err := ev.db.FindTaskByID(System, id)
+			_, err := ev.db.Tasks.FindTaskByID(System, id)
 			return err == nil
 		}
 
@@ -194,7 +194,7 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 			}
 			ev.clock.Add(2 * time.Minute)
 			replica.clock.Add(2 * time.Minute)
-			res, err := ev.db.Sweep(context.Background())
+			res, err := ev.db.Sweeper.Sweep(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -449,7 +449,7 @@ func TestAuditEntries(t *testing.T) {
 				soon = boss.newTask(alice, "Soon", time.Second)
 			}, func(t *testing.T) *response {
 				ev.clock.Add(2 * time.Second)
-				if _, err := ev.db.Sweep(context.Background()); err != nil {
+				if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 					t.Fatal(err)
 				}
 				return &response{status: 200}

@@ -48,7 +48,7 @@ var valTimeFormat = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$
 
 func valUserExists(t *testing.T, ev *env, username string) bool {
 	t.Helper()
-	_, err := ev.db.UserByUsername(context.Background(), username)
+	_, err := ev.db.Sessions.UserByUsername(context.Background(), username)
 	return err == nil
 }
 
@@ -150,7 +150,7 @@ func TestUserValidation(t *testing.T) {
 			{"reset: not a string", "POST", "/api/user/users/" + id + "/password/", map[string]any{"password": 12345678}, 400, `{"password":["` + notString + `"]}`},
 			{"update: empty email is fine", "PATCH", "/api/user/users/" + id + "/", map[string]any{"email": ""}, 200, ""},
 		})
-		u, err := ev.db.AuthUser(context.Background(), alice.user.ID)
+		u, err := ev.db.Sessions.AuthUser(context.Background(), alice.user.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestTaskCreateValidation(t *testing.T) {
 				`{"title":["This field may not be null."]}`},
 			{"body not an object", "POST", "/api/task/tasks/", `"a task"`, 400, `{"non_field_errors":["Invalid data. Expected a dictionary, but got str."]}`},
 		})
-		_, n, err := ev.db.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
+		_, n, err := ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +289,7 @@ func TestTaskCreateValidation(t *testing.T) {
 						t.Errorf("%s %q is not UTC with microseconds and Z", k, s)
 					}
 				}
-				stored, err := ev.db.FindTaskByID(System, m["id"].(string))
+				stored, err := ev.db.Tasks.FindTaskByID(System, m["id"].(string))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -317,7 +317,7 @@ func TestTaskUpdateValidation(t *testing.T) {
 		open := boss.newTask(alice, "Open", time.Hour)
 		stored := func(id string) *tasktrack.Task {
 			t.Helper()
-			task, err := ev.db.FindTaskByID(System, id)
+			task, err := ev.db.Tasks.FindTaskByID(System, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -387,7 +387,7 @@ func TestTaskUpdateValidation(t *testing.T) {
 			t.Errorf("reopen by PATCH: %d %s", r.status, r.body)
 		}
 		// Moving the deadline of a missed task into the future re-opens it.
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := stored(overdue); got.Status != tasktrack.StatusMissed {
@@ -410,7 +410,7 @@ func TestUpdateStatusRules(t *testing.T) {
 		path := "/api/task/tasks/" + id + "/update_status/"
 		status := func(id string) *tasktrack.Task {
 			t.Helper()
-			task, err := ev.db.FindTaskByID(System, id)
+			task, err := ev.db.Tasks.FindTaskByID(System, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -469,7 +469,7 @@ func TestUpdateStatusRules(t *testing.T) {
 		}
 
 		// After a sweep the task is missed: 409 for the assignee.
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := status(id); got.Status != tasktrack.StatusMissed || got.MissedAt == nil {
@@ -646,11 +646,11 @@ func TestTaskListFilters(t *testing.T) {
 		// missed/ takes the same filters: most recently missed first
 		// unless ordering says otherwise.
 		ev.clock.Add(90 * time.Minute) // past B's deadline
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		ev.clock.Add(2 * time.Hour) // past A's (C is completed)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		// Access tokens are short-lived: sign in again after moving time.
@@ -786,7 +786,7 @@ func TestBodyTypesAndNulls(t *testing.T) {
 		if valUserExists(t, ev, "x1") || valUserExists(t, ev, "x2") {
 			t.Error("a refused user was created")
 		}
-		task, err := ev.db.FindTaskByID(System, id)
+		task, err := ev.db.Tasks.FindTaskByID(System, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -114,7 +114,7 @@ func TestWebhookSecretShownOnce(t *testing.T) {
 		if r := ev.admin.do("DELETE", "/api/webhooks/"+created.ID+"/", nil); r.status != 204 {
 			t.Errorf("delete: %d %s", r.status, r.body)
 		}
-		if _, err := ev.db.WebhookTarget(t.Context(), created.ID); !errors.Is(err, tasktrack.ErrNotFound) {
+		if _, err := ev.db.Webhooks.WebhookTarget(t.Context(), created.ID); !errors.Is(err, tasktrack.ErrNotFound) {
 			t.Errorf("after delete: %v", err)
 		}
 	})
@@ -128,7 +128,7 @@ func TestWebhookDisabledAlert(t *testing.T) {
 		r := ev.admin.do("POST", "/api/webhooks/", map[string]any{"url": "http://127.0.0.1:9/down", "events": []string{"*"}})
 		id := r.object(t)["id"].(string)
 		for i := 1; i <= 10; i++ {
-			if err := ev.db.RecordWebhookAttempt(t.Context(), tasktrack.WebhookAttemptRecord{WebhookID: id,
+			if err := ev.db.Webhooks.RecordWebhookAttempt(t.Context(), tasktrack.WebhookAttemptRecord{WebhookID: id,
 				DeliveryID: "0193c2d4-5e6f-7a81-9b2c-3d4e5f607182", EventType: tasktrack.EventPing, Attempt: i,
 				Error: "connection refused"}); err != nil {
 				t.Fatal(err)

@@ -9,7 +9,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.AuditService = (*DB)(nil)
+// AuditService reads the audit log: all of it, and a task's history
+// (history.go).
+type AuditService struct{ db *DB }
+
+var _ tasktrack.AuditService = (*AuditService)(nil)
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
@@ -67,18 +71,18 @@ func scanAuditEntry(s scanner) (*tasktrack.AuditEntry, error) {
 }
 
 // FindAuditEntries lists the audit log, newest first.
-func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ []*tasktrack.AuditEntry, _ int, err error) {
+func (s *AuditService) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ []*tasktrack.AuditEntry, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindAuditEntries")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
 		return nil, 0, err
 	}
 	w := auditWhere(f)
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM audit_log"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM audit_log"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
-	rows, err := db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	rows, err := s.db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -87,9 +91,9 @@ func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ 
 	for rows.Next() {
 		e, err := scanAuditEntry(rows)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		out = append(out, e)
 	}
-	return out, total, db.mapErr(rows.Err())
+	return out, total, s.db.mapErr(rows.Err())
 }

@@ -16,8 +16,29 @@ import (
 	"tasktrack"
 )
 
-// DB is the store: every service of the domain, over one database.
+// DB is the store over one database: the connections, the engine's
+// dialect and the settings every service shares, and the services, one
+// per entity, each in the file of its entity. DB itself only opens,
+// migrates, checks and closes the database, and relays the signals of
+// other processes (Listen).
 type DB struct {
+	Users         *UserService
+	Sessions      *SessionService
+	Tasks         *TaskService
+	Alerts        *AlertService
+	Audit         *AuditService
+	Sweeper       *SweepService
+	Settings      *SettingService
+	Bulk          *BulkService
+	Importer      *ImportService
+	Notifications *NotificationService
+	Preferences   *PreferenceService
+	Outbox        *OutboxService
+	Tokens        *TokenService
+	Calendars     *CalendarService
+	Webhooks      *WebhookService
+	Reports       *ReportService
+
 	dialect dialect
 	// writer takes every write transaction; on SQLite it is a single
 	// connection that begins transactions as IMMEDIATE.
@@ -89,6 +110,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		Reminders:       []time.Duration{time.Hour, 24 * time.Hour},
 		signals:         newSignals(),
 	}
+	db.Users, db.Sessions, db.Tasks = &UserService{db}, &SessionService{db}, &TaskService{db}
+	db.Alerts, db.Audit, db.Sweeper = &AlertService{db}, &AuditService{db}, &SweepService{db}
+	db.Settings, db.Bulk, db.Importer = &SettingService{db}, &BulkService{db}, &ImportService{db}
+	db.Notifications, db.Preferences, db.Outbox = &NotificationService{db}, &PreferenceService{db}, &OutboxService{db}
+	db.Tokens, db.Calendars, db.Webhooks, db.Reports = &TokenService{db}, &CalendarService{db}, &WebhookService{db}, &ReportService{db}
 	var err error
 	if IsPostgres(dsn) {
 		err = db.openPostgres(ctx, dsn, opt)

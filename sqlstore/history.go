@@ -12,18 +12,18 @@ import (
 // oldest first, each with the username of the person it assigned the task
 // to. Entries keep the actor's name as it was; assignees are named as they
 // are now (the audit log stores their ids).
-func (db *DB) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) (_ []*tasktrack.TaskEvent, _ int, err error) {
+func (s *AuditService) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) (_ []*tasktrack.TaskEvent, _ int, err error) {
 	defer wrap(&err, "sqlstore.TaskHistory(%s)", taskID)
-	t, err := db.FindTaskByID(ctx, taskID)
+	t, err := s.db.Tasks.FindTaskByID(ctx, taskID)
 	if err != nil {
 		return nil, 0, err
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM audit_log WHERE target_id = ? AND target_type = 'task'", t.ID).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM audit_log WHERE target_id = ? AND target_type = 'task'", t.ID).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(p)
-	rows, err := db.query(ctx, auditSelect+" WHERE target_id = ? AND target_type = 'task' ORDER BY id LIMIT ? OFFSET ?", t.ID, limit, offset)
+	rows, err := s.db.query(ctx, auditSelect+" WHERE target_id = ? AND target_type = 'task' ORDER BY id LIMIT ? OFFSET ?", t.ID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -33,7 +33,7 @@ func (db *DB) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) 
 	for rows.Next() {
 		e, err := scanAuditEntry(rows)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		ev := &tasktrack.TaskEvent{AuditEntry: *e}
 		var d struct {
@@ -46,9 +46,9 @@ func (db *DB) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) 
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, db.mapErr(err)
+		return nil, 0, s.db.mapErr(err)
 	}
-	names, err := db.usernames(ctx, ids)
+	names, err := s.db.usernames(ctx, ids)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -87,14 +87,14 @@ func (db *DB) usernames(ctx context.Context, ids []any) (map[int64]string, error
 
 // UserStanding counts a user's misses as the sweep does: missed tasks whose
 // deadlines fall in [now - window, now] and after the last reactivation.
-func (db *DB) UserStanding(ctx context.Context, id int64) (_ *tasktrack.Standing, err error) {
+func (s *UserService) UserStanding(ctx context.Context, id int64) (_ *tasktrack.Standing, err error) {
 	defer wrap(&err, "sqlstore.UserStanding(%d)", id)
-	u, err := db.FindUserByID(ctx, id)
+	u, err := s.FindUserByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	now := db.now()
-	st := &tasktrack.Standing{Threshold: db.MissedThreshold, Window: db.MissedWindow, CountedSince: now.Add(-db.MissedWindow)}
+	now := s.db.now()
+	st := &tasktrack.Standing{Threshold: s.db.MissedThreshold, Window: s.db.MissedWindow, CountedSince: now.Add(-s.db.MissedWindow)}
 	if u.IsAdmin() {
 		st.Threshold = 0
 	}
@@ -102,7 +102,7 @@ func (db *DB) UserStanding(ctx context.Context, id int64) (_ *tasktrack.Standing
 		st.CountedSince = *u.ReactivatedAt
 	}
 	// The sweep's own count (countedMisses), for this one user.
-	from, to := db.missWindow(now)
-	err = db.queryRow(ctx, `SELECT `+countedMisses("u")+` FROM users u WHERE u.id = ?`, from, to, id).Scan(&st.MissedInWindow)
-	return st, db.mapErr(err)
+	from, to := s.db.missWindow(now)
+	err = s.db.queryRow(ctx, `SELECT `+countedMisses("u")+` FROM users u WHERE u.id = ?`, from, to, id).Scan(&st.MissedInWindow)
+	return st, s.db.mapErr(err)
 }

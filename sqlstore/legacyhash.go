@@ -40,10 +40,10 @@ func pbkdf2Iterations(hash string) (int, string) {
 // Django hashes still stored, 0 when none is left. A database that has
 // never had it computed (one imported before the setting existed) has it
 // computed now, once.
-func (db *DB) MaxLegacyIterations(ctx context.Context) (_ int, err error) {
+func (s *SessionService) MaxLegacyIterations(ctx context.Context) (_ int, err error) {
 	defer wrap(&err, "sqlstore.MaxLegacyIterations")
-	v, err := db.Setting(ctx, legacyIterationsKey, func() (string, error) {
-		n, err := maxLegacyIterations(ctx, db.query)
+	v, err := s.db.Settings.Setting(ctx, legacyIterationsKey, func() (string, error) {
+		n, err := maxLegacyIterations(ctx, s.db.query)
 		return strconv.Itoa(n), err
 	})
 	if err != nil {

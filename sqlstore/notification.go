@@ -9,7 +9,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.NotificationService = (*DB)(nil)
+// NotificationService is the inbox: a person's notifications, reading
+// them, and following them by their position.
+type NotificationService struct{ db *DB }
+
+var _ tasktrack.NotificationService = (*NotificationService)(nil)
 
 // Notifications are written by many kinds of transaction (task creations,
 // updates, reactivations, the sweep), on many replicas. For a stream to
@@ -303,7 +307,7 @@ func inboxOwner(ctx context.Context) (*tasktrack.User, error) {
 }
 
 // FindNotifications lists the actor's notifications, newest first.
-func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) (_ []*tasktrack.Notification, _ int, _ int, err error) {
+func (s *NotificationService) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) (_ []*tasktrack.Notification, _ int, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindNotifications")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
@@ -322,28 +326,28 @@ func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFil
 		w.add("n.kind = ?", f.Kind)
 	}
 	var total, unread int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM notifications n"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM notifications n"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, 0, s.db.mapErr(err)
 	}
-	if err := db.queryRow(ctx, "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", actor.ID).Scan(&unread); err != nil {
-		return nil, 0, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", actor.ID).Scan(&unread); err != nil {
+		return nil, 0, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
 	if total == 0 || offset >= total {
 		return []*tasktrack.Notification{}, total, unread, nil
 	}
-	rows, err := db.query(ctx, "SELECT "+notificationColumns+notificationFrom+w.String()+" ORDER BY n.seq DESC LIMIT ? OFFSET ?",
+	rows, err := s.db.query(ctx, "SELECT "+notificationColumns+notificationFrom+w.String()+" ORDER BY n.seq DESC LIMIT ? OFFSET ?",
 		append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	out, err := db.scanNotifications(rows, actor)
+	out, err := s.db.scanNotifications(rows, actor)
 	return out, total, unread, err
 }
 
 // ReadNotification marks one of the actor's notifications read; reading
 // it again keeps the first time. Anyone else's is absent.
-func (db *DB) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Notification, err error) {
+func (s *NotificationService) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Notification, err error) {
 	defer wrap(&err, "sqlstore.ReadNotification(%s)", id)
 	actor, err := inboxOwner(ctx)
 	if err != nil {
@@ -354,7 +358,7 @@ func (db *DB) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Not
 	}
 	id = strings.ToLower(id)
 	var n *tasktrack.Notification
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL",
 			micros(tx.now), id, actor.ID); err != nil {
 			return err
@@ -370,14 +374,14 @@ func (db *DB) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Not
 }
 
 // ReadAllNotifications marks all of the actor's unread notifications read.
-func (db *DB) ReadAllNotifications(ctx context.Context) (_ int, err error) {
+func (s *NotificationService) ReadAllNotifications(ctx context.Context) (_ int, err error) {
 	defer wrap(&err, "sqlstore.ReadAllNotifications")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL", micros(tx.now), actor.ID)
 		if err != nil {
 			return err
@@ -390,7 +394,7 @@ func (db *DB) ReadAllNotifications(ctx context.Context) (_ int, err error) {
 
 // NotificationSeq returns the commit position of one of the actor's
 // notifications.
-func (db *DB) NotificationSeq(ctx context.Context, id string) (_ int64, err error) {
+func (s *NotificationService) NotificationSeq(ctx context.Context, id string) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.NotificationSeq(%s)", id)
 	actor, err := inboxOwner(ctx)
 	if err != nil {
@@ -400,30 +404,30 @@ func (db *DB) NotificationSeq(ctx context.Context, id string) (_ int64, err erro
 		return 0, tasktrack.ErrNotFound
 	}
 	var seq int64
-	err = db.queryRow(ctx, "SELECT seq FROM notifications WHERE id = ? AND user_id = ?", strings.ToLower(id), actor.ID).Scan(&seq)
-	return seq, db.mapErr(err)
+	err = s.db.queryRow(ctx, "SELECT seq FROM notifications WHERE id = ? AND user_id = ?", strings.ToLower(id), actor.ID).Scan(&seq)
+	return seq, s.db.mapErr(err)
 }
 
 // NotificationsAfter returns the actor's notifications committed after
 // seq, oldest first; seq order is commit order (see lockNotifications).
-func (db *DB) NotificationsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Notification, err error) {
+func (s *NotificationService) NotificationsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Notification, err error) {
 	defer wrap(&err, "sqlstore.NotificationsAfter")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.user_id = ? AND n.seq > ? ORDER BY n.seq LIMIT ?",
+	rows, err := s.db.query(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.user_id = ? AND n.seq > ? ORDER BY n.seq LIMIT ?",
 		actor.ID, seq, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.scanNotifications(rows, actor)
+	return s.db.scanNotifications(rows, actor)
 }
 
 // LastNotificationSeq returns the newest notification's position.
-func (db *DB) LastNotificationSeq(ctx context.Context) (_ int64, err error) {
+func (s *NotificationService) LastNotificationSeq(ctx context.Context) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.LastNotificationSeq")
 	var seq sql.NullInt64
-	err = db.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
-	return seq.Int64, db.mapErr(err)
+	err = s.db.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
+	return seq.Int64, s.db.mapErr(err)
 }

@@ -8,13 +8,19 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.SessionStore = (*DB)(nil)
+// SessionService is what signing in needs: the users by id and by name
+// (through the user service's finders), login records, refresh tokens and
+// their rotation, password changes by their owner, and the cost of the
+// costliest imported hash.
+type SessionService struct{ db *DB }
+
+var _ tasktrack.SessionStore = (*SessionService)(nil)
 
 // RecordLogin writes the audit entry of a login attempt. u is nil when the
 // username is unknown.
-func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
+func (s *SessionService) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
 	defer wrap(&err, "sqlstore.RecordLogin")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		return tx.recordLogin(ctx, u, username, ok, addr)
 	})
 }
@@ -39,9 +45,9 @@ func (tx *Tx) recordLogin(ctx context.Context, u *tasktrack.User, username strin
 // password hash with newHash when it is not "" (unless the hash changed
 // meanwhile), and saves the refresh token t the login issued: one write
 // transaction, where there were three.
-func (db *DB) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, addr string, t tasktrack.RefreshToken, newHash string) (err error) {
+func (s *SessionService) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, addr string, t tasktrack.RefreshToken, newHash string) (err error) {
 	defer wrap(&err, "sqlstore.LoginSucceeded(%d)", u.ID)
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		if err := tx.recordLogin(ctx, u, username, true, addr); err != nil {
 			return err
 		}
@@ -55,9 +61,9 @@ func (db *DB) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, a
 }
 
 // SaveRefreshToken stores a newly issued refresh token.
-func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) (err error) {
+func (s *SessionService) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) (err error) {
 	defer wrap(&err, "sqlstore.SaveRefreshToken")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		return tx.saveRefresh(ctx, t)
 	})
 }
@@ -74,13 +80,13 @@ func (tx *Tx) saveRefresh(ctx context.Context, t tasktrack.RefreshToken) error {
 // unauthenticated error when it is unknown, expired, or its user may no
 // longer sign in or has another token key than next carries. It returns
 // the user.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (_ *tasktrack.User, err error) {
+func (s *SessionService) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.RotateRefreshToken")
 	var (
 		u      *tasktrack.User
 		reused bool
 	)
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		var (
 			family           string
 			userID, ver, exp int64
@@ -133,9 +139,9 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next taskt
 
 // RevokeRefreshFamily revokes the refresh token with hash h and its whole
 // rotation family (logout).
-func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
+func (s *SessionService) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
 	defer wrap(&err, "sqlstore.RevokeRefreshFamily")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		var (
 			family string
 			exp    int64
@@ -155,9 +161,9 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
 // UpgradePasswordHash replaces a user's password hash after a successful
 // login with an outdated one, unless it changed meanwhile. The token
 // version stays: it is the same password.
-func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
+func (s *SessionService) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
 	defer wrap(&err, "sqlstore.UpgradePasswordHash(%d)", id)
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		return tx.upgradePasswordHash(ctx, id, oldHash, newHash)
 	})
 }

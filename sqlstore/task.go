@@ -10,7 +10,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.TaskService = (*DB)(nil)
+// TaskService is the tasks: finding, creating (in groups, see
+// createQueue), changing and deleting them.
+type TaskService struct{ db *DB }
+
+var _ tasktrack.TaskService = (*TaskService)(nil)
 
 const taskColumns = `t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
 	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at`
@@ -55,14 +59,14 @@ func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) 
 }
 
 // FindTaskByID returns a task the caller may see.
-func (db *DB) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
+func (s *TaskService) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.FindTaskByID(%s)", id)
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	t, err := scanTask(db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))
+	t, err := scanTask(s.db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 	if !tasktrack.CanSeeTask(tasktrack.ActorFromContext(ctx), t) {
 		return nil, tasktrack.ErrNotFound
@@ -153,13 +157,13 @@ func (l *taskList) selectSQL() (string, []any) {
 
 // FindTasks lists the tasks the caller may see: all of them for managers
 // and admins, their own for users.
-func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*tasktrack.Task, _ int, err error) {
+func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*tasktrack.Task, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindTasks")
 	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := db.countTasks(ctx, &l.w, f, l.all)
+	total, err := s.db.countTasks(ctx, &l.w, f, l.all)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -169,7 +173,7 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*taskt
 		return tasks, total, nil
 	}
 	q, args := l.selectSQL()
-	rows, err := db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
+	rows, err := s.db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -177,11 +181,11 @@ func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*taskt
 	for rows.Next() {
 		t, err := scanTask(rows)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		tasks = append(tasks, t)
 	}
-	return tasks, total, db.mapErr(rows.Err())
+	return tasks, total, s.db.mapErr(rows.Err())
 }
 
 // countTasks counts the tasks a list selects. A list of all tasks filtered
@@ -237,7 +241,7 @@ func (tx *Tx) checkAssignee(ctx context.Context, id int64) (string, error) {
 // CreateTask creates a pending task. Creations that arrive together share
 // one write transaction (see createQueue); each is answered only after the
 // transaction holding it has committed.
-func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *tasktrack.Task, err error) {
+func (s *TaskService) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.CreateTask")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateTask); err != nil {
@@ -246,11 +250,11 @@ func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *taskt
 	errs := tasktrack.FieldErrors{}
 	in.Title = tasktrack.NormalizeTitle(errs, in.Title)
 	tasktrack.ValidateDescription(errs, in.Description)
-	tasktrack.ValidateDeadline(errs, in.Deadline, db.now())
+	tasktrack.ValidateDeadline(errs, in.Deadline, s.db.now())
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	return db.creates.submit(db, ctx, actor, in)
+	return s.db.creates.submit(s.db, ctx, actor, in)
 }
 
 // insertTask writes one new task and its audit entry. An assignee that is
@@ -289,7 +293,7 @@ func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
 }
 
 // UpdateTask changes a task's fields (admins and managers).
-func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
+func (s *TaskService) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.UpdateTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateTask); err != nil {
@@ -310,7 +314,7 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 		return nil, err
 	}
 	var t *tasktrack.Task
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		old, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
@@ -383,13 +387,13 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 }
 
 // DeleteTask deletes a task (admins and managers).
-func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
+func (s *TaskService) DeleteTask(ctx context.Context, id string) (err error) {
 	defer wrap(&err, "sqlstore.DeleteTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteTask); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		t, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
@@ -405,14 +409,14 @@ func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
 }
 
 // UpdateTaskStatus changes a task's status and nothing else.
-func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (_ *tasktrack.Task, err error) {
+func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.UpdateTaskStatus(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
 	var t *tasktrack.Task
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		old, err := tx.findTask(ctx, id)
 		if err != nil {
 			return err
