@@ -53,6 +53,19 @@ func (db *DB) scanAlerts(rows *sql.Rows) ([]*tasktrack.Alert, error) {
 	return out, db.mapErr(rows.Err())
 }
 
+// findAlert is the alerts' one finder: alert id through q, the reader
+// pool or a transaction. An id that is not one is absent.
+func findAlert(ctx context.Context, q querier, id string) (*tasktrack.Alert, error) {
+	if !tasktrack.ValidID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	al, err := scanAlert(q.queryRow(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.id = ?", strings.ToLower(id)))
+	if err == sql.ErrNoRows {
+		return nil, tasktrack.ErrNotFound
+	}
+	return al, err
+}
+
 // FindAlerts lists alerts, newest first.
 func (s *AlertService) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) (_ []*tasktrack.Alert, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindAlerts")
@@ -112,11 +125,7 @@ func (s *AlertService) AcknowledgeAlert(ctx context.Context, id string) (_ *task
 		if err != nil {
 			return err
 		}
-		al, err = scanAlert(tx.queryRow(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.id = ?", id))
-		if err == sql.ErrNoRows {
-			return tasktrack.ErrNotFound
-		}
-		if err != nil {
+		if al, err = findAlert(ctx, tx, id); err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -133,12 +142,11 @@ func (s *AlertService) AcknowledgeAlert(ctx context.Context, id string) (_ *task
 // AlertSeq returns the commit position of the alert id.
 func (s *AlertService) AlertSeq(ctx context.Context, id string) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.AlertSeq(%s)", id)
-	if !tasktrack.ValidID(id) {
-		return 0, tasktrack.ErrNotFound
+	al, err := findAlert(ctx, s.db, id)
+	if err != nil {
+		return 0, s.db.mapErr(err)
 	}
-	var seq int64
-	err = s.db.queryRow(ctx, "SELECT seq FROM alerts WHERE id = ?", strings.ToLower(id)).Scan(&seq)
-	return seq, s.db.mapErr(err)
+	return al.Seq, nil
 }
 
 // AlertsAfter returns alerts committed after seq, oldest first. Alerts are
@@ -157,7 +165,14 @@ func (s *AlertService) AlertsAfter(ctx context.Context, seq int64, limit int) (_
 // LastAlertSeq returns the newest alert's position.
 func (s *AlertService) LastAlertSeq(ctx context.Context) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.LastAlertSeq")
+	seq, err := lastAlertSeq(ctx, s.db)
+	return seq, s.db.mapErr(err)
+}
+
+// lastAlertSeq reads the newest alert's position through q: the reader
+// pool, or the sweep's transaction.
+func lastAlertSeq(ctx context.Context, q querier) (int64, error) {
 	var seq sql.NullInt64
-	err = s.db.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
-	return seq.Int64, s.db.mapErr(err)
+	err := q.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
+	return seq.Int64, err
 }

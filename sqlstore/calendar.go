@@ -37,8 +37,7 @@ func (s *CalendarService) CalendarSecret(ctx context.Context) (_ string, err err
 	if actor == nil {
 		return "", tasktrack.ErrNotAuthenticated
 	}
-	var secret string
-	err = s.db.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", actor.ID).Scan(&secret)
+	secret, err := findFeedSecret(ctx, s.db, actor.ID)
 	if err != sql.ErrNoRows {
 		return secret, s.db.mapErr(err)
 	}
@@ -50,11 +49,21 @@ func (s *CalendarService) CalendarSecret(ctx context.Context) (_ string, err err
 			return err
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
-			return tx.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", actor.ID).Scan(&secret)
+			secret, err = findFeedSecret(ctx, tx, actor.ID)
+			return err
 		}
 		secret = fresh
 		return tx.audit(ctx, actor, tasktrack.ActionCalendarCreate, "user", itoa(actor.ID), map[string]any{})
 	})
+	return secret, err
+}
+
+// findFeedSecret is the feeds' one finder: the secret of user id's feed,
+// through q, the reader pool or a transaction; sql.ErrNoRows when the user
+// has none yet.
+func findFeedSecret(ctx context.Context, q querier, userID int64) (string, error) {
+	var secret string
+	err := q.queryRow(ctx, "SELECT secret FROM calendar_feeds WHERE user_id = ?", userID).Scan(&secret)
 	return secret, err
 }
 

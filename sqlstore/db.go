@@ -3,6 +3,24 @@
 // transaction that loads what it needs, asks the policy, writes the change
 // and its audit entry. What the two engines do differently lives in
 // dialect.go; everything else is shared.
+//
+// DB is the core the services share: the connections, the dialect, the
+// clock and the settings, the signals, the group-commit queue and the
+// statement caches; it opens, migrates, checks and closes the database.
+// The services are fields of DB, one per entity, each a type in the file
+// of its entity: Users (user.go), Sessions (session.go: logins, refresh
+// tokens, a user's own password), Tasks, Alerts, Audit (the log and a
+// task's history), Sweeper, Settings (setup.go: settings and the first
+// admin), Bulk, Importer, Notifications, Preferences, Outbox, Tokens
+// (personal access tokens), Calendars, Webhooks and Reports (stats.go: the
+// dashboard and the exports). Each implements its interface of the root
+// package.
+//
+// An entity's row is read one way: by its one finder (findUser, findTask,
+// findWebhook, ...), which takes a querier, the reader pool or the write
+// transaction of an update, so that a read and an update see the same
+// row the same way. A service that needs another's rows calls that
+// service's finder (the session service finds users through findUser).
 package sqlstore
 
 import (
@@ -258,6 +276,22 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 }
 
 func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// querier is what a service's finder reads through: the reader pool (the
+// DB) for a read, or the write transaction of an update, so that a row is
+// read one way whatever reads it.
+type querier interface {
+	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	queryRow(ctx context.Context, q string, args ...any) *sql.Row
+	// forUpdate is the clause that locks the rows a transaction reads in
+	// order to change them: empty on the reader pool, and on SQLite,
+	// whose single writer needs none.
+	forUpdate() string
+}
+
+func (db *DB) forUpdate() string { return "" }
+
+func (tx *Tx) forUpdate() string { return tx.db.dialect.forUpdate() }
 
 // mapErr turns driver errors into domain errors: constraint violations
 // become conflicts, a database that does not answer (in time) becomes

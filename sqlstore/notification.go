@@ -52,14 +52,6 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// NotificationsChanged is signalled after new notifications were committed
-// by this process, or (on PostgreSQL) by any other.
-func (db *DB) NotificationsChanged() <-chan struct{} { return db.signals.notifications }
-
-// OutboxChanged is signalled after new deliveries were committed by this
-// process, or (on PostgreSQL) by any other.
-func (db *DB) OutboxChanged() <-chan struct{} { return db.signals.outbox }
-
 // note is a notification about to be written.
 type note struct {
 	userID  int64
@@ -110,9 +102,7 @@ func (tx *Tx) lockNotifications(ctx context.Context) (int64, error) {
 	if err := tx.db.dialect.lock(ctx, tx, lockNotifications); err != nil {
 		return 0, err
 	}
-	var seq sql.NullInt64
-	err := tx.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
-	return seq.Int64, err
+	return lastNotificationSeq(ctx, tx)
 }
 
 // notified finishes what notify and the sweep began: the emails of the
@@ -306,6 +296,21 @@ func inboxOwner(ctx context.Context) (*tasktrack.User, error) {
 	return actor, tasktrack.Authorize(actor, tasktrack.CanUseInbox)
 }
 
+// findNotification is the notifications' one finder: notification id of
+// the actor's inbox (anyone else's is absent), through q, the reader pool
+// or a transaction.
+func findNotification(ctx context.Context, q querier, actor *tasktrack.User, id string) (*tasktrack.Notification, error) {
+	if !tasktrack.ValidID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	n, err := scanNotification(q.queryRow(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.id = ? AND n.user_id = ?",
+		strings.ToLower(id), actor.ID), actor)
+	if err == sql.ErrNoRows {
+		return nil, tasktrack.ErrNotFound
+	}
+	return n, err
+}
+
 // FindNotifications lists the actor's notifications, newest first.
 func (s *NotificationService) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) (_ []*tasktrack.Notification, _ int, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindNotifications")
@@ -364,10 +369,7 @@ func (s *NotificationService) ReadNotification(ctx context.Context, id string) (
 			return err
 		}
 		var err error
-		n, err = scanNotification(tx.queryRow(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.id = ? AND n.user_id = ?", id, actor.ID), actor)
-		if err == sql.ErrNoRows {
-			return tasktrack.ErrNotFound
-		}
+		n, err = findNotification(ctx, tx, actor, id)
 		return err
 	})
 	return n, err
@@ -400,12 +402,11 @@ func (s *NotificationService) NotificationSeq(ctx context.Context, id string) (_
 	if err != nil {
 		return 0, err
 	}
-	if !tasktrack.ValidID(id) {
-		return 0, tasktrack.ErrNotFound
+	n, err := findNotification(ctx, s.db, actor, id)
+	if err != nil {
+		return 0, s.db.mapErr(err)
 	}
-	var seq int64
-	err = s.db.queryRow(ctx, "SELECT seq FROM notifications WHERE id = ? AND user_id = ?", strings.ToLower(id), actor.ID).Scan(&seq)
-	return seq, s.db.mapErr(err)
+	return n.Seq, nil
 }
 
 // NotificationsAfter returns the actor's notifications committed after
@@ -427,7 +428,14 @@ func (s *NotificationService) NotificationsAfter(ctx context.Context, seq int64,
 // LastNotificationSeq returns the newest notification's position.
 func (s *NotificationService) LastNotificationSeq(ctx context.Context) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.LastNotificationSeq")
+	seq, err := lastNotificationSeq(ctx, s.db)
+	return seq, s.db.mapErr(err)
+}
+
+// lastNotificationSeq reads the newest notification's position through q:
+// the reader pool, or a transaction holding lockNotifications.
+func lastNotificationSeq(ctx context.Context, q querier) (int64, error) {
 	var seq sql.NullInt64
-	err = s.db.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
-	return seq.Int64, s.db.mapErr(err)
+	err := q.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
+	return seq.Int64, err
 }

@@ -42,8 +42,15 @@ func (s *PreferenceService) FindPreferences(ctx context.Context) (_ tasktrack.Pr
 	if err != nil {
 		return tasktrack.Preferences{}, err
 	}
-	p, err := scanPreferences(s.db.queryRow(ctx, "SELECT "+preferenceColumns+" FROM user_preferences WHERE user_id = ?", actor.ID))
+	p, err := findPreferences(ctx, s.db, actor.ID)
 	return p, s.db.mapErr(err)
+}
+
+// findPreferences is the preferences' one finder: user id's, through q,
+// the reader pool or a transaction, which locks them to change them; the
+// defaults for a person who never chose.
+func findPreferences(ctx context.Context, q querier, userID int64) (tasktrack.Preferences, error) {
+	return scanPreferences(q.queryRow(ctx, "SELECT "+preferenceColumns+" FROM user_preferences WHERE user_id = ?"+q.forUpdate(), userID))
 }
 
 // UpdatePreferences changes the actor's preferences and records the
@@ -62,7 +69,7 @@ func (s *PreferenceService) UpdatePreferences(ctx context.Context, in tasktrack.
 	var p tasktrack.Preferences
 	err = s.db.update(ctx, func(tx *Tx) error {
 		var err error
-		p, err = scanPreferences(tx.queryRow(ctx, "SELECT "+preferenceColumns+" FROM user_preferences WHERE user_id = ?"+s.db.dialect.forUpdate(), actor.ID))
+		p, err = findPreferences(ctx, tx, actor.ID)
 		if err != nil {
 			return err
 		}

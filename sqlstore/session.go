@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"tasktrack"
 )
@@ -15,6 +17,27 @@ import (
 type SessionService struct{ db *DB }
 
 var _ tasktrack.SessionStore = (*SessionService)(nil)
+
+// AuthUser loads a user by id for authentication, without policy.
+func (s *SessionService) AuthUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.AuthUser(%d)", id)
+	u, err := findUser(ctx, s.db, id)
+	if err != nil {
+		return nil, s.db.mapErr(err)
+	}
+	return u, nil
+}
+
+// UserByUsername loads a user by username (by its key, so any case or
+// width variant finds the one account) for login, without policy.
+func (s *SessionService) UserByUsername(ctx context.Context, username string) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.UserByUsername")
+	u, err := findUserByName(ctx, s.db, username)
+	if err != nil {
+		return nil, s.db.mapErr(err)
+	}
+	return u, nil
+}
 
 // RecordLogin writes the audit entry of a login attempt. u is nil when the
 // username is unknown.
@@ -109,7 +132,7 @@ func (s *SessionService) RotateRefreshToken(ctx context.Context, oldHash string,
 		if exp <= micros(tx.now) {
 			return errTokenInvalid
 		}
-		if u, err = tx.findUser(ctx, userID); err != nil {
+		if u, err = findUser(ctx, tx, userID); err != nil {
 			if errors.Is(err, tasktrack.ErrNotFound) {
 				return errTokenInvalid
 			}
@@ -183,3 +206,61 @@ func (tx *Tx) upgradePasswordHash(ctx context.Context, id int64, oldHash, newHas
 }
 
 var errTokenInvalid = tasktrack.ErrTokenInvalid
+
+// SetOwnPassword sets the caller's password once auth has checked their
+// current one, whose hash is oldHash; if the hash has changed since, the
+// old password given is no longer the current one.
+func (s *SessionService) SetOwnPassword(ctx context.Context, oldHash, newPassword string) (err error) {
+	defer wrap(&err, "sqlstore.SetOwnPassword")
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return tasktrack.ErrNotAuthenticated
+	}
+	errs := tasktrack.FieldErrors{}
+	tasktrack.ValidatePassword(errs, "new_password", newPassword, actor.Username)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	return s.db.Users.setPassword(ctx, actor, actor.ID, newPassword, "self", oldHash)
+}
+
+// MaxLegacyIterations returns the highest PBKDF2 iteration count among the
+// Django hashes still stored, 0 when none is left. A database that has
+// never had it computed (one imported before the setting existed) has it
+// computed now, once.
+func (s *SessionService) MaxLegacyIterations(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "sqlstore.MaxLegacyIterations")
+	v, err := s.db.Settings.Setting(ctx, legacyIterationsKey, func() (string, error) {
+		n, err := maxLegacyIterations(ctx, s.db.query)
+		return strconv.Itoa(n), err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("setting %s: %w", legacyIterationsKey, err)
+	}
+	return n, nil
+}
+
+// RefreshTokenHashes returns what is stored of every refresh token (spent
+// and revoked ones included), oldest first. It is for tests and operators
+// checking that no raw token is ever written to the database.
+func (s *SessionService) RefreshTokenHashes(ctx context.Context) (_ []string, err error) {
+	defer wrap(&err, "sqlstore.RefreshTokenHashes")
+	rows, err := s.db.query(ctx, "SELECT token_hash FROM refresh_tokens ORDER BY created_at, token_hash")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, s.db.mapErr(err)
+		}
+		hashes = append(hashes, h)
+	}
+	return hashes, s.db.mapErr(rows.Err())
+}

@@ -16,8 +16,7 @@ type SettingService struct{ db *DB }
 // once all get the value the first one stored.
 func (s *SettingService) Setting(ctx context.Context, key string, create func() (string, error)) (_ string, err error) {
 	defer wrap(&err, "sqlstore.Setting")
-	var v string
-	err = s.db.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	v, err := findSetting(ctx, s.db, key)
 	if err == nil {
 		return v, nil
 	}
@@ -32,8 +31,19 @@ func (s *SettingService) Setting(ctx context.Context, key string, create func() 
 		if _, err := tx.exec(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, nv); err != nil {
 			return err
 		}
-		return tx.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+		var err error
+		v, err = findSetting(ctx, tx, key)
+		return err
 	})
+	return v, err
+}
+
+// findSetting is the settings' one finder: the value of setting key,
+// through q, the reader pool or a transaction; sql.ErrNoRows when it is
+// not set.
+func findSetting(ctx context.Context, q querier, key string) (string, error) {
+	var v string
+	err := q.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
 	return v, err
 }
 

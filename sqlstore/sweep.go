@@ -51,7 +51,7 @@ func (s *SweepService) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err 
 		tx.now = s.db.now()
 		now := micros(tx.now)
 		res = tasktrack.SweepResult{At: tx.now}
-		alertsBefore, err := tx.lastAlertSeq(ctx)
+		alertsBefore, err := lastAlertSeq(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -177,9 +177,6 @@ func countedMisses(u string) string {
 func (db *DB) missWindow(now time.Time) (from, to int64) {
 	return micros(now) - db.MissedWindow.Microseconds(), micros(now)
 }
-
-// AlertsChanged is signalled after this process committed new alerts.
-func (db *DB) AlertsChanged() <-chan struct{} { return db.alertsChanged }
 
 // moveCountsToMissed moves the per-status counters for the open tasks due
 // before now, which the sweep is about to mark missed (the counters'

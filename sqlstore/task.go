@@ -43,15 +43,18 @@ func scanTask(s scanner) (*tasktrack.Task, error) {
 	return &t, nil
 }
 
-func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) {
+// findTask is the tasks' one finder: task id through q, the reader pool
+// or a transaction, which locks the task (not its assignee) to change it.
+// An id that is not one is absent.
+func findTask(ctx context.Context, q querier, id string) (*tasktrack.Task, error) {
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	q := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
-	if f := tx.db.dialect.forUpdate(); f != "" {
-		q += " FOR UPDATE OF t"
+	sel := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
+	if q.forUpdate() != "" {
+		sel += " FOR UPDATE OF t"
 	}
-	t, err := scanTask(tx.queryRow(ctx, q, strings.ToLower(id)))
+	t, err := scanTask(q.queryRow(ctx, sel, strings.ToLower(id)))
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -61,10 +64,7 @@ func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) 
 // FindTaskByID returns a task the caller may see.
 func (s *TaskService) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.FindTaskByID(%s)", id)
-	if !tasktrack.ValidID(id) {
-		return nil, tasktrack.ErrNotFound
-	}
-	t, err := scanTask(s.db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))
+	t, err := findTask(ctx, s.db, id)
 	if err != nil {
 		return nil, s.db.mapErr(err)
 	}
@@ -163,7 +163,7 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := s.db.countTasks(ctx, &l.w, f, l.all)
+	total, err := s.countTasks(ctx, &l.w, f, l.all)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -191,11 +191,11 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 // countTasks counts the tasks a list selects. A list of all tasks filtered
 // by status alone (or not at all) reads the per-status counters where the
 // engine keeps them, instead of counting a table that may hold millions.
-func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, all bool) (int, error) {
+func (s *TaskService) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, all bool) (int, error) {
 	var total int
 	byStatusOnly := all && f.AssignedTo == nil && f.DeadlineBefore == nil && f.DeadlineAfter == nil &&
 		f.Search == "" && !(f.MissedOnly && len(f.Statuses) > 0)
-	if db.dialect.keepsTaskCounts() && byStatusOnly {
+	if s.db.dialect.keepsTaskCounts() && byStatusOnly {
 		q := "SELECT COALESCE(sum(n), 0) FROM task_counts"
 		var args []any
 		statuses := f.Statuses
@@ -204,19 +204,19 @@ func (db *DB) countTasks(ctx context.Context, w *where, f tasktrack.TaskFilter, 
 		}
 		if len(statuses) > 0 {
 			q += " WHERE status IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + ")"
-			for _, s := range statuses {
-				args = append(args, string(s))
+			for _, st := range statuses {
+				args = append(args, string(st))
 			}
 		}
-		err := db.queryRow(ctx, q, args...).Scan(&total)
-		return total, db.mapErr(err)
+		err := s.db.queryRow(ctx, q, args...).Scan(&total)
+		return total, s.db.mapErr(err)
 	}
 	from := " FROM tasks t"
 	if all && f.Search != "" {
 		from = taskFrom // the search reads the assignee's name
 	}
-	err := db.queryRow(ctx, "SELECT count(*)"+from+w.String(), w.args...).Scan(&total)
-	return total, db.mapErr(err)
+	err := s.db.queryRow(ctx, "SELECT count(*)"+from+w.String(), w.args...).Scan(&total)
+	return total, s.db.mapErr(err)
 }
 
 // checkAssignee checks that id names an active user.
@@ -315,7 +315,7 @@ func (s *TaskService) UpdateTask(ctx context.Context, id string, in tasktrack.Ta
 	}
 	var t *tasktrack.Task
 	err = s.db.update(ctx, func(tx *Tx) error {
-		old, err := tx.findTask(ctx, id)
+		old, err := findTask(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -394,7 +394,7 @@ func (s *TaskService) DeleteTask(ctx context.Context, id string) (err error) {
 		return err
 	}
 	return s.db.update(ctx, func(tx *Tx) error {
-		t, err := tx.findTask(ctx, id)
+		t, err := findTask(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -417,7 +417,7 @@ func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status ta
 	}
 	var t *tasktrack.Task
 	err = s.db.update(ctx, func(tx *Tx) error {
-		old, err := tx.findTask(ctx, id)
+		old, err := findTask(ctx, tx, id)
 		if err != nil {
 			return err
 		}

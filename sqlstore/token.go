@@ -113,8 +113,8 @@ func (s *TokenService) FindPersonalTokens(ctx context.Context, userID int64, p t
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
 		return nil, 0, err
 	}
-	if err := s.db.userExists(ctx, userID); err != nil {
-		return nil, 0, err
+	if _, err := findUser(ctx, s.db, userID); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	var total int
 	if err := s.db.queryRow(ctx, "SELECT count(*)"+liveTokens, userID).Scan(&total); err != nil {
@@ -135,12 +135,6 @@ func (s *TokenService) FindPersonalTokens(ctx context.Context, userID int64, p t
 		out = append(out, r.token())
 	}
 	return out, total, s.db.mapErr(rows.Err())
-}
-
-// userExists answers ErrNotFound unless user id exists.
-func (db *DB) userExists(ctx context.Context, id int64) error {
-	var one int
-	return db.mapErr(db.queryRow(ctx, "SELECT 1 FROM users WHERE id = ?", id).Scan(&one))
 }
 
 // RevokePersonalToken revokes token id of user userID; it stops working

@@ -45,33 +45,24 @@ func scanUser(s scanner) (*tasktrack.User, error) {
 // a name are one name.
 func usernameKey(username string) string { return tasktrack.UsernameKey(username) }
 
-func (tx *Tx) findUser(ctx context.Context, id int64) (*tasktrack.User, error) {
-	u, err := scanUser(tx.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?"+tx.db.dialect.forUpdate(), id))
+// findUser is the users' one finder by id: through q, the reader pool or
+// a transaction, which locks the row to change it. The reads and the
+// updates of the users, and the session service's, all go through it.
+func findUser(ctx context.Context, q querier, id int64) (*tasktrack.User, error) {
+	return foundUser(scanUser(q.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?"+q.forUpdate(), id)))
+}
+
+// findUserByName finds a user by username (by its key, so any case or
+// width variant finds the one account).
+func findUserByName(ctx context.Context, q querier, username string) (*tasktrack.User, error) {
+	return foundUser(scanUser(q.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?"+q.forUpdate(), usernameKey(username))))
+}
+
+func foundUser(u *tasktrack.User, err error) (*tasktrack.User, error) {
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
 	return u, err
-}
-
-// AuthUser loads a user by id for authentication, without policy.
-func (s *SessionService) AuthUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
-	defer wrap(&err, "sqlstore.AuthUser(%d)", id)
-	u, err := scanUser(s.db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id))
-	if err != nil {
-		return nil, s.db.mapErr(err)
-	}
-	return u, nil
-}
-
-// UserByUsername loads a user by username (by its key, so any case or
-// width variant finds the one account) for login, without policy.
-func (s *SessionService) UserByUsername(ctx context.Context, username string) (_ *tasktrack.User, err error) {
-	defer wrap(&err, "sqlstore.UserByUsername")
-	u, err := scanUser(s.db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?", usernameKey(username)))
-	if err != nil {
-		return nil, s.db.mapErr(err)
-	}
-	return u, nil
 }
 
 // FindUserByID returns one user.
@@ -80,7 +71,11 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (_ *tasktrack.
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadUser); err != nil {
 		return nil, err
 	}
-	return s.db.Sessions.AuthUser(ctx, id)
+	u, err := findUser(ctx, s.db, id)
+	if err != nil {
+		return nil, s.db.mapErr(err)
+	}
+	return u, nil
 }
 
 // FindUsers lists users by id.
@@ -162,7 +157,7 @@ func (s *UserService) CreateUser(ctx context.Context, in tasktrack.UserCreate) (
 		if err != nil {
 			return err
 		}
-		if u, err = tx.findUser(ctx, id); err != nil {
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := tx.userEvent(ctx, tasktrack.EventUserCreated, u); err != nil {
@@ -213,9 +208,9 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, in tasktrack.Use
 	var hash string
 	if in.Password != nil {
 		// The password rules need the username: check it first.
-		cur, err := s.db.Sessions.AuthUser(ctx, id)
+		cur, err := findUser(ctx, s.db, id)
 		if err != nil {
-			return nil, err
+			return nil, s.db.mapErr(err)
 		}
 		tasktrack.ValidatePassword(errs, "password", *in.Password, cur.Username)
 		if err := errs.Err(); err != nil {
@@ -230,7 +225,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, in tasktrack.Use
 		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
-		old, err := tx.findUser(ctx, id)
+		old, err := findUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -349,7 +344,7 @@ func (s *UserService) DeleteUser(ctx context.Context, id int64) (err error) {
 		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
-		u, err := tx.findUser(ctx, id)
+		u, err := findUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -387,7 +382,7 @@ func (s *UserService) ReactivateUser(ctx context.Context, id int64) (_ *tasktrac
 	var u *tasktrack.User
 	err = s.db.update(ctx, func(tx *Tx) error {
 		var err error
-		if u, err = tx.findUser(ctx, id); err != nil {
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := tasktrack.AuthorizeReactivate(actor, u); err != nil {
@@ -425,7 +420,7 @@ func (s *UserService) DeactivateUser(ctx context.Context, id int64) (_ *tasktrac
 			return err
 		}
 		var err error
-		if u, err = tx.findUser(ctx, id); err != nil {
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if !u.IsActive {
@@ -453,51 +448,31 @@ func (s *UserService) SetUserPassword(ctx context.Context, id int64, password st
 	if err := tasktrack.Authorize(actor, tasktrack.CanSetUserPassword); err != nil {
 		return err
 	}
-	u, err := s.db.Sessions.AuthUser(ctx, id)
+	u, err := findUser(ctx, s.db, id)
 	if err != nil {
-		return err
+		return s.db.mapErr(err)
 	}
 	errs := tasktrack.FieldErrors{}
 	tasktrack.ValidatePassword(errs, "password", password, u.Username)
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	return s.db.setPassword(ctx, actor, id, password, "admin", "")
-}
-
-// SetOwnPassword sets the caller's password once auth has checked their
-// current one, whose hash is oldHash; if the hash has changed since, the
-// old password given is no longer the current one.
-func (s *SessionService) SetOwnPassword(ctx context.Context, oldHash, newPassword string) (err error) {
-	defer wrap(&err, "sqlstore.SetOwnPassword")
-	actor := tasktrack.ActorFromContext(ctx)
-	if actor == nil {
-		return tasktrack.ErrNotAuthenticated
-	}
-	errs := tasktrack.FieldErrors{}
-	tasktrack.ValidatePassword(errs, "new_password", newPassword, actor.Username)
-	if err := errs.Err(); err != nil {
-		return err
-	}
-	return s.db.setPassword(ctx, actor, actor.ID, newPassword, "self", oldHash)
+	return s.setPassword(ctx, actor, id, password, "admin", "")
 }
 
 // setPassword sets user id's password; with a non-empty oldHash, only if
 // that is still the user's hash.
-func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by, oldHash string) error {
-	hash, err := db.hash(password)
+func (s *UserService) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by, oldHash string) error {
+	hash, err := s.db.hash(password)
 	if err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		var cur string
-		err := tx.queryRow(ctx, "SELECT password FROM users WHERE id = ?"+tx.db.dialect.forUpdate(), id).Scan(&cur)
-		if err == sql.ErrNoRows {
-			return tasktrack.ErrNotFound
-		}
+	return s.db.update(ctx, func(tx *Tx) error {
+		u, err := findUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		cur := u.PasswordHash
 		if oldHash != "" && cur != oldHash {
 			errs := tasktrack.FieldErrors{}
 			errs.Add("old_password", tasktrack.WrongOldPassword)
@@ -511,4 +486,26 @@ func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, 
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserPassword, "user", itoa(id), map[string]any{"by": by})
 	})
+}
+
+// UserStanding counts a user's misses as the sweep does: missed tasks whose
+// deadlines fall in [now - window, now] and after the last reactivation.
+func (s *UserService) UserStanding(ctx context.Context, id int64) (_ *tasktrack.Standing, err error) {
+	defer wrap(&err, "sqlstore.UserStanding(%d)", id)
+	u, err := s.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.now()
+	st := &tasktrack.Standing{Threshold: s.db.MissedThreshold, Window: s.db.MissedWindow, CountedSince: now.Add(-s.db.MissedWindow)}
+	if u.IsAdmin() {
+		st.Threshold = 0
+	}
+	if u.ReactivatedAt != nil && !u.ReactivatedAt.Before(st.CountedSince) {
+		st.CountedSince = *u.ReactivatedAt
+	}
+	// The sweep's own count (countedMisses), for this one user.
+	from, to := s.db.missWindow(now)
+	err = s.db.queryRow(ctx, `SELECT `+countedMisses("u")+` FROM users u WHERE u.id = ?`, from, to, id).Scan(&st.MissedInWindow)
+	return st, s.db.mapErr(err)
 }

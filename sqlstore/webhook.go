@@ -53,16 +53,18 @@ func splitEvents(s string) []string {
 	return strings.Split(strings.Trim(s, ","), ",")
 }
 
-func (db *DB) authorizeWebhooks(ctx context.Context) (*tasktrack.User, error) {
+func authorizeWebhooks(ctx context.Context) (*tasktrack.User, error) {
 	actor := tasktrack.ActorFromContext(ctx)
 	return actor, tasktrack.Authorize(actor, tasktrack.CanManageWebhooks)
 }
 
-func (tx *Tx) findWebhook(ctx context.Context, id string) (*tasktrack.Webhook, error) {
+// findWebhook is the endpoints' one finder: endpoint id through q, the
+// reader pool or a transaction. An id that is not one is absent.
+func findWebhook(ctx context.Context, q querier, id string) (*tasktrack.Webhook, error) {
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	w, err := scanWebhook(tx.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
+	w, err := scanWebhook(q.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -72,7 +74,7 @@ func (tx *Tx) findWebhook(ctx context.Context, id string) (*tasktrack.Webhook, e
 // FindWebhooks lists the endpoints, oldest first.
 func (s *WebhookService) FindWebhooks(ctx context.Context, p tasktrack.Page) (_ []*tasktrack.Webhook, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindWebhooks")
-	if _, err := s.db.authorizeWebhooks(ctx); err != nil {
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return nil, 0, err
 	}
 	var total int
@@ -99,17 +101,14 @@ func (s *WebhookService) FindWebhooks(ctx context.Context, p tasktrack.Page) (_ 
 // FindWebhook reads one endpoint.
 func (s *WebhookService) FindWebhook(ctx context.Context, id string) (_ *tasktrack.Webhook, err error) {
 	defer wrap(&err, "sqlstore.FindWebhook(%s)", id)
-	if _, err := s.db.authorizeWebhooks(ctx); err != nil {
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return nil, err
 	}
-	if !tasktrack.ValidID(id) {
-		return nil, tasktrack.ErrNotFound
+	w, err := findWebhook(ctx, s.db, id)
+	if err != nil {
+		return nil, s.db.mapErr(err)
 	}
-	w, err := scanWebhook(s.db.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
-	if err == sql.ErrNoRows {
-		return nil, tasktrack.ErrNotFound
-	}
-	return w, s.db.mapErr(err)
+	return w, nil
 }
 
 // webhookAudit is what an endpoint's audit entries say: never its secret.
@@ -120,7 +119,7 @@ func webhookAudit(w *tasktrack.Webhook) map[string]any {
 // CreateWebhook stores an endpoint.
 func (s *WebhookService) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secret string) (_ *tasktrack.Webhook, err error) {
 	defer wrap(&err, "sqlstore.CreateWebhook")
-	actor, err := s.db.authorizeWebhooks(ctx)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +163,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, in tasktrack.Webhook
 // the reason it was turned off, and its run of failures.
 func (s *WebhookService) UpdateWebhook(ctx context.Context, id string, in tasktrack.WebhookInput) (_ *tasktrack.Webhook, err error) {
 	defer wrap(&err, "sqlstore.UpdateWebhook(%s)", id)
-	actor, err := s.db.authorizeWebhooks(ctx)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +174,7 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, id string, in tasktr
 	}
 	var w *tasktrack.Webhook
 	err = s.db.update(ctx, func(tx *Tx) error {
-		if w, err = tx.findWebhook(ctx, id); err != nil {
+		if w, err = findWebhook(ctx, tx, id); err != nil {
 			return err
 		}
 		if in.URL != nil {
@@ -215,12 +214,12 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, id string, in tasktr
 // deliveries; those delivered or failed stay until purged.
 func (s *WebhookService) DeleteWebhook(ctx context.Context, id string) (err error) {
 	defer wrap(&err, "sqlstore.DeleteWebhook(%s)", id)
-	actor, err := s.db.authorizeWebhooks(ctx)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return err
 	}
 	return s.db.update(ctx, func(tx *Tx) error {
-		w, err := tx.findWebhook(ctx, id)
+		w, err := findWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -241,13 +240,13 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, id string) (err erro
 // signing for the grace period.
 func (s *WebhookService) RotateWebhookSecret(ctx context.Context, id, secret string) (_ *tasktrack.Webhook, err error) {
 	defer wrap(&err, "sqlstore.RotateWebhookSecret(%s)", id)
-	actor, err := s.db.authorizeWebhooks(ctx)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var w *tasktrack.Webhook
 	err = s.db.update(ctx, func(tx *Tx) error {
-		if w, err = tx.findWebhook(ctx, id); err != nil {
+		if w, err = findWebhook(ctx, tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE webhooks SET old_secret = secret, old_secret_until = ?, secret = ? WHERE id = ?`,
@@ -265,11 +264,11 @@ func (s *WebhookService) RotateWebhookSecret(ctx context.Context, id, secret str
 // PingWebhook writes a ping to one endpoint, subscribed to it or not.
 func (s *WebhookService) PingWebhook(ctx context.Context, id string) (err error) {
 	defer wrap(&err, "sqlstore.PingWebhook(%s)", id)
-	if _, err := s.db.authorizeWebhooks(ctx); err != nil {
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return err
 	}
 	return s.db.update(ctx, func(tx *Tx) error {
-		w, err := tx.findWebhook(ctx, id)
+		w, err := findWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -341,12 +340,12 @@ const attemptsFrom = ` FROM webhook_attempts a LEFT JOIN deliveries d ON d.id = 
 // FindWebhookAttempts lists an endpoint's attempts, newest first.
 func (s *WebhookService) FindWebhookAttempts(ctx context.Context, id, status string, p tasktrack.Page) (_ []*tasktrack.WebhookAttempt, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindWebhookAttempts(%s)", id)
-	if _, err := s.db.authorizeWebhooks(ctx); err != nil {
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, err := s.FindWebhook(ctx, id)
+	w, err := findWebhook(ctx, s.db, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, s.db.mapErr(err)
 	}
 	inner := `SELECT a.id, a.delivery_id, a.event_type, a.attempt, ` + attemptStatus + ` AS status, a.response_status, a.error,
 		a.duration_ms, a.created_at,
@@ -397,11 +396,11 @@ func (s *WebhookService) FindWebhookAttempts(ctx context.Context, id, status str
 // keeping its id (the webhook-id) and counting attempts on.
 func (s *WebhookService) RedeliverWebhook(ctx context.Context, id, attemptID string) (err error) {
 	defer wrap(&err, "sqlstore.RedeliverWebhook(%s)", id)
-	if _, err := s.db.authorizeWebhooks(ctx); err != nil {
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return err
 	}
 	return s.db.update(ctx, func(tx *Tx) error {
-		w, err := tx.findWebhook(ctx, id)
+		w, err := findWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
