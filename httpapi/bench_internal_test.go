@@ -82,7 +82,7 @@ func BenchmarkTaskPageJSON(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				w.reset()
-				writeList(w, r, "", mapSlice(tasks, toTaskJSON), 10_000, page)
+				writeList(w, r, "", mapSlice(tasks, tasktrack.ToTaskJSON), 10_000, page)
 			}
 			b.SetBytes(int64(w.n))
 		})
@@ -96,7 +96,7 @@ func BenchmarkTaskJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.reset()
-		writeJSON(w, http.StatusOK, toTaskJSON(t))
+		writeJSON(w, http.StatusOK, tasktrack.ToTaskJSON(t))
 	}
 	b.SetBytes(int64(w.n))
 }

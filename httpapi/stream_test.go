@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bufio"
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -34,13 +33,13 @@ func TestStreamEndsWithCredentials(t *testing.T) {
 	}{
 		{"nothing changes", func(*testing.T, *env, *client) {}, false, true},
 		{"deactivated through the API", func(t *testing.T, ev *env, mgr *client) {
-			if r := ev.admin.do("POST", "/api/user/users/"+itoa(mgr.user.ID)+"/deactivate/", nil); r.status != 200 {
-				t.Fatalf("deactivate: %d %s", r.status, r.body)
+			if r := ev.admin.Do("POST", "/api/user/users/"+itoa(mgr.user.ID)+"/deactivate/", nil); r.Status != 200 {
+				t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 			}
 		}, true, false},
 		{"demoted through the API", func(t *testing.T, ev *env, mgr *client) {
-			if r := ev.admin.do("PATCH", "/api/user/users/"+itoa(mgr.user.ID)+"/", map[string]any{"role": "user"}); r.status != 200 {
-				t.Fatalf("demote: %d %s", r.status, r.body)
+			if r := ev.admin.Do("PATCH", "/api/user/users/"+itoa(mgr.user.ID)+"/", map[string]any{"role": "user"}); r.Status != 200 {
+				t.Fatalf("demote: %d %s", r.Status, r.Body)
 			}
 		}, true, false},
 		{"deactivated elsewhere", func(t *testing.T, ev *env, mgr *client) {
@@ -149,24 +148,11 @@ func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
 // end of the test.
 func openEventStream(t *testing.T, c *client, path, lastID string) *testStream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.access)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	res, err := c.env.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := c.Stream(t, path, "Last-Event-ID", lastID)
 	if res.StatusCode != 200 {
-		res.Body.Close()
 		t.Fatalf("stream: %d", res.StatusCode)
 	}
+	ctx := res.Request.Context()
 	st := &testStream{lines: make(chan string, 100)}
 	go func() {
 		defer res.Body.Close()
