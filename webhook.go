@@ -1,6 +1,7 @@
 package tasktrack
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -258,63 +259,35 @@ type WebhookBody struct {
 
 // WebhookTime formats a time as the contract does: UTC, microseconds, Z.
 func WebhookTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+	return t.UTC().Format(contractTime)
 }
 
-func webhookOptTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := WebhookTime(*t)
-	return &s
-}
+// WebhookTaskData is a task as a webhook's data carries it: the contract's
+// JSON of it (TaskJSON).
+func WebhookTaskData(t *Task) map[string]any { return webhookData(ToTaskJSON(t)) }
 
-// WebhookTaskData is a task as the contract's JSON has it.
-func WebhookTaskData(t *Task) map[string]any {
-	return map[string]any{
-		"id": t.ID, "title": t.Title, "description": t.Description, "deadline": WebhookTime(t.Deadline),
-		"status": string(t.Status), "assigned_to": t.AssignedTo, "assigned_to_username": t.AssignedToUsername,
-		"created_by": t.CreatedBy, "created_at": WebhookTime(t.CreatedAt), "updated_at": WebhookTime(t.UpdatedAt),
-		"completed_at": webhookOptTime(t.CompletedAt), "missed_at": webhookOptTime(t.MissedAt),
-	}
-}
+// WebhookUserData is a user as a webhook's data carries it (UserJSON).
+func WebhookUserData(u *User) map[string]any { return webhookData(ToUserJSON(u)) }
 
-// WebhookUserData is a user as the contract's JSON has it.
-func WebhookUserData(u *User) map[string]any {
-	var reason *string
-	if u.DeactivationReason != "" {
-		r := u.DeactivationReason
-		reason = &r
-	}
-	return map[string]any{
-		"id": u.ID, "username": u.Username, "email": u.Email, "first_name": u.FirstName, "last_name": u.LastName,
-		"role": u.Role, "is_active": u.IsActive, "date_joined": WebhookTime(u.DateJoined),
-		"deactivated_at": webhookOptTime(u.DeactivatedAt), "deactivation_reason": reason,
-	}
-}
+// WebhookAlertData is an alert as a webhook's data carries it (AlertJSON).
+func WebhookAlertData(a *Alert) map[string]any { return webhookData(ToAlertJSON(a)) }
 
-// WebhookAlertData is an alert as the contract's JSON has it.
-func WebhookAlertData(a *Alert) map[string]any {
-	var task any
-	if a.Task != nil {
-		task = WebhookTaskData(a.Task)
+// webhookData is the JSON of shape as a map, which encoding/json writes
+// with its keys in sorted order, as webhook bodies have always carried
+// them (the API writes them in the shape's order). Numbers stay as they
+// were written.
+func webhookData(shape any) map[string]any {
+	b, err := json.Marshal(shape)
+	if err != nil {
+		panic("tasktrack: a JSON shape did not encode: " + err.Error())
 	}
-	var by any
-	if a.AcknowledgedBy != nil {
-		by = map[string]any{"id": *a.AcknowledgedBy, "username": a.AcknowledgedByUsername}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		panic("tasktrack: a JSON shape did not decode: " + err.Error())
 	}
-	data := map[string]any{
-		"id": a.ID, "kind": a.Kind, "task": task,
-		"created_at": WebhookTime(a.CreatedAt), "acknowledged_at": webhookOptTime(a.AcknowledgedAt), "acknowledged_by": by,
-	}
-	// As the API shows it: a webhook_disabled alert names its endpoint,
-	// every other alert its user.
-	if a.Kind == AlertWebhookDisabled {
-		data["webhook"] = map[string]any{"id": a.WebhookID, "url": a.WebhookURL}
-	} else {
-		data["user"] = map[string]any{"id": a.UserID, "username": a.Username}
-	}
-	return data
+	return m
 }
 
 // webhookCapture is an event the sweep wrote in SQL, one statement for

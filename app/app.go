@@ -52,21 +52,21 @@ type App struct {
 // (the web UI, proxies, CORS, public URL, bounds, metrics) before its
 // first request, and runs the hubs with Run.
 func New(db *sqlstore.DB, o Options) (*App, error) {
-	authSvc, err := auth.NewService(db, o.Hasher, o.Tokens, o.Limiter, o.Logger)
+	authSvc, err := auth.NewService(db.Sessions, o.Hasher, o.Tokens, o.Limiter, o.Logger)
 	if err != nil {
 		return nil, err
 	}
-	pats := auth.NewPersonalTokens(db, o.Limiter, o.Logger)
+	pats := auth.NewPersonalTokens(db.Tokens, o.Limiter, o.Logger)
 	if o.Now != nil {
 		pats.Now = o.Now
 	}
-	hub := httpapi.NewAlertHub(db, db.AlertsChanged(), o.Poll, o.Logger)
-	notices := httpapi.NewNotificationHub(db, db.NotificationsChanged(), o.Poll, o.Logger)
+	hub := httpapi.NewAlertHub(db.Alerts, db.AlertsChanged(), o.Poll, o.Logger)
+	notices := httpapi.NewNotificationHub(db.Notifications, db.NotificationsChanged(), o.Poll, o.Logger)
 	api := &httpapi.Server{
-		Users: db, Tasks: db, Alerts: db, Audit: db, Reports: db, Auth: authSvc, Hub: hub,
-		PersonalTokens: db, TokenAuth: pats, Calendars: db, Reminders: o.Reminders,
-		Webhooks: db, WebhookAllowPrivate: o.WebhookAllowPrivate,
-		Notifications: db, Preferences: db, NotificationHub: notices,
+		Users: db.Users, Tasks: db.Tasks, Alerts: db.Alerts, Audit: db.Audit, Reports: db.Reports, Auth: authSvc, Hub: hub,
+		PersonalTokens: db.Tokens, TokenAuth: pats, Calendars: db.Calendars, Reminders: o.Reminders,
+		Webhooks: db.Webhooks, WebhookAllowPrivate: o.WebhookAllowPrivate,
+		Notifications: db.Notifications, Preferences: db.Preferences, NotificationHub: notices,
 		Ready: db.Ping, Logger: o.Logger, Now: o.Now,
 	}
 	return &App{API: api, Auth: authSvc, TokenAuth: pats, AlertHub: hub, NotificationHub: notices}, nil

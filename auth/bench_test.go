@@ -56,7 +56,7 @@ func BenchmarkIssueAccess(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	for _, e := range []Engine{SQLite, Postgres} {
 		b.Run(string(e), func(b *testing.B) {
-			svc, tok, id := benchAuthService(b, e)
+			svc, tok, id, _ := benchAuthService(b, e)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
@@ -73,7 +73,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 func BenchmarkAuthenticateParallel(b *testing.B) {
 	for _, e := range []Engine{SQLite, Postgres} {
 		b.Run(string(e), func(b *testing.B) {
-			svc, tok, id := benchAuthService(b, e)
+			svc, tok, id, _ := benchAuthService(b, e)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -91,7 +91,7 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 
 // benchAuthService returns a service over a database of engine e holding
 // 1,000 users, and an access token of one of them.
-func benchAuthService(b *testing.B, e Engine) (*auth.Service, string, int64) {
+func benchAuthService(b *testing.B, e Engine) (*auth.Service, string, int64, *sqlstore.DB) {
 	b.Helper()
 	db := Open(b, e)
 	hash, err := db.Hasher.Hash("bench-password-1")
@@ -102,17 +102,17 @@ func benchAuthService(b *testing.B, e Engine) (*auth.Service, string, int64) {
 	for i := range users {
 		users[i] = sqlstore.BulkUser{Username: "user" + strconv.Itoa(i), PasswordHash: hash, Role: tasktrack.RoleUser}
 	}
-	ids, err := db.InsertUsers(context.Background(), users)
+	ids, err := db.Bulk.InsertUsers(context.Background(), users)
 	if err != nil {
 		b.Fatal(err)
 	}
-	u, err := db.AuthUser(context.Background(), ids[500])
+	u, err := db.Sessions.AuthUser(context.Background(), ids[500])
 	if err != nil {
 		b.Fatal(err)
 	}
 	tokens := benchTokens()
 	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 20, Period: 10 * time.Minute}, UserAddr: auth.Limit{N: 5, Period: 10 * time.Minute}, User: auth.Limit{N: 10, Period: 10 * time.Minute}})
-	svc, err := auth.NewService(db, FastHasher(), tokens, limiter, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := auth.NewService(db.Sessions, FastHasher(), tokens, limiter, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,5 +120,5 @@ func benchAuthService(b *testing.B, e Engine) (*auth.Service, string, int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return svc, tok, u.ID
+	return svc, tok, u.ID, db
 }

@@ -57,11 +57,11 @@ func TestFailedLoginsDoTheSameWork(t *testing.T) {
 			imported(3, "older", "manager", legacyHash(t, "older-password", 5000)),
 			imported(4, "locked", "user", "!bcrypt$2b$12$abcdefghijklmnopqrstuv"),
 		}
-		if _, err := db.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
+		if _, err := db.Importer.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Minute, time.Hour)
-		svc, err := auth.NewService(db, hasher, tokens, auth.NewLoginLimiter(auth.LoginLimits{}), slog.New(slog.DiscardHandler))
+		svc, err := auth.NewService(db.Sessions, hasher, tokens, auth.NewLoginLimiter(auth.LoginLimits{}), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 
 	"tasktrack"
 	"tasktrack/auth"
-	"tasktrack/sqlstore"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
 
@@ -33,15 +32,15 @@ func TestPersonalTokenTouchesOncePerMinute(t *testing.T) {
 		db := Open(t, e)
 		clock := NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 		db.Now = clock.Now
-		u, err := db.CreateUser(ctx, tasktrack.UserCreate{Username: "alice", Password: "alice-password-1"})
+		u, err := db.Users.CreateUser(ctx, tasktrack.UserCreate{Username: "alice", Password: "alice-password-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		token, hash := auth.NewPersonalToken()
-		if _, err := db.CreatePersonalToken(tasktrack.NewContextWithActor(ctx, u), tasktrack.PersonalTokenCreate{Name: "ci", Scopes: []string{"read"}}, hash); err != nil {
+		if _, err := db.Tokens.CreatePersonalToken(tasktrack.NewContextWithActor(ctx, u), tasktrack.PersonalTokenCreate{Name: "ci", Scopes: []string{"read"}}, hash); err != nil {
 			t.Fatal(err)
 		}
-		store := &touchCounter{PersonalTokenStore: db}
+		store := &touchCounter{PersonalTokenStore: db.Tokens}
 		limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 20, Period: 10 * time.Minute}})
 		limiter.Now = clock.Now
 		p := auth.NewPersonalTokens(store, limiter, slog.New(slog.DiscardHandler))
@@ -74,29 +73,29 @@ func TestPersonalTokenGuessesCount(t *testing.T) {
 	db := Open(t, SQLite)
 	clock := NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	db.Now = clock.Now
-	u, err := db.CreateUser(ctx, tasktrack.UserCreate{Username: "alice", Password: "alice-password-1"})
+	u, err := db.Users.CreateUser(ctx, tasktrack.UserCreate{Username: "alice", Password: "alice-password-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	actx := tasktrack.NewContextWithActor(ctx, u)
 	revoked, hash := auth.NewPersonalToken()
-	rt, err := db.CreatePersonalToken(actx, tasktrack.PersonalTokenCreate{Name: "old", Scopes: []string{"read"}}, hash)
+	rt, err := db.Tokens.CreatePersonalToken(actx, tasktrack.PersonalTokenCreate{Name: "old", Scopes: []string{"read"}}, hash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RevokePersonalToken(actx, u.ID, rt.ID); err != nil {
+	if err := db.Tokens.RevokePersonalToken(actx, u.ID, rt.ID); err != nil {
 		t.Fatal(err)
 	}
 	expired, hash := auth.NewPersonalToken()
 	soon := clock.Now().Add(time.Minute)
-	if _, err := db.CreatePersonalToken(actx, tasktrack.PersonalTokenCreate{Name: "short", Scopes: []string{"read"}, ExpiresAt: &soon}, hash); err != nil {
+	if _, err := db.Tokens.CreatePersonalToken(actx, tasktrack.PersonalTokenCreate{Name: "short", Scopes: []string{"read"}, ExpiresAt: &soon}, hash); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(time.Minute)
 	unknown, _ := auth.NewPersonalToken()
 	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 3, Period: time.Hour}})
 	limiter.Now = clock.Now
-	p := auth.NewPersonalTokens(db, limiter, slog.New(slog.DiscardHandler))
+	p := auth.NewPersonalTokens(db.Tokens, limiter, slog.New(slog.DiscardHandler))
 	p.Now = clock.Now
 	cases := []struct {
 		name, token string
@@ -137,24 +136,23 @@ func changeLast(token string) string {
 func BenchmarkAuthenticatePersonalToken(b *testing.B) {
 	for _, e := range []Engine{SQLite, Postgres} {
 		b.Run(string(e), func(b *testing.B) {
-			svc, _, id := benchAuthService(b, e)
+			svc, _, id, db := benchAuthService(b, e)
 			ctx := context.Background()
-			db := svc.Store.(*sqlstore.DB)
 			var token string
 			for uid := id - 500; uid < id+500; uid++ {
-				u, err := db.AuthUser(ctx, uid)
+				u, err := db.Sessions.AuthUser(ctx, uid)
 				if err != nil {
 					b.Fatal(err)
 				}
 				secret, hash := auth.NewPersonalToken()
-				if _, err := db.CreatePersonalToken(tasktrack.NewContextWithActor(ctx, u), tasktrack.PersonalTokenCreate{Name: "bench", Scopes: []string{"read"}}, hash); err != nil {
+				if _, err := db.Tokens.CreatePersonalToken(tasktrack.NewContextWithActor(ctx, u), tasktrack.PersonalTokenCreate{Name: "bench", Scopes: []string{"read"}}, hash); err != nil {
 					b.Fatal(err)
 				}
 				if uid == id {
 					token = secret
 				}
 			}
-			p := auth.NewPersonalTokens(db, svc.Limiter, slog.New(slog.DiscardHandler))
+			p := auth.NewPersonalTokens(db.Tokens, svc.Limiter, slog.New(slog.DiscardHandler))
 			b.ReportAllocs()
 			for b.Loop() {
 				u, _, err := p.Authenticate(ctx, token, "192.0.2.1")

@@ -24,7 +24,7 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeList(w, r, s.PublicURL, mapSlice(alerts, toAlertJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(alerts, tasktrack.ToAlertJSON), total, f.Page)
 	return nil
 }
 
@@ -33,6 +33,6 @@ func (s *Server) handleAcknowledge(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toAlertJSON(a))
+	writeJSON(w, http.StatusOK, tasktrack.ToAlertJSON(a))
 	return nil
 }

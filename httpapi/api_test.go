@@ -57,39 +57,39 @@ func TestMainFlow(t *testing.T) {
 		alice := ev.newUser("alice", "user")
 		id := boss.newTask(alice, "Write report", 2*time.Hour)
 
-		r := alice.do("GET", "/api/task/tasks/", nil)
-		if r.status != 200 || r.header.Get("X-Total-Count") != "1" {
-			t.Fatalf("alice's list: %d %s", r.status, r.body)
+		r := alice.Do("GET", "/api/task/tasks/", nil)
+		if r.Status != 200 || r.Header.Get("X-Total-Count") != "1" {
+			t.Fatalf("alice's list: %d %s", r.Status, r.Body)
 		}
-		r = alice.do("PATCH", "/api/task/tasks/"+id+"/update_status/", map[string]string{"status": "completed", "title": "hacked"})
-		if r.status != 200 {
-			t.Fatalf("update_status: %d %s", r.status, r.body)
+		r = alice.Do("PATCH", "/api/task/tasks/"+id+"/update_status/", map[string]string{"status": "completed", "title": "hacked"})
+		if r.Status != 200 {
+			t.Fatalf("update_status: %d %s", r.Status, r.Body)
 		}
-		task := r.object(t)
+		task := r.Object(t)
 		if task["status"] != "completed" || task["completed_at"] == nil || task["title"] != "Write report" {
 			t.Fatalf("after update_status: %v", task)
 		}
 		// Deactivated by an admin: the token dies at once.
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/deactivate/", nil); r.status != 200 || r.object(t)["status"] != "User deactivated" {
-			t.Fatalf("deactivate: %d %s", r.status, r.body)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/deactivate/", nil); r.Status != 200 || r.Object(t)["status"] != "User deactivated" {
+			t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 		}
-		r = alice.do("GET", "/api/task/tasks/", nil)
-		if r.status != 401 || r.object(t)["code"] != "token_not_valid" || r.header.Get("WWW-Authenticate") != `Bearer realm="api"` {
-			t.Fatalf("deactivated user's token: %d %v %s", r.status, r.header, r.body)
+		r = alice.Do("GET", "/api/task/tasks/", nil)
+		if r.Status != 401 || r.Object(t)["code"] != "token_not_valid" || r.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+			t.Fatalf("deactivated user's token: %d %v %s", r.Status, r.Header, r.Body)
 		}
-		if r := ev.anon().do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")}); r.status != 401 {
-			t.Fatalf("deactivated user logs in: %d", r.status)
+		if r := ev.anon().Do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")}); r.Status != 401 {
+			t.Fatalf("deactivated user logs in: %d", r.Status)
 		}
 		// The manager brings her back.
-		if r := boss.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil); r.status != 200 || r.object(t)["status"] != "User reactivated" {
-			t.Fatalf("reactivate: %d %s", r.status, r.body)
+		if r := boss.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil); r.Status != 200 || r.Object(t)["status"] != "User reactivated" {
+			t.Fatalf("reactivate: %d %s", r.Status, r.Body)
 		}
-		if r := boss.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil); r.status != 400 || r.object(t)["status"] != "User already active" {
-			t.Fatalf("reactivate twice: %d %s", r.status, r.body)
+		if r := boss.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil); r.Status != 400 || r.Object(t)["status"] != "User already active" {
+			t.Fatalf("reactivate twice: %d %s", r.Status, r.Body)
 		}
 		again := ev.login("alice", userPassword("alice"))
-		if r := again.do("GET", "/api/task/tasks/"+id, nil); r.status != 200 {
-			t.Fatalf("after reactivation: %d %s", r.status, r.body)
+		if r := again.Do("GET", "/api/task/tasks/"+id, nil); r.Status != 200 {
+			t.Fatalf("after reactivation: %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -122,25 +122,25 @@ func TestErrorShapes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := a.do(c.method, c.path, c.body, c.headers...)
-			if r.status != c.status || !strings.Contains(string(r.body), c.want) {
-				t.Fatalf("%d %.300s; want %d with %s", r.status, r.body, c.status, c.want)
+			r := a.Do(c.method, c.path, c.body, c.headers...)
+			if r.Status != c.status || !strings.Contains(string(r.Body), c.want) {
+				t.Fatalf("%d %.300s; want %d with %s", r.Status, r.Body, c.status, c.want)
 			}
-			if c.status == 405 && r.header.Get("Allow") == "" {
+			if c.status == 405 && r.Header.Get("Allow") == "" {
 				t.Error("405 without Allow")
 			}
-			if c.status == 401 && r.header.Get("WWW-Authenticate") == "" {
+			if c.status == 401 && r.Header.Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
 			}
 		})
 	}
 	// Same path without the trailing slash, no redirect.
-	if r := a.do("GET", "/api/user/me", nil); r.status != http.StatusOK {
-		t.Fatalf("no trailing slash: %d", r.status)
+	if r := a.Do("GET", "/api/user/me", nil); r.Status != http.StatusOK {
+		t.Fatalf("no trailing slash: %d", r.Status)
 	}
 	// The caller's request id comes back.
-	if r := a.do("GET", "/api/user/me/", nil, "X-Request-ID", "abc-123"); r.header.Get("X-Request-ID") != "abc-123" {
-		t.Fatalf("request id: %q", r.header.Get("X-Request-ID"))
+	if r := a.Do("GET", "/api/user/me/", nil, "X-Request-ID", "abc-123"); r.Header.Get("X-Request-ID") != "abc-123" {
+		t.Fatalf("request id: %q", r.Header.Get("X-Request-ID"))
 	}
 }
 

@@ -25,51 +25,51 @@ const (
 // tokenLogin posts a username and password to the login endpoint.
 func tokenLogin(ev *env, username, password string) *response {
 	ev.t.Helper()
-	return ev.anon().do("POST", "/api/token/", map[string]string{"username": username, "password": password})
+	return ev.anon().Do("POST", "/api/token/", map[string]string{"username": username, "password": password})
 }
 
 // tokenRefresh posts a refresh token to the refresh endpoint.
 func tokenRefresh(ev *env, refresh string) *response {
 	ev.t.Helper()
-	return ev.anon().do("POST", "/api/token/refresh/", map[string]string{"refresh": refresh})
+	return ev.anon().Do("POST", "/api/token/refresh/", map[string]string{"refresh": refresh})
 }
 
 // tokenPair decodes a 200 answer of login or refresh, which must be exactly
 // {"access","refresh"}.
 func tokenPair(t *testing.T, r *response) (access, refresh string) {
 	t.Helper()
-	if r.status != 200 {
-		t.Fatalf("want 200 {access, refresh}, got %d %s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("want 200 {access, refresh}, got %d %s", r.Status, r.Body)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	if !slices.Equal(keys, []string{"access", "refresh"}) {
-		t.Fatalf("token pair keys %v, want [access refresh]: %s", keys, r.body)
+		t.Fatalf("token pair keys %v, want [access refresh]: %s", keys, r.Body)
 	}
 	access, _ = m["access"].(string)
 	refresh, _ = m["refresh"].(string)
 	if strings.Count(access, ".") != 2 || strings.Count(refresh, ".") != 2 || access == refresh {
-		t.Fatalf("not two JWTs: %s", r.body)
+		t.Fatalf("not two JWTs: %s", r.Body)
 	}
 	return access, refresh
 }
 
 // bearer is a client that sends the given access token.
-func bearer(ev *env, access string) *client { return &client{env: ev, access: access} }
+func bearer(ev *env, access string) *client { return ev.as(access, "", nil) }
 
 // wantBody checks a status, the exact JSON body and, for 401, the
 // WWW-Authenticate header.
 func wantBody(t *testing.T, what string, r *response, status int, body string) {
 	t.Helper()
-	if r.status != status || strings.TrimSpace(string(r.body)) != body {
-		t.Fatalf("%s: got %d %s, want %d %s", what, r.status, strings.TrimSpace(string(r.body)), status, body)
+	if r.Status != status || strings.TrimSpace(string(r.Body)) != body {
+		t.Fatalf("%s: got %d %s, want %d %s", what, r.Status, strings.TrimSpace(string(r.Body)), status, body)
 	}
-	if status == 401 && r.header.Get("WWW-Authenticate") != `Bearer realm="api"` {
-		t.Fatalf("%s: 401 with WWW-Authenticate %q", what, r.header.Get("WWW-Authenticate"))
+	if status == 401 && r.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+		t.Fatalf("%s: 401 with WWW-Authenticate %q", what, r.Header.Get("WWW-Authenticate"))
 	}
 }
 
@@ -105,9 +105,9 @@ func TestAuthLoginSuccess(t *testing.T) {
 				t.Errorf("%s claims %v", c.typ, claims)
 			}
 		}
-		r := bearer(ev, access).do("GET", "/api/user/me/", nil)
-		if r.status != 200 || r.object(t)["username"] != "admin" {
-			t.Fatalf("me with the new access token: %d %s", r.status, r.body)
+		r := bearer(ev, access).Do("GET", "/api/user/me/", nil)
+		if r.Status != 200 || r.Object(t)["username"] != "admin" {
+			t.Fatalf("me with the new access token: %d %s", r.Status, r.Body)
 		}
 		// Each login is its own pair.
 		again, againRefresh := tokenPair(t, tokenLogin(ev, "admin", adminPassword))
@@ -150,8 +150,8 @@ func TestAuthLoginFailuresLookAlike(t *testing.T) {
 		ev := newEnv(t, e)
 		ev.newUser("alice", "user")
 		bob := ev.newUser("bob", "user")
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/deactivate/", nil); r.status != 200 {
-			t.Fatalf("deactivate bob: %d %s", r.status, r.body)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/deactivate/", nil); r.Status != 200 {
+			t.Fatalf("deactivate bob: %d %s", r.Status, r.Body)
 		}
 		cases := []struct{ name, username, password string }{
 			{"unknown user", "nobody", userPassword("alice")},
@@ -164,7 +164,7 @@ func TestAuthLoginFailuresLookAlike(t *testing.T) {
 		for _, c := range cases {
 			r := tokenLogin(ev, c.username, c.password)
 			wantBody(t, c.name, r, 401, badCredentialsBody)
-			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("%s: Content-Type %q", c.name, ct)
 			}
 		}
@@ -177,13 +177,13 @@ func TestAuthRefreshRotationAndReuse(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
-		r1 := alice.refresh
+		r1 := alice.Refresh
 		a2, r2 := tokenPair(t, tokenRefresh(ev, r1))
 		if r2 == r1 {
 			t.Fatal("the refresh token was not rotated")
 		}
-		if r := bearer(ev, a2).do("GET", "/api/user/me/", nil); r.status != 200 || r.object(t)["username"] != "alice" {
-			t.Fatalf("me with the refreshed access token: %d %s", r.status, r.body)
+		if r := bearer(ev, a2).Do("GET", "/api/user/me/", nil); r.Status != 200 || r.Object(t)["username"] != "alice" {
+			t.Fatalf("me with the refreshed access token: %d %s", r.Status, r.Body)
 		}
 		_, r3 := tokenPair(t, tokenRefresh(ev, r2))
 		if r3 == r2 || r3 == r1 {
@@ -199,7 +199,7 @@ func TestAuthRefreshRotationAndReuse(t *testing.T) {
 		wantBody(t, "r2 after reuse", tokenRefresh(ev, r2), 401, tokenNotValidBody)
 		wantBody(t, "r3 again", tokenRefresh(ev, r3), 401, tokenNotValidBody)
 		// The other family is untouched.
-		_, o2 := tokenPair(t, tokenRefresh(ev, other.refresh))
+		_, o2 := tokenPair(t, tokenRefresh(ev, other.Refresh))
 		tokenPair(t, tokenRefresh(ev, o2))
 	})
 }
@@ -209,7 +209,7 @@ func TestAuthRefreshReuseOfNewest(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
-		_, r2 := tokenPair(t, tokenRefresh(ev, alice.refresh))
+		_, r2 := tokenPair(t, tokenRefresh(ev, alice.Refresh))
 		_, r3 := tokenPair(t, tokenRefresh(ev, r2))
 		wantBody(t, "r2 again", tokenRefresh(ev, r2), 401, tokenNotValidBody)
 		wantBody(t, "r3 after r2's reuse", tokenRefresh(ev, r3), 401, tokenNotValidBody)
@@ -221,15 +221,15 @@ func TestAuthTokenTypesDoNotMix(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
-		wantBody(t, "refresh with an access token", tokenRefresh(ev, alice.access), 401, tokenNotValidBody)
-		wantBody(t, "access with a refresh token", bearer(ev, alice.refresh).do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
-		wantBody(t, "task list with a refresh token", bearer(ev, alice.refresh).do("GET", "/api/task/tasks/", nil), 401, tokenNotValidBody)
-		wantBody(t, "logout with an access token", ev.anon().do("POST", "/api/token/logout/", map[string]string{"refresh": alice.access}), 401, tokenNotValidBody)
+		wantBody(t, "refresh with an access token", tokenRefresh(ev, alice.Access), 401, tokenNotValidBody)
+		wantBody(t, "access with a refresh token", bearer(ev, alice.Refresh).Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "task list with a refresh token", bearer(ev, alice.Refresh).Do("GET", "/api/task/tasks/", nil), 401, tokenNotValidBody)
+		wantBody(t, "logout with an access token", ev.anon().Do("POST", "/api/token/logout/", map[string]string{"refresh": alice.Access}), 401, tokenNotValidBody)
 		// Neither attempt spent or revoked anything.
-		if r := alice.do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("access token after the attempts: %d %s", r.status, r.body)
+		if r := alice.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("access token after the attempts: %d %s", r.Status, r.Body)
 		}
-		tokenPair(t, tokenRefresh(ev, alice.refresh))
+		tokenPair(t, tokenRefresh(ev, alice.Refresh))
 	})
 }
 
@@ -238,38 +238,38 @@ func TestAuthLogout(t *testing.T) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
 		logout := func(refresh string) *response {
-			return ev.anon().do("POST", "/api/token/logout/", map[string]string{"refresh": refresh})
+			return ev.anon().Do("POST", "/api/token/logout/", map[string]string{"refresh": refresh})
 		}
 
 		// Logging out with the newest token of a family.
-		_, r2 := tokenPair(t, tokenRefresh(ev, alice.refresh))
+		_, r2 := tokenPair(t, tokenRefresh(ev, alice.Refresh))
 		_, r3 := tokenPair(t, tokenRefresh(ev, r2))
-		if r := logout(r3); r.status != 204 || len(r.body) != 0 {
-			t.Fatalf("logout: %d %q", r.status, r.body)
+		if r := logout(r3); r.Status != 204 || len(r.Body) != 0 {
+			t.Fatalf("logout: %d %q", r.Status, r.Body)
 		}
 		wantBody(t, "refresh after logout", tokenRefresh(ev, r3), 401, tokenNotValidBody)
-		wantBody(t, "ancestor after logout", tokenRefresh(ev, alice.refresh), 401, tokenNotValidBody)
+		wantBody(t, "ancestor after logout", tokenRefresh(ev, alice.Refresh), 401, tokenNotValidBody)
 
 		// Logging out with a spent ancestor revokes its descendants.
 		second := ev.login("alice", userPassword("alice"))
-		_, s2 := tokenPair(t, tokenRefresh(ev, second.refresh))
+		_, s2 := tokenPair(t, tokenRefresh(ev, second.Refresh))
 		_, s3 := tokenPair(t, tokenRefresh(ev, s2))
-		if r := logout(second.refresh); r.status != 204 {
-			t.Fatalf("logout with an ancestor: %d %s", r.status, r.body)
+		if r := logout(second.Refresh); r.Status != 204 {
+			t.Fatalf("logout with an ancestor: %d %s", r.Status, r.Body)
 		}
 		wantBody(t, "descendant after logout", tokenRefresh(ev, s3), 401, tokenNotValidBody)
 
 		// Logging out with the first token before any refresh.
 		third := ev.login("alice", userPassword("alice"))
-		if r := logout(third.refresh); r.status != 204 {
-			t.Fatalf("logout: %d %s", r.status, r.body)
+		if r := logout(third.Refresh); r.Status != 204 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
 		}
-		wantBody(t, "refresh after logout", tokenRefresh(ev, third.refresh), 401, tokenNotValidBody)
+		wantBody(t, "refresh after logout", tokenRefresh(ev, third.Refresh), 401, tokenNotValidBody)
 
 		// Other sessions stay signed in.
 		fourth := ev.login("alice", userPassword("alice"))
-		tokenPair(t, tokenRefresh(ev, fourth.refresh))
-		tokenPair(t, tokenRefresh(ev, ev.admin.refresh))
+		tokenPair(t, tokenRefresh(ev, fourth.Refresh))
+		tokenPair(t, tokenRefresh(ev, ev.admin.Refresh))
 
 		// Tokens that are not refresh tokens of this server.
 		wantBody(t, "logout with garbage", logout("not.a.token"), 401, tokenNotValidBody)
@@ -296,22 +296,22 @@ func TestAuthTokensDieWithUserChanges(t *testing.T) {
 			newPassword bool
 		}{
 			{"deactivated", func(c *client) *response {
-				return ev.admin.do("POST", "/api/user/users/"+itoa(c.user.ID)+"/deactivate/", nil)
+				return ev.admin.Do("POST", "/api/user/users/"+itoa(c.user.ID)+"/deactivate/", nil)
 			}, 200, false},
 			{"deactivated by update", func(c *client) *response {
-				return ev.admin.do("PATCH", "/api/user/users/"+itoa(c.user.ID)+"/", map[string]any{"is_active": false})
+				return ev.admin.Do("PATCH", "/api/user/users/"+itoa(c.user.ID)+"/", map[string]any{"is_active": false})
 			}, 200, false},
 			{"password set by an admin", func(c *client) *response {
-				return ev.admin.do("POST", "/api/user/users/"+itoa(c.user.ID)+"/password/", map[string]string{"password": newPassword})
+				return ev.admin.Do("POST", "/api/user/users/"+itoa(c.user.ID)+"/password/", map[string]string{"password": newPassword})
 			}, 204, true},
 			{"password changed by the user", func(c *client) *response {
-				return c.do("POST", "/api/user/me/password/", map[string]string{"old_password": userPassword(c.user.Username), "new_password": newPassword})
+				return c.Do("POST", "/api/user/me/password/", map[string]string{"old_password": userPassword(c.user.Username), "new_password": newPassword})
 			}, 204, true},
 			{"role changed", func(c *client) *response {
-				return ev.admin.do("PATCH", "/api/user/users/"+itoa(c.user.ID)+"/", map[string]any{"role": "manager"})
+				return ev.admin.Do("PATCH", "/api/user/users/"+itoa(c.user.ID)+"/", map[string]any{"role": "manager"})
 			}, 200, false},
 			{"deleted", func(c *client) *response {
-				return ev.admin.do("DELETE", "/api/user/users/"+itoa(c.user.ID)+"/", nil)
+				return ev.admin.Do("DELETE", "/api/user/users/"+itoa(c.user.ID)+"/", nil)
 			}, 204, false},
 		}
 		for i, c := range cases {
@@ -319,15 +319,15 @@ func TestAuthTokensDieWithUserChanges(t *testing.T) {
 				name := "user" + strconv.Itoa(i)
 				u := ev.newUser(name, "user")
 				// A spent-and-rotated family and a fresh one: both die.
-				_, rotated := tokenPair(t, tokenRefresh(ev, u.refresh))
+				_, rotated := tokenPair(t, tokenRefresh(ev, u.Refresh))
 				fresh := ev.login(name, userPassword(name))
-				if r := c.change(u); r.status != c.status {
-					t.Fatalf("change: %d %s", r.status, r.body)
+				if r := c.change(u); r.Status != c.status {
+					t.Fatalf("change: %d %s", r.Status, r.Body)
 				}
-				wantBody(t, "access after the change", u.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
-				wantBody(t, "other access after the change", fresh.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+				wantBody(t, "access after the change", u.Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+				wantBody(t, "other access after the change", fresh.Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
 				wantBody(t, "rotated refresh after the change", tokenRefresh(ev, rotated), 401, tokenNotValidBody)
-				wantBody(t, "fresh refresh after the change", tokenRefresh(ev, fresh.refresh), 401, tokenNotValidBody)
+				wantBody(t, "fresh refresh after the change", tokenRefresh(ev, fresh.Refresh), 401, tokenNotValidBody)
 				switch {
 				case c.newPassword:
 					wantBody(t, "old password", tokenLogin(ev, name, userPassword(name)), 401, badCredentialsBody)
@@ -335,8 +335,8 @@ func TestAuthTokensDieWithUserChanges(t *testing.T) {
 				case c.name == "role changed":
 					// The same password signs in again, with the new role.
 					again := ev.login(name, userPassword(name))
-					if r := again.do("GET", "/api/user/me/", nil); r.status != 200 || r.object(t)["role"].(map[string]any)["name"] != "manager" {
-						t.Fatalf("me after the role change: %d %s", r.status, r.body)
+					if r := again.Do("GET", "/api/user/me/", nil); r.Status != 200 || r.Object(t)["role"].(map[string]any)["name"] != "manager" {
+						t.Fatalf("me after the role change: %d %s", r.Status, r.Body)
 					}
 				case c.name == "deleted":
 					wantBody(t, "login after the change", tokenLogin(ev, name, userPassword(name)), 401, badCredentialsBody)
@@ -353,15 +353,15 @@ func TestAuthExpiry(t *testing.T) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
 		ev.clock.Add(4*time.Minute + 59*time.Second)
-		if r := alice.do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("access token before its expiry: %d %s", r.status, r.body)
+		if r := alice.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("access token before its expiry: %d %s", r.Status, r.Body)
 		}
 		ev.clock.Add(time.Minute + time.Second) // 6 minutes after login
-		wantBody(t, "expired access token", alice.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "expired access token", alice.Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
 		// The refresh token still works, and gives a working access token.
-		access, refresh := tokenPair(t, tokenRefresh(ev, alice.refresh))
-		if r := bearer(ev, access).do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("refreshed access token: %d %s", r.status, r.body)
+		access, refresh := tokenPair(t, tokenRefresh(ev, alice.Refresh))
+		if r := bearer(ev, access).Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("refreshed access token: %d %s", r.Status, r.Body)
 		}
 		// A refresh token lives 24 hours from its issue.
 		ev.clock.Add(24*time.Hour - time.Second)
@@ -387,8 +387,8 @@ func TestAuthForeignTokens(t *testing.T) {
 		}
 		// The control: a token signed with the server's own secret works,
 		// so the refusals below are about the secret and the user.
-		if r := bearer(ev, issue(ev.auth.Tokens, alice.user, auth.TypeAccess)).do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("token signed with the server's secret: %d %s", r.status, r.body)
+		if r := bearer(ev, issue(ev.auth.Tokens, alice.user, auth.TypeAccess)).Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("token signed with the server's secret: %d %s", r.Status, r.Body)
 		}
 		ghost := &tasktrack.User{ID: alice.user.ID + 1000}
 		claims := base64.RawURLEncoding.EncodeToString([]byte(`{"token_type":"access","user_id":` + itoa(alice.user.ID) +
@@ -404,7 +404,7 @@ func TestAuthForeignTokens(t *testing.T) {
 			{"garbage", "garbage"},
 		}
 		for _, c := range cases {
-			wantBody(t, c.name, bearer(ev, c.access).do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+			wantBody(t, c.name, bearer(ev, c.access).Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
 		}
 		wantBody(t, "refresh signed with another secret", tokenRefresh(ev, issue(other, alice.user, auth.TypeRefresh)), 401, tokenNotValidBody)
 		// Well signed, but never issued (not stored): refused.
@@ -413,15 +413,15 @@ func TestAuthForeignTokens(t *testing.T) {
 
 		// A user deleted after signing in: the tokens they hold are dead.
 		bob := ev.newUser("bob", "user")
-		if r := ev.admin.do("DELETE", "/api/user/users/"+itoa(bob.user.ID)+"/", nil); r.status != 204 {
-			t.Fatalf("delete bob: %d %s", r.status, r.body)
+		if r := ev.admin.Do("DELETE", "/api/user/users/"+itoa(bob.user.ID)+"/", nil); r.Status != 204 {
+			t.Fatalf("delete bob: %d %s", r.Status, r.Body)
 		}
-		wantBody(t, "deleted user's access token", bob.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
-		wantBody(t, "deleted user's fresh access token", bearer(ev, issue(ev.auth.Tokens, bob.user, auth.TypeAccess)).do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
-		wantBody(t, "deleted user's refresh token", tokenRefresh(ev, bob.refresh), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's access token", bob.Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's fresh access token", bearer(ev, issue(ev.auth.Tokens, bob.user, auth.TypeAccess)).Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's refresh token", tokenRefresh(ev, bob.Refresh), 401, tokenNotValidBody)
 
 		// No credentials at all is another answer.
-		wantBody(t, "no credentials", ev.anon().do("GET", "/api/user/me/", nil), 401, `{"detail":"Authentication credentials were not provided."}`)
+		wantBody(t, "no credentials", ev.anon().Do("GET", "/api/user/me/", nil), 401, `{"detail":"Authentication credentials were not provided."}`)
 	})
 }
 
@@ -435,25 +435,25 @@ func TestAuthDeletedUsersTokensStayDead(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
 		intern := ev.newUser("intern", "user")
-		if r := ev.admin.do("DELETE", "/api/user/users/"+itoa(intern.user.ID)+"/", nil); r.status != 204 {
-			t.Fatalf("delete the intern: %d %s", r.status, r.body)
+		if r := ev.admin.Do("DELETE", "/api/user/users/"+itoa(intern.user.ID)+"/", nil); r.Status != 204 {
+			t.Fatalf("delete the intern: %d %s", r.Status, r.Body)
 		}
-		r := ev.admin.do("POST", "/api/user/users/", map[string]string{"username": "chief", "password": userPassword("chief"), "role": "admin"})
-		if r.status != 201 {
-			t.Fatalf("create an admin: %d %s", r.status, r.body)
+		r := ev.admin.Do("POST", "/api/user/users/", map[string]string{"username": "chief", "password": userPassword("chief"), "role": "admin"})
+		if r.Status != 201 {
+			t.Fatalf("create an admin: %d %s", r.Status, r.Body)
 		}
-		wantBody(t, "deleted user's access token after a new admin", intern.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
-		wantBody(t, "deleted user's refresh token after a new admin", tokenRefresh(ev, intern.refresh), 401, tokenNotValidBody)
-		if id := int64(r.object(t)["id"].(float64)); id <= intern.user.ID {
+		wantBody(t, "deleted user's access token after a new admin", intern.Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's refresh token after a new admin", tokenRefresh(ev, intern.Refresh), 401, tokenNotValidBody)
+		if id := int64(r.Object(t)["id"].(float64)); id <= intern.user.ID {
 			t.Errorf("the new admin got id %d; the deleted user had %d", id, intern.user.ID)
 		}
 
 		back := *intern.user
-		if _, err := ev.db.ImportDjango(context.Background(), []*tasktrack.User{&back}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
+		if _, err := ev.db.Importer.ImportDjango(context.Background(), []*tasktrack.User{&back}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
 			t.Fatal(err)
 		}
-		wantBody(t, "deleted user's access token after the same id came back", intern.do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
-		wantBody(t, "deleted user's refresh token after the same id came back", tokenRefresh(ev, intern.refresh), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's access token after the same id came back", intern.Do("GET", "/api/user/me/", nil), 401, tokenNotValidBody)
+		wantBody(t, "deleted user's refresh token after the same id came back", tokenRefresh(ev, intern.Refresh), 401, tokenNotValidBody)
 		if again := ev.login("intern", userPassword("intern")); again.user.ID != intern.user.ID || again.user.TokenKey == intern.user.TokenKey {
 			t.Errorf("the account brought back: id %d key %q; the deleted one: id %d key %q",
 				again.user.ID, again.user.TokenKey, intern.user.ID, intern.user.TokenKey)
@@ -465,10 +465,10 @@ func TestAuthRefreshTokensStoredHashed(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
-		_, r2 := tokenPair(t, tokenRefresh(ev, alice.refresh))
+		_, r2 := tokenPair(t, tokenRefresh(ev, alice.Refresh))
 		_, r3 := tokenPair(t, tokenRefresh(ev, r2))
-		raw := []string{ev.admin.refresh, alice.refresh, r2, r3}
-		hashes, err := ev.db.RefreshTokenHashes(context.Background())
+		raw := []string{ev.admin.Refresh, alice.Refresh, r2, r3}
+		hashes, err := ev.db.Sessions.RefreshTokenHashes(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -507,9 +507,9 @@ func TestAuthLoginRateLimit(t *testing.T) {
 		for _, username := range []string{"alice", "ALICE", "Alice"} {
 			r := tokenLogin(ev, username, userPassword("alice"))
 			wantBody(t, "right password of "+username+" once limited", r, 429, loginLimitedBody)
-			secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+			secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 			if err != nil || secs < 1 || secs > 600 {
-				t.Fatalf("Retry-After %q, want whole seconds in [1, 600]", r.header.Get("Retry-After"))
+				t.Fatalf("Retry-After %q, want whole seconds in [1, 600]", r.Header.Get("Retry-After"))
 			}
 		}
 		// A wrong password while limited gets 429 too, not 401.
@@ -518,7 +518,7 @@ func TestAuthLoginRateLimit(t *testing.T) {
 		// is alice from another address.
 		tokenPair(t, tokenLogin(ev, "bob", userPassword("bob")))
 		wantBody(t, "bob's wrong password", tokenLogin(ev, "bob", "wrong"), 401, badCredentialsBody)
-		tokenPair(t, ev.anon().via("127.0.0.2").do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")}))
+		tokenPair(t, ev.anon().via("127.0.0.2").Do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")}))
 		// Ten minutes on, alice is let through.
 		ev.clock.Add(10 * time.Minute)
 		tokenPair(t, tokenLogin(ev, "alice", userPassword("alice")))
@@ -536,14 +536,14 @@ func TestAuthLoginRateLimitPerAddress(t *testing.T) {
 		}
 		r := tokenLogin(ev, "admin", adminPassword)
 		wantBody(t, "admin from the limited address", r, 429, loginLimitedBody)
-		if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 || secs > 600 {
-			t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 600 {
+			t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 		}
 		// Signed-in clients are not affected: the limit is on logins.
-		if r := ev.admin.do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("me while logins are limited: %d %s", r.status, r.body)
+		if r := ev.admin.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("me while logins are limited: %d %s", r.Status, r.Body)
 		}
-		tokenPair(t, tokenRefresh(ev, ev.admin.refresh))
+		tokenPair(t, tokenRefresh(ev, ev.admin.Refresh))
 		ev.clock.Add(10 * time.Minute)
 		tokenPair(t, tokenLogin(ev, "admin", adminPassword))
 	})
@@ -555,8 +555,8 @@ func TestAuthSuccessfulLoginsNeverCount(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
 		for i := range 30 {
-			if r := tokenLogin(ev, "admin", adminPassword); r.status != 200 {
-				t.Fatalf("login %d: %d %s", i+1, r.status, r.body)
+			if r := tokenLogin(ev, "admin", adminPassword); r.Status != 200 {
+				t.Fatalf("login %d: %d %s", i+1, r.Status, r.Body)
 			}
 		}
 		// The whole allowance of failures is still there.

@@ -82,7 +82,7 @@ func BenchmarkTaskPageJSON(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				w.reset()
-				writeList(w, r, "", mapSlice(tasks, toTaskJSON), 10_000, page)
+				writeList(w, r, "", mapSlice(tasks, tasktrack.ToTaskJSON), 10_000, page)
 			}
 			b.SetBytes(int64(w.n))
 		})
@@ -96,7 +96,7 @@ func BenchmarkTaskJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.reset()
-		writeJSON(w, http.StatusOK, toTaskJSON(t))
+		writeJSON(w, http.StatusOK, tasktrack.ToTaskJSON(t))
 	}
 	b.SetBytes(int64(w.n))
 }
@@ -104,7 +104,7 @@ func BenchmarkTaskJSON(b *testing.B) {
 // Whole requests through the handler on SQLite holding 10,000 tasks, of
 // which the caller owns 20: the work of bench/run.sh without the network.
 func BenchmarkRequest(b *testing.B) {
-	s, userToken, managerToken, ids, assignee := benchServer(b)
+	s, userToken, managerToken, ids, assignee, _ := benchServer(b)
 	h := s.Handler()
 	w := &discardWriter{h: http.Header{}}
 	do := func(method, path, token, body string, want int) {
@@ -157,10 +157,10 @@ func BenchmarkRequest(b *testing.B) {
 // benchServer serves a SQLite database with 1,000 users and 10,000 tasks;
 // it returns the access tokens of the user who owns 20 of them and of a
 // manager, the user's task ids, and another user to assign tasks to.
-func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids []string, assignee int64) {
+func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids []string, assignee int64, db *sqlstore.DB) {
 	b.Helper()
 	ctx := context.Background()
-	db := sqlstoretest.Open(b, sqlstoretest.SQLite)
+	db = sqlstoretest.Open(b, sqlstoretest.SQLite)
 	hash, err := db.Hasher.Hash("bench-password-1")
 	if err != nil {
 		b.Fatal(err)
@@ -170,7 +170,7 @@ func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids [
 		users[i] = sqlstore.BulkUser{Username: "user" + strconv.Itoa(i), PasswordHash: hash, Role: tasktrack.RoleUser}
 	}
 	users[0].Role = tasktrack.RoleManager
-	uids, err := db.InsertUsers(ctx, users)
+	uids, err := db.Bulk.InsertUsers(ctx, users)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -191,18 +191,18 @@ func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids [
 		i++
 		return t, true
 	}
-	if _, err := db.InsertTasks(ctx, next, nil); err != nil {
+	if _, err := db.Bulk.InsertTasks(ctx, next, nil); err != nil {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Hour, 24*time.Hour)
 	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 20, Period: 10 * time.Minute}, UserAddr: auth.Limit{N: 5, Period: 10 * time.Minute}, User: auth.Limit{N: 10, Period: 10 * time.Minute}})
-	svc, err := auth.NewService(db, sqlstoretest.FastHasher(), tokens, limiter, logger)
+	svc, err := auth.NewService(db.Sessions, sqlstoretest.FastHasher(), tokens, limiter, logger)
 	if err != nil {
 		b.Fatal(err)
 	}
 	token := func(id int64) string {
-		u, err := db.AuthUser(ctx, id)
+		u, err := db.Sessions.AuthUser(ctx, id)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -212,18 +212,18 @@ func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids [
 		}
 		return tok
 	}
-	u, err := db.AuthUser(ctx, caller)
+	u, err := db.Sessions.AuthUser(ctx, caller)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tasks, _, err := db.FindTasks(tasktrack.NewContextWithActor(ctx, u), tasktrack.TaskFilter{})
+	tasks, _, err := db.Tasks.FindTasks(tasktrack.NewContextWithActor(ctx, u), tasktrack.TaskFilter{})
 	if err != nil || len(tasks) != own {
 		b.Fatalf("the caller owns %d tasks, want %d: %v", len(tasks), own, err)
 	}
 	for _, t := range tasks {
 		ids = append(ids, t.ID)
 	}
-	s = &Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc,
-		Hub: NewAlertHub(db, db.AlertsChanged(), time.Second, logger), Ready: db.Ping, Logger: logger}
-	return s, token(caller), token(uids[0]), ids, uids[2]
+	s = &Server{Users: db.Users, Tasks: db.Tasks, Alerts: db.Alerts, Audit: db.Audit, Auth: svc,
+		Hub: NewAlertHub(db.Alerts, db.AlertsChanged(), time.Second, logger), Ready: db.Ping, Logger: logger}
+	return s, token(caller), token(uids[0]), ids, uids[2], db
 }

@@ -40,11 +40,11 @@ func (c *client) feedPath(rotate bool) string {
 	if rotate {
 		method, path = "POST", "/api/calendar/rotate/"
 	}
-	r := c.do(method, path, nil)
-	if r.status != 200 {
-		c.env.t.Fatalf("%s %s: %d %s", method, path, r.status, r.body)
+	r := c.Do(method, path, nil)
+	if r.Status != 200 {
+		c.env.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
-	u, _ := r.object(c.env.t)["url"].(string)
+	u, _ := r.Object(c.env.t)["url"].(string)
 	m := feedURL.FindStringSubmatch(u)
 	if m == nil || m[1] != c.env.srv.URL {
 		c.env.t.Fatalf("subscribe URL %q: want %s/api/calendar/<secret>/tasks.ics", u, c.env.srv.URL)
@@ -70,8 +70,8 @@ func TestCalendarURL(t *testing.T) {
 		if bobs := bob.feedPath(false); bobs == first {
 			t.Fatal("bob has alice's URL")
 		}
-		if r := ev.anon().do("GET", first, nil); r.status != 200 {
-			t.Fatalf("the feed: %d %s", r.status, r.body)
+		if r := ev.anon().Do("GET", first, nil); r.Status != 200 {
+			t.Fatalf("the feed: %d %s", r.Status, r.Body)
 		}
 
 		rotated := alice.on(replica).feedPath(true)
@@ -79,19 +79,19 @@ func TestCalendarURL(t *testing.T) {
 			t.Fatal("rotation kept the URL")
 		}
 		for what, where := range map[string]*env{"here": ev, "on the replica that rotated": replica} {
-			wantJSON(t, "the old URL "+what, where.anon().do("GET", first, nil), 404, `{"detail": "Not found."}`)
-			if r := where.anon().do("GET", rotated, nil); r.status != 200 {
-				t.Errorf("the new URL %s: %d %s", what, r.status, r.body)
+			wantJSON(t, "the old URL "+what, where.anon().Do("GET", first, nil), 404, `{"detail": "Not found."}`)
+			if r := where.anon().Do("GET", rotated, nil); r.Status != 200 {
+				t.Errorf("the new URL %s: %d %s", what, r.Status, r.Body)
 			}
 		}
 		if now := alice.feedPath(false); now != rotated {
 			t.Fatalf("after rotation the URL is %s, want %s", now, rotated)
 		}
-		wantJSON(t, "a secret that is no secret", ev.anon().do("GET", "/api/calendar/rotate/tasks.ics", nil), 404, `{"detail": "Not found."}`)
-		wantJSON(t, "no token", ev.anon().do("GET", "/api/calendar/", nil), 401, `{"detail": "Authentication credentials were not provided."}`)
+		wantJSON(t, "a secret that is no secret", ev.anon().Do("GET", "/api/calendar/rotate/tasks.ics", nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "no token", ev.anon().Do("GET", "/api/calendar/", nil), 401, `{"detail": "Authentication credentials were not provided."}`)
 
 		var entries []struct{ Action string }
-		ev.admin.do("GET", "/api/audit/?actor="+itoa(alice.user.ID), nil).decode(t, &entries)
+		ev.admin.Do("GET", "/api/audit/?actor="+itoa(alice.user.ID), nil).Decode(t, &entries)
 		var actions []string
 		for _, en := range entries {
 			if strings.HasPrefix(en.Action, "calendar.") {
@@ -114,11 +114,11 @@ type feedTask struct {
 // getTask reads a task as the admin.
 func (e *env) getTask(id string) map[string]any {
 	e.t.Helper()
-	r := e.admin.do("GET", "/api/task/tasks/"+id+"/", nil)
-	if r.status != 200 {
-		e.t.Fatalf("task %s: %d %s", id, r.status, r.body)
+	r := e.admin.Do("GET", "/api/task/tasks/"+id+"/", nil)
+	if r.Status != 200 {
+		e.t.Fatalf("task %s: %d %s", id, r.Status, r.Body)
 	}
-	return r.object(e.t)
+	return r.Object(e.t)
 }
 
 func (e *env) expect(id, summary string, open bool) feedTask {
@@ -251,22 +251,22 @@ func TestCalendarFeed(t *testing.T) {
 		hard := "Plan, review; ship\\it — \"now\"\nthen 🚀🎉 done"
 		newTask := func(assignee *client, title, description string, in time.Duration) string {
 			t.Helper()
-			r := ev.admin.do("POST", "/api/task/tasks/", map[string]any{"title": title, "description": description,
+			r := ev.admin.Do("POST", "/api/task/tasks/", map[string]any{"title": title, "description": description,
 				"deadline": ev.clock.Now().Add(in).Format(time.RFC3339Nano), "assigned_to": assignee.user.ID})
-			if r.status != 201 {
-				t.Fatalf("create %q: %d %s", title, r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("create %q: %d %s", title, r.Status, r.Body)
 			}
-			return r.object(t)["id"].(string)
+			return r.Object(t)["id"].(string)
 		}
 		setStatus := func(c *client, id, status string) {
 			t.Helper()
-			if r := c.do("PATCH", "/api/task/tasks/"+id+"/update_status/", map[string]string{"status": status}); r.status != 200 {
-				t.Fatalf("status of %s: %d %s", id, r.status, r.body)
+			if r := c.Do("PATCH", "/api/task/tasks/"+id+"/update_status/", map[string]string{"status": status}); r.Status != 200 {
+				t.Fatalf("status of %s: %d %s", id, r.Status, r.Body)
 			}
 		}
 		sweep := func() {
 			t.Helper()
-			if _, err := ev.db.Sweep(ctx); err != nil {
+			if _, err := ev.db.Sweeper.Sweep(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -304,77 +304,77 @@ func TestCalendarFeed(t *testing.T) {
 			ev.expect(longID, strings.Repeat("🚀", 100), true),
 		}
 		path := alice.feedPath(false)
-		r := ev.anon().do("GET", path, nil)
-		if r.status != 200 {
-			t.Fatalf("feed: %d %s", r.status, r.body)
+		r := ev.anon().Do("GET", path, nil)
+		if r.Status != 200 {
+			t.Fatalf("feed: %d %s", r.Status, r.Body)
 		}
 		for h, v := range map[string]string{"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "private, max-age=300"} {
-			if got := r.header.Get(h); got != v {
+			if got := r.Header.Get(h); got != v {
 				t.Errorf("%s: %q, want %q", h, got, v)
 			}
 		}
-		checkFeed(t, ev, r.body, "tasktrack: alice", want, nil)
+		checkFeed(t, ev, r.Body, "tasktrack: alice", want, nil)
 
 		// ETag and 304; a HEAD has the same ETag.
-		etag := r.header.Get("ETag")
+		etag := r.Header.Get("ETag")
 		if !strings.HasPrefix(etag, `"`) || !strings.HasSuffix(etag, `"`) || len(etag) < 10 {
 			t.Fatalf("ETag %q", etag)
 		}
 		for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
-			r := ev.anon().do("GET", path, nil, "If-None-Match", inm)
-			if r.status != 304 || len(r.body) != 0 || r.header.Get("ETag") != etag || r.header.Get("Cache-Control") != "private, max-age=300" {
-				t.Errorf("If-None-Match %s: %d %v %q", inm, r.status, r.header, r.body)
+			r := ev.anon().Do("GET", path, nil, "If-None-Match", inm)
+			if r.Status != 304 || len(r.Body) != 0 || r.Header.Get("ETag") != etag || r.Header.Get("Cache-Control") != "private, max-age=300" {
+				t.Errorf("If-None-Match %s: %d %v %q", inm, r.Status, r.Header, r.Body)
 			}
 		}
-		if r := ev.anon().do("GET", path, nil, "If-None-Match", `"other"`); r.status != 200 || r.header.Get("ETag") != etag {
-			t.Errorf("another ETag: %d %q", r.status, r.header.Get("ETag"))
+		if r := ev.anon().Do("GET", path, nil, "If-None-Match", `"other"`); r.Status != 200 || r.Header.Get("ETag") != etag {
+			t.Errorf("another ETag: %d %q", r.Status, r.Header.Get("ETag"))
 		}
-		if r := ev.anon().do("GET", path, nil); r.header.Get("ETag") != etag || !bytes.Equal(r.body, ev.anon().do("GET", path, nil).body) {
-			t.Errorf("an unchanged feed changed: ETag %q, want %q", r.header.Get("ETag"), etag)
+		if r := ev.anon().Do("GET", path, nil); r.Header.Get("ETag") != etag || !bytes.Equal(r.Body, ev.anon().Do("GET", path, nil).Body) {
+			t.Errorf("an unchanged feed changed: ETag %q, want %q", r.Header.Get("ETag"), etag)
 		}
 		ev.clock.Add(time.Minute)
-		if r := ev.admin.do("PATCH", "/api/task/tasks/"+longID+"/", map[string]string{"description": "now with words"}); r.status != 200 {
-			t.Fatalf("edit: %d %s", r.status, r.body)
+		if r := ev.admin.Do("PATCH", "/api/task/tasks/"+longID+"/", map[string]string{"description": "now with words"}); r.Status != 200 {
+			t.Fatalf("edit: %d %s", r.Status, r.Body)
 		}
-		r = ev.anon().do("GET", path, nil, "If-None-Match", etag)
-		if r.status != 200 || r.header.Get("ETag") == etag {
-			t.Fatalf("after a change, the old ETag: %d, ETag %q", r.status, r.header.Get("ETag"))
+		r = ev.anon().Do("GET", path, nil, "If-None-Match", etag)
+		if r.Status != 200 || r.Header.Get("ETag") == etag {
+			t.Fatalf("after a change, the old ETag: %d, ETag %q", r.Status, r.Header.Get("ETag"))
 		}
 		want[3] = ev.expect(longID, strings.Repeat("🚀", 100), true)
-		checkFeed(t, ev, r.body, "tasktrack: alice", want, nil)
+		checkFeed(t, ev, r.Body, "tasktrack: alice", want, nil)
 
 		// Every task for managers and admins, with the assignee named.
 		all := maria.feedPath(false) + "?scope=all"
-		r = ev.anon().do("GET", all, nil)
-		if r.status != 200 {
-			t.Fatalf("maria's feed of all: %d %s", r.status, r.body)
+		r = ev.anon().Do("GET", all, nil)
+		if r.Status != 200 {
+			t.Fatalf("maria's feed of all: %d %s", r.Status, r.Body)
 		}
-		checkFeed(t, ev, r.body, "tasktrack: all tasks", append(want, ev.expect(bobs, "Bob's; own", true)),
+		checkFeed(t, ev, r.Body, "tasktrack: all tasks", append(want, ev.expect(bobs, "Bob's; own", true)),
 			map[string]string{missed: "alice", recentDone: "alice", hardID: "alice", longID: "alice", bobs: "bob"})
-		if r := ev.anon().do("GET", strings.TrimSuffix(all, "?scope=all"), nil); r.status != 200 || strings.Contains(string(r.body), bobs) {
-			t.Errorf("maria's own feed holds others' tasks: %d", r.status)
+		if r := ev.anon().Do("GET", strings.TrimSuffix(all, "?scope=all"), nil); r.Status != 200 || strings.Contains(string(r.Body), bobs) {
+			t.Errorf("maria's own feed holds others' tasks: %d", r.Status)
 		}
-		wantJSON(t, "a user asks for all", ev.anon().do("GET", path+"?scope=all", nil), 403, `{"detail": "Only managers and admins may subscribe to every task."}`)
-		wantJSON(t, "a bad scope", ev.anon().do("GET", path+"?scope=mine", nil), 400, `{"scope": ["Select a valid choice. mine is not one of the available choices: all."]}`)
-		wantJSON(t, "a bad scope with a bad secret", ev.anon().do("GET", "/api/calendar/nope/tasks.ics?scope=all", nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "a user asks for all", ev.anon().Do("GET", path+"?scope=all", nil), 403, `{"detail": "Only managers and admins may subscribe to every task."}`)
+		wantJSON(t, "a bad scope", ev.anon().Do("GET", path+"?scope=mine", nil), 400, `{"scope": ["Select a valid choice. mine is not one of the available choices: all."]}`)
+		wantJSON(t, "a bad scope with a bad secret", ev.anon().Do("GET", "/api/calendar/nope/tasks.ics?scope=all", nil), 404, `{"detail": "Not found."}`)
 
 		// A demoted manager loses every task at once.
-		wantJSON(t, "demote", ev.admin.do("PATCH", "/api/user/users/"+itoa(maria.user.ID)+"/", map[string]string{"role": "user"}), 200, "")
-		wantJSON(t, "a demoted manager asks for all", ev.anon().do("GET", all, nil), 403, `{"detail": "Only managers and admins may subscribe to every task."}`)
+		wantJSON(t, "demote", ev.admin.Do("PATCH", "/api/user/users/"+itoa(maria.user.ID)+"/", map[string]string{"role": "user"}), 200, "")
+		wantJSON(t, "a demoted manager asks for all", ev.anon().Do("GET", all, nil), 403, `{"detail": "Only managers and admins may subscribe to every task."}`)
 
 		// A deactivated owner's feed is gone while they are.
-		wantJSON(t, "deactivate", ev.admin.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/deactivate/", nil), 200, `{"status": "User deactivated"}`)
-		wantJSON(t, "a deactivated owner's feed", ev.anon().do("GET", path, nil), 404, `{"detail": "Not found."}`)
-		wantJSON(t, "reactivate", ev.admin.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil), 200, `{"status": "User reactivated"}`)
-		if r := ev.anon().do("GET", path, nil); r.status != 200 {
-			t.Errorf("after reactivation: %d %s", r.status, r.body)
+		wantJSON(t, "deactivate", ev.admin.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/deactivate/", nil), 200, `{"status": "User deactivated"}`)
+		wantJSON(t, "a deactivated owner's feed", ev.anon().Do("GET", path, nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "reactivate", ev.admin.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil), 200, `{"status": "User reactivated"}`)
+		if r := ev.anon().Do("GET", path, nil); r.Status != 200 {
+			t.Errorf("after reactivation: %d %s", r.Status, r.Body)
 		}
 
 		// A deleted owner's feed is gone.
 		carol := ev.newUser("carol", "user")
 		carols := carol.feedPath(false)
-		wantJSON(t, "delete", ev.admin.do("DELETE", "/api/user/users/"+itoa(carol.user.ID)+"/", nil), 204, "")
-		wantJSON(t, "a deleted owner's feed", ev.anon().do("GET", carols, nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "delete", ev.admin.Do("DELETE", "/api/user/users/"+itoa(carol.user.ID)+"/", nil), 204, "")
+		wantJSON(t, "a deleted owner's feed", ev.anon().Do("GET", carols, nil), 404, `{"detail": "Not found."}`)
 	})
 }
 
@@ -386,8 +386,8 @@ func TestCalendarSecretNotLogged(t *testing.T) {
 	path := alice.feedPath(false)
 	secret := strings.Split(path, "/")[3]
 	var logs bytes.Buffer
-	api := &httpapi.Server{Users: ev.db, Tasks: ev.db, Alerts: ev.db, Audit: ev.db, Auth: ev.auth, Hub: ev.api.Hub,
-		PersonalTokens: ev.db, TokenAuth: ev.pats, Calendars: ev.db, LinkBase: ev.srv.URL, Ready: ev.db.Ping,
+	api := &httpapi.Server{Users: ev.db.Users, Tasks: ev.db.Tasks, Alerts: ev.db.Alerts, Audit: ev.db.Audit, Auth: ev.auth, Hub: ev.api.Hub,
+		PersonalTokens: ev.db.Tokens, TokenAuth: ev.pats, Calendars: ev.db.Calendars, LinkBase: ev.srv.URL, Ready: ev.db.Ping,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	h := api.Handler()
 	for _, target := range []string{path, path + "?scope=all", path + "?scope=bad", "/api/calendar/" + secret, "/api/calendar/" + secret + "x/tasks.ics"} {

@@ -124,7 +124,7 @@ func csvTime(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	b, _ := jsonTime(*t).MarshalText()
+	b, _ := tasktrack.JSONTime(*t).MarshalText()
 	return string(b)
 }
 

@@ -28,8 +28,8 @@ func TestInternalErrorLogNamesOperation(t *testing.T) {
 			u := ev.newUser("worker", "user")
 			id := ev.admin.newTask(u, "write the report", 24*time.Hour)
 
-			if r := ev.admin.do("PATCH", "/api/task/tasks/00000000-0000-7000-8000-000000000000/", map[string]any{"title": "x"}); r.status != 404 || r.String() != `{"detail":"Not found."}`+"\n" {
-				t.Fatalf("absent task: %d %s, want 404 Not found.", r.status, r.body)
+			if r := ev.admin.Do("PATCH", "/api/task/tasks/00000000-0000-7000-8000-000000000000/", map[string]any{"title": "x"}); r.Status != 404 || r.String() != `{"detail":"Not found."}`+"\n" {
+				t.Fatalf("absent task: %d %s, want 404 Not found.", r.Status, r.Body)
 			}
 
 			driver, source := "pgx", dsn
@@ -51,7 +51,7 @@ func TestInternalErrorLogNamesOperation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("Authorization", "Bearer "+ev.admin.access)
+			req.Header.Set("Authorization", "Bearer "+ev.admin.Access)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := ev.srv.Client().Do(req)
 			if err != nil {
@@ -74,6 +74,11 @@ func TestInternalErrorLogNamesOperation(t *testing.T) {
 			}
 			if len(found) != 1 || !strings.HasPrefix(found[0], want) {
 				t.Fatalf("internal error log lines' err = %q, want one starting %q", found, want)
+			}
+			// The operation names the package once: the driver's error
+			// follows it directly, without a second "sqlstore:".
+			if strings.Count(found[0], "sqlstore") != 1 {
+				t.Fatalf("internal error log line's err = %q, want \"sqlstore\" once", found[0])
 			}
 		})
 	}

@@ -133,11 +133,11 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	// One alert: a task of the victim's that the sweep finds missed.
 	ev.admin.newTask(&client{user: &tasktrack.User{ID: fe.person(fzVictim).id}}, "Missed one", time.Hour)
 	ev.clock.Add(2 * time.Hour)
-	if _, err := ev.db.Sweep(ctx); err != nil {
+	if _, err := ev.db.Sweeper.Sweep(ctx); err != nil {
 		f.Fatal(err)
 	}
 	admin := &tasktrack.User{ID: fe.person(fzAdmin).id, Role: tasktrack.RoleAdmin, IsActive: true}
-	alerts, _, err := ev.db.FindAlerts(As(admin), tasktrack.AlertFilter{Page: tasktrack.Page{Limit: 1}})
+	alerts, _, err := ev.db.Alerts.FindAlerts(As(admin), tasktrack.AlertFilter{Page: tasktrack.Page{Limit: 1}})
 	if err != nil || len(alerts) != 1 {
 		f.Fatalf("fixture alert: %v %d", err, len(alerts))
 	}
@@ -172,17 +172,17 @@ func (fe *fuzzEnv) signIn(tb testing.TB, p *fuzzPerson) {
 	if err != nil {
 		tb.Fatalf("sign in %s: %v", p.name, err)
 	}
-	u, err := fe.db.AuthUser(ctx, p.id)
+	u, err := fe.db.Sessions.AuthUser(ctx, p.id)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	p.hash, p.version = u.PasswordHash, u.TokenVersion
-	p.c = &client{env: fe.env, access: pair.Access, refresh: pair.Refresh, user: u}
+	p.c = fe.env.as(pair.Access, pair.Refresh, u)
 }
 
 func (fe *fuzzEnv) createTask(tb testing.TB, tk *fuzzTask) {
 	tb.Helper()
-	t, err := fe.db.CreateTask(System, tasktrack.TaskCreate{Title: tk.title, Description: "about " + tk.title, Deadline: fuzzDeadline, AssignedTo: tk.assignee.id})
+	t, err := fe.db.Tasks.CreateTask(System, tasktrack.TaskCreate{Title: tk.title, Description: "about " + tk.title, Deadline: fuzzDeadline, AssignedTo: tk.assignee.id})
 	if err != nil {
 		tb.Fatalf("fixture task %s: %v", tk.key, err)
 	}
@@ -244,21 +244,21 @@ func (fe *fuzzEnv) state(t *testing.T) fuzzState {
 			t.Fatalf("state: %s: %v", what, err)
 		}
 	}
-	_, s.users, err = fe.db.FindUsers(ctx, tasktrack.UserFilter{Page: one})
+	_, s.users, err = fe.db.Users.FindUsers(ctx, tasktrack.UserFilter{Page: one})
 	check("users")
-	_, s.tasks, err = fe.db.FindTasks(ctx, tasktrack.TaskFilter{Page: one})
+	_, s.tasks, err = fe.db.Tasks.FindTasks(ctx, tasktrack.TaskFilter{Page: one})
 	check("tasks")
-	_, s.audit, err = fe.db.FindAuditEntries(ctx, tasktrack.AuditFilter{Page: one})
+	_, s.audit, err = fe.db.Audit.FindAuditEntries(ctx, tasktrack.AuditFilter{Page: one})
 	check("audit")
 	yes := true
-	_, s.acked, err = fe.db.FindAlerts(ctx, tasktrack.AlertFilter{Acknowledged: &yes, Page: one})
+	_, s.acked, err = fe.db.Alerts.FindAlerts(ctx, tasktrack.AlertFilter{Acknowledged: &yes, Page: one})
 	check("alerts")
-	hashes, err := fe.db.RefreshTokenHashes(context.Background())
+	hashes, err := fe.db.Sessions.RefreshTokenHashes(context.Background())
 	check("refresh tokens")
 	s.refresh = len(hashes)
 	var b strings.Builder
 	for _, p := range fe.people {
-		u, err := fe.db.AuthUser(context.Background(), p.id)
+		u, err := fe.db.Sessions.AuthUser(context.Background(), p.id)
 		if err != nil {
 			b.WriteString(p.key + " absent|")
 			continue
@@ -266,7 +266,7 @@ func (fe *fuzzEnv) state(t *testing.T) fuzzState {
 		b.WriteString(userFingerprint(u) + "\n")
 	}
 	for _, tk := range fe.tasks {
-		task, err := fe.db.FindTaskByID(System, tk.id)
+		task, err := fe.db.Tasks.FindTaskByID(System, tk.id)
 		if err != nil {
 			b.WriteString(tk.key + " absent|")
 			continue
@@ -282,31 +282,31 @@ func (fe *fuzzEnv) state(t *testing.T) fuzzState {
 func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 	t.Helper()
 	ctx := context.Background()
-	if r.status == http.StatusCreated {
+	if r.Status == http.StatusCreated {
 		var created struct {
 			ID json.RawMessage `json:"id"`
 		}
-		if err := json.Unmarshal(r.body, &created); err != nil {
-			t.Fatalf("201 without an id: %s", r.body)
+		if err := json.Unmarshal(r.Body, &created); err != nil {
+			t.Fatalf("201 without an id: %s", r.Body)
 		}
 		var err error
 		if strings.HasPrefix(path, "/api/user/users") {
 			var id int64
 			if err = json.Unmarshal(created.ID, &id); err == nil {
-				err = fe.db.DeleteUser(System, id)
+				err = fe.db.Users.DeleteUser(System, id)
 			}
 		} else {
 			var id string
 			if err = json.Unmarshal(created.ID, &id); err == nil {
-				err = fe.db.DeleteTask(System, id)
+				err = fe.db.Tasks.DeleteTask(System, id)
 			}
 		}
 		if err != nil {
-			t.Fatalf("remove what %s created (%s): %v", path, r.body, err)
+			t.Fatalf("remove what %s created (%s): %v", path, r.Body, err)
 		}
 	}
 	for _, p := range fe.people {
-		u, err := fe.db.AuthUser(ctx, p.id)
+		u, err := fe.db.Sessions.AuthUser(ctx, p.id)
 		if err != nil {
 			t.Fatalf("fixture user %s: %v", p.name, err)
 		}
@@ -328,10 +328,10 @@ func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 			in.Password, changed = &p.password, true
 		}
 		if changed {
-			if _, err := fe.db.UpdateUser(System, p.id, in); err != nil {
+			if _, err := fe.db.Users.UpdateUser(System, p.id, in); err != nil {
 				t.Fatalf("restore user %s: %v", p.name, err)
 			}
-			if u, err = fe.db.AuthUser(ctx, p.id); err != nil {
+			if u, err = fe.db.Sessions.AuthUser(ctx, p.id); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -340,12 +340,12 @@ func (fe *fuzzEnv) restore(t *testing.T, path string, r *response) {
 		}
 	}
 	for _, tk := range fe.tasks {
-		cur, err := fe.db.FindTaskByID(System, tk.id)
+		cur, err := fe.db.Tasks.FindTaskByID(System, tk.id)
 		switch {
 		case err == nil && taskFingerprint(cur) == tk.fp:
 			continue
 		case err == nil:
-			if err := fe.db.DeleteTask(System, tk.id); err != nil {
+			if err := fe.db.Tasks.DeleteTask(System, tk.id); err != nil {
 				t.Fatalf("restore task %s: %v", tk.key, err)
 			}
 		case !errors.Is(err, tasktrack.ErrNotFound):
@@ -364,17 +364,17 @@ func (fe *fuzzEnv) exchange(t *testing.T, as *fuzzPerson, method, target, ctype 
 	after := fe.state(t)
 	path, _, _ := strings.Cut(target, "?")
 	switch {
-	case r.status >= 400:
+	case r.Status >= 400:
 		want := before
-		if r.status == http.StatusUnauthorized && strings.TrimSuffix(path, "/") == "/api/token" {
+		if r.Status == http.StatusUnauthorized && strings.TrimSuffix(path, "/") == "/api/token" {
 			want.audit++ // a failed login is recorded, and that is all
 		}
 		if after != want {
-			t.Fatalf("%s %.200s refused with %d but changed something:\nbefore %+v\nafter  %+v\nbody %.300s", method, target, r.status, want, after, r.body)
+			t.Fatalf("%s %.200s refused with %d but changed something:\nbefore %+v\nafter  %+v\nbody %.300s", method, target, r.Status, want, after, r.Body)
 		}
 	case method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions:
 		if after != before {
-			t.Fatalf("%s %.200s (%d) changed something:\nbefore %+v\nafter  %+v", method, target, r.status, before, after)
+			t.Fatalf("%s %.200s (%d) changed something:\nbefore %+v\nafter  %+v", method, target, r.Status, before, after)
 		}
 	default:
 		fe.restore(t, path, r)
@@ -397,7 +397,7 @@ func (fe *fuzzEnv) send(t *testing.T, as *fuzzPerson, method, target, ctype stri
 		req.Header.Set("Content-Type", ct)
 	}
 	if as != nil {
-		req.Header.Set("Authorization", "Bearer "+as.c.access)
+		req.Header.Set("Authorization", "Bearer "+as.c.Access)
 	}
 	res, err := fe.http.Do(req)
 	if err != nil {
@@ -408,20 +408,20 @@ func (fe *fuzzEnv) send(t *testing.T, as *fuzzPerson, method, target, ctype stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &response{status: res.StatusCode, header: res.Header, body: out}
-	if r.status >= 500 {
-		t.Fatalf("%s %.200q as %v (Content-Type %q, body %.200q): %d %.500s", method, target, personName(as), ctype, body, r.status, out)
+	r := &response{Status: res.StatusCode, Header: res.Header, Body: out}
+	if r.Status >= 500 {
+		t.Fatalf("%s %.200q as %v (Content-Type %q, body %.200q): %d %.500s", method, target, personName(as), ctype, body, r.Status, out)
 	}
-	if r.header.Get("X-Request-ID") == "" {
+	if r.Header.Get("X-Request-ID") == "" {
 		t.Errorf("%s %.200q: no X-Request-ID", method, target)
 	}
-	if r.status >= 400 && method != http.MethodHead {
+	if r.Status >= 400 && method != http.MethodHead {
 		if problem := errorShapeProblem(r); problem != "" {
-			t.Fatalf("%s %.200q: %d body is not in the contract's shape (%s): %.500s", method, target, r.status, problem, out)
+			t.Fatalf("%s %.200q: %d body is not in the contract's shape (%s): %.500s", method, target, r.Status, problem, out)
 		}
 	}
 	for status, header := range map[int]string{401: "WWW-Authenticate", 405: "Allow", 429: "Retry-After"} {
-		if r.status == status && r.header.Get(header) == "" {
+		if r.Status == status && r.Header.Get(header) == "" {
 			t.Errorf("%s %.200q: %d without %s", method, target, status, header)
 		}
 	}
@@ -438,7 +438,7 @@ func (fe *fuzzEnv) send(t *testing.T, as *fuzzPerson, method, target, ctype stri
 func documented(req *http.Request, r *response) bool {
 	p := req.URL.Path
 	switch {
-	case req.Method == http.MethodHead, req.Method == http.MethodOptions, r.status >= 300 && r.status < 400:
+	case req.Method == http.MethodHead, req.Method == http.MethodOptions, r.Status >= 300 && r.Status < 400:
 		return false
 	case strings.Contains(p, "//"), strings.Contains(p, "/./"), strings.Contains(p, "/../"):
 		return false
@@ -466,11 +466,11 @@ func headerSafe(s string) string {
 // errorShapeProblem says what is wrong with a 4xx body, or "" when it is
 // a JSON object in one of the contract's error shapes.
 func errorShapeProblem(r *response) string {
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		return "Content-Type " + ct
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(r.body, &m); err != nil || m == nil {
+	if err := json.Unmarshal(r.Body, &m); err != nil || m == nil {
 		return "not a JSON object"
 	}
 	if len(m) == 0 {
@@ -805,17 +805,17 @@ func FuzzTaskListQuery(f *testing.F) {
 		path := fuzzListPaths[int(which)%len(fuzzListPaths)]
 		q = urlSafe(string(fe.expand(t, as, []byte(q))), false)
 		r := fe.exchange(t, as, "GET", path+"?"+q, "", nil)
-		if r.status != 200 {
+		if r.Status != 200 {
 			return
 		}
 		var items []json.RawMessage
-		if err := json.Unmarshal(r.body, &items); err != nil || items == nil {
-			t.Fatalf("GET %s?%s: 200 body is not a JSON array: %.300s", path, q, r.body)
+		if err := json.Unmarshal(r.Body, &items); err != nil || items == nil {
+			t.Fatalf("GET %s?%s: 200 body is not a JSON array: %.300s", path, q, r.Body)
 		}
-		if n, err := strconv.Atoi(r.header.Get("X-Total-Count")); err != nil || n < len(items) {
-			t.Fatalf("GET %s?%s: X-Total-Count %q for %d items", path, q, r.header.Get("X-Total-Count"), len(items))
+		if n, err := strconv.Atoi(r.Header.Get("X-Total-Count")); err != nil || n < len(items) {
+			t.Fatalf("GET %s?%s: X-Total-Count %q for %d items", path, q, r.Header.Get("X-Total-Count"), len(items))
 		}
-		for _, m := range linkURL.FindAllStringSubmatch(r.header.Get("Link"), -1) {
+		for _, m := range linkURL.FindAllStringSubmatch(r.Header.Get("Link"), -1) {
 			u, err := url.Parse(m[1])
 			if err != nil {
 				t.Fatalf("GET %s?%s: Link %q: %v", path, q, m[1], err)
@@ -937,12 +937,12 @@ func TestFuzzFindings(t *testing.T) {
 		// overflow into a negative number in Link.
 		for _, path := range fuzzListPaths {
 			for _, q := range []string{"offset=9223372036854775807", "limit=1000&offset=9223372036854775000"} {
-				r := ev.admin.do("GET", path+"?"+q, nil)
-				if r.status != 200 || r.String() != "[]\n" {
-					t.Errorf("%s?%s: %d %s", path, q, r.status, r.body)
+				r := ev.admin.Do("GET", path+"?"+q, nil)
+				if r.Status != 200 || r.String() != "[]\n" {
+					t.Errorf("%s?%s: %d %s", path, q, r.Status, r.Body)
 					continue
 				}
-				link := r.header.Get("Link")
+				link := r.Header.Get("Link")
 				if strings.Contains(link, `rel="next"`) || strings.Contains(link, "offset=-") || !strings.Contains(link, `rel="prev"`) {
 					t.Errorf("%s?%s: Link %q", path, q, link)
 				}

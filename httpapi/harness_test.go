@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -74,7 +73,7 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.BootstrapAdmin(context.Background(), hash); err != nil {
+	if _, err := db.Settings.BootstrapAdmin(context.Background(), hash); err != nil {
 		t.Fatal(err)
 	}
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), 5*time.Minute, 24*time.Hour)
@@ -111,14 +110,29 @@ func newEnvOn(t testing.TB, e Engine, dsn string) *env {
 	return ev
 }
 
-// client calls the API with a user's tokens.
+// client calls the API with a user's tokens; response is its answer.
 type client struct {
-	env     *env
-	access  string
-	refresh string
-	user    *tasktrack.User
-	// http sends the requests; nil: the test server's client.
-	http *http.Client
+	apitest.Client
+	env  *env
+	user *tasktrack.User
+}
+
+type response = apitest.Response
+
+// as is a client of e's server that sends access (none if empty) and
+// refreshes with refresh, as user (nil: unknown). Its failures fail e's
+// test of the moment, and it holds each answer to the OpenAPI document.
+func (e *env) as(access, refresh string, user *tasktrack.User) *client {
+	c := &client{env: e, user: user, Client: apitest.Client{
+		T:   func() testing.TB { return e.t },
+		URL: e.srv.URL, HTTP: e.srv.Client(),
+		Access: access, Refresh: refresh,
+		Check: checkResponse, Allow503: true,
+	}}
+	if user != nil {
+		c.ID = user.ID
+	}
+	return c
 }
 
 // via returns a copy of c whose connections come from the local address
@@ -134,68 +148,28 @@ func (c *client) via(ip string) *client {
 	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext
 	c.env.t.Cleanup(tr.CloseIdleConnections)
 	v := *c
-	v.http = &http.Client{Transport: tr}
+	v.HTTP = &http.Client{Transport: tr}
 	return &v
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r *response) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
-
-// object decodes the body as a JSON object.
-func (r *response) object(t testing.TB) map[string]any {
-	t.Helper()
-	var m map[string]any
-	r.decode(t, &m)
-	return m
-}
-
-func (r *response) String() string { return string(r.body) }
-
 // anon is a client without credentials.
-func (e *env) anon() *client { return &client{env: e} }
+func (e *env) anon() *client { return e.as("", "", nil) }
 
 // login signs in through the API.
 func (e *env) login(username, password string) *client {
 	e.t.Helper()
-	r := e.anon().do("POST", "/api/token/", map[string]string{"username": username, "password": password})
-	if r.status != 200 {
-		e.t.Fatalf("login %s: %d %s", username, r.status, r.body)
-	}
-	var pair struct{ Access, Refresh string }
-	r.decode(e.t, &pair)
-	c := &client{env: e, access: pair.Access, refresh: pair.Refresh}
-	me := c.do("GET", "/api/user/me/", nil)
-	if me.status != 200 {
-		e.t.Fatalf("me: %d %s", me.status, me.body)
-	}
-	var u struct {
-		ID int64
-	}
-	me.decode(e.t, &u)
-	c.user, _ = e.db.AuthUser(context.Background(), u.ID)
+	c := &client{Client: *e.anon().Login(username, password), env: e}
+	c.user, _ = e.db.Sessions.AuthUser(context.Background(), c.ID)
 	return c
 }
 
 // userPassword is the password newUser gives.
-func userPassword(username string) string { return "pw-" + username + "-secret" }
+var userPassword = apitest.UserPassword
 
 // newUser creates a user through the API as admin and signs them in.
 func (e *env) newUser(username, role string) *client {
 	e.t.Helper()
-	r := e.admin.do("POST", "/api/user/users/", map[string]string{"username": username, "password": userPassword(username), "role": role})
-	if r.status != 201 {
-		e.t.Fatalf("create user %s: %d %s", username, r.status, r.body)
-	}
+	e.admin.CreateUser(username, role, "")
 	return e.login(username, userPassword(username))
 }
 
@@ -203,48 +177,17 @@ func (e *env) newUser(username, role string) *client {
 // due in `in`; it returns the task's id.
 func (c *client) newTask(assignee *client, title string, in time.Duration) string {
 	c.env.t.Helper()
-	r := c.do("POST", "/api/task/tasks/", map[string]any{
-		"title": title, "description": "about " + title,
-		"deadline": c.env.clock.Now().Add(in).Format(time.RFC3339Nano), "assigned_to": assignee.user.ID,
-	})
-	if r.status != 201 {
-		c.env.t.Fatalf("create task: %d %s", r.status, r.body)
-	}
-	return r.object(c.env.t)["id"].(string)
+	return c.CreateTask(assignee.user.ID, title, c.env.clock.Now().Add(in))
 }
 
-// do sends a request with a JSON body (a string or []byte is sent as it
-// is) and checks the response against the OpenAPI document.
-func (c *client) do(method, path string, body any, headers ...string) *response {
-	c.env.t.Helper()
-	req, raw, err := apitest.NewRequest(method, c.env.srv.URL+path, body)
-	if err != nil {
-		c.env.t.Fatal(err)
+// checkResponse holds every answer of the API to what all have (an
+// X-Request-ID) and to the OpenAPI document.
+func checkResponse(t testing.TB, req *http.Request, body []byte, r *response) {
+	t.Helper()
+	if r.Header.Get("X-Request-ID") == "" {
+		t.Errorf("%s %s: no X-Request-ID", req.Method, req.URL.Path)
 	}
-	r := c.send(req, headers...)
-	if r.header.Get("X-Request-ID") == "" {
-		c.env.t.Errorf("%s %s: no X-Request-ID", method, path)
-	}
-	if r.status >= 500 && r.status != 503 {
-		c.env.t.Errorf("%s %s: %d %s", method, path, r.status, r.body)
-	}
-	checkAgainstSpec(c.env.t, req, raw, r)
-	return r
-}
-
-// send sends req with c's token and the header pairs (an empty value
-// removes the header), and reads the whole response.
-func (c *client) send(req *http.Request, headers ...string) *response {
-	c.env.t.Helper()
-	hc := c.http
-	if hc == nil {
-		hc = c.env.srv.Client()
-	}
-	r, err := apitest.Send(hc, req, c.access, headers...)
-	if err != nil {
-		c.env.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	return &response{status: r.Status, header: r.Header, body: r.Body}
+	checkAgainstSpec(t, req, body, r)
 }
 
 var (
@@ -286,7 +229,7 @@ func checkAgainstSpec(t testing.TB, req *http.Request, body []byte, r *response)
 	if err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
-	if r.status == http.StatusMethodNotAllowed {
+	if r.Status == http.StatusMethodNotAllowed {
 		return // any method on any path; the document lists only the allowed ones
 	}
 	vreq := req.Clone(context.Background())
@@ -296,19 +239,19 @@ func checkAgainstSpec(t testing.TB, req *http.Request, body []byte, r *response)
 	vreq.Body = io.NopCloser(bytes.NewReader(body))
 	route, params, err := router.FindRoute(vreq)
 	if err != nil {
-		if r.status == http.StatusNotFound {
+		if r.Status == http.StatusNotFound {
 			return // an unknown path: nothing to hold it to
 		}
-		t.Errorf("%s %s answered %d but the OpenAPI document has no such operation: %v", req.Method, req.URL.Path, r.status, err)
+		t.Errorf("%s %s answered %d but the OpenAPI document has no such operation: %v", req.Method, req.URL.Path, r.Status, err)
 		return
 	}
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
 	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: r.status, Header: r.header,
-		Body: io.NopCloser(bytes.NewReader(r.body)), Options: opts,
+		RequestValidationInput: in, Status: r.Status, Header: r.Header,
+		Body: io.NopCloser(bytes.NewReader(r.Body)), Options: opts,
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		t.Errorf("%s %s: response %d does not match the OpenAPI document: %v\nbody: %.500s", req.Method, req.URL.Path, r.status, err, r.body)
+		t.Errorf("%s %s: response %d does not match the OpenAPI document: %v\nbody: %.500s", req.Method, req.URL.Path, r.Status, err, r.Body)
 	}
 }

@@ -16,7 +16,7 @@ func from(ev *env, i int) *client { return ev.anon().via("127.0.0." + strconv.It
 // loginAs posts a username and password to the login endpoint.
 func (c *client) loginAs(username, password string) *response {
 	c.env.t.Helper()
-	return c.do("POST", "/api/token/", map[string]string{"username": username, "password": password})
+	return c.Do("POST", "/api/token/", map[string]string{"username": username, "password": password})
 }
 
 // wantLimited checks a 429 with the limit's body and a Retry-After of
@@ -24,9 +24,9 @@ func (c *client) loginAs(username, password string) *response {
 func wantLimited(t *testing.T, what string, r *response, most time.Duration) {
 	t.Helper()
 	wantBody(t, what, r, 429, loginLimitedBody)
-	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	if err != nil || secs < 1 || time.Duration(secs)*time.Second > most {
-		t.Fatalf("%s: Retry-After %q, want whole seconds in [1, %v]", what, r.header.Get("Retry-After"), most)
+		t.Fatalf("%s: Retry-After %q, want whole seconds in [1, %v]", what, r.Header.Get("Retry-After"), most)
 	}
 }
 
@@ -34,7 +34,7 @@ func wantLimited(t *testing.T, what string, r *response, most time.Duration) {
 // client address they came from.
 func failedLoginAddresses(t *testing.T, ev *env) map[string]int {
 	t.Helper()
-	entries, _, err := ev.db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionLoginFailed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	entries, _, err := ev.db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionLoginFailed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestLoginLimitsAdminUnderAttack(t *testing.T) {
 		guesses := 0
 		for m := 1; m <= 60; m++ {
 			ev.clock.Add(time.Minute)
-			if r := attackers[0].loginAs("admin", "guess-"+strconv.Itoa(m)); r.status == 401 {
+			if r := attackers[0].loginAs("admin", "guess-"+strconv.Itoa(m)); r.Status == 401 {
 				guesses++
 			} else {
 				wantLimited(t, "the persistent attacker", r, perPair.Period)
@@ -145,7 +145,7 @@ func TestChangePasswordGuessesLimited(t *testing.T) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
 		change := func(c *client, old, nw string) *response {
-			return c.do("POST", "/api/user/me/password/", map[string]string{"old_password": old, "new_password": nw})
+			return c.Do("POST", "/api/user/me/password/", map[string]string{"old_password": old, "new_password": nw})
 		}
 		// Someone with alice's token guesses her password.
 		thief := alice.via("127.0.0.2")
@@ -165,8 +165,8 @@ func TestChangePasswordGuessesLimited(t *testing.T) {
 		wantLimited(t, "password change after failed logins", change(alice.via("127.0.0.3"), userPassword("alice"), "new-password-1"), loginLimits.UserAddr.Period)
 
 		// alice, from an address that has not been failing, changes it.
-		if r := change(alice.via("127.0.0.5"), userPassword("alice"), "alice-new-pass-1"); r.status != 204 {
-			t.Fatalf("password change from a clean address: %d %s", r.status, r.body)
+		if r := change(alice.via("127.0.0.5"), userPassword("alice"), "alice-new-pass-1"); r.Status != 204 {
+			t.Fatalf("password change from a clean address: %d %s", r.Status, r.Body)
 		}
 		tokenPair(t, from(ev, 5).loginAs("alice", "alice-new-pass-1"))
 	})

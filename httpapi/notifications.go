@@ -14,18 +14,18 @@ import (
 // ---- the inbox ----
 
 type notificationJSON struct {
-	ID        string          `json:"id"`
-	Kind      string          `json:"kind"`
-	Task      *taskJSON       `json:"task"`
-	Message   string          `json:"message"`
-	Details   json.RawMessage `json:"details"`
-	CreatedAt jsonTime        `json:"created_at"`
-	ReadAt    *jsonTime       `json:"read_at"`
+	ID        string              `json:"id"`
+	Kind      string              `json:"kind"`
+	Task      *tasktrack.TaskJSON `json:"task"`
+	Message   string              `json:"message"`
+	Details   json.RawMessage     `json:"details"`
+	CreatedAt tasktrack.JSONTime  `json:"created_at"`
+	ReadAt    *tasktrack.JSONTime `json:"read_at"`
 }
 
 func toNotificationJSON(n *tasktrack.Notification) notificationJSON {
-	return notificationJSON{ID: n.ID, Kind: n.Kind, Task: toTaskJSON(n.Task), Message: n.Message, Details: n.Details,
-		CreatedAt: jsonTime(n.CreatedAt), ReadAt: optTime(n.ReadAt)}
+	return notificationJSON{ID: n.ID, Kind: n.Kind, Task: tasktrack.ToTaskJSON(n.Task), Message: n.Message, Details: n.Details,
+		CreatedAt: tasktrack.JSONTime(n.CreatedAt), ReadAt: tasktrack.OptJSONTime(n.ReadAt)}
 }
 
 func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request) error {

@@ -14,12 +14,12 @@ import (
 // notificationsOf lists c's inbox through the API as "kind: message".
 func notificationsOf(t *testing.T, c *client, query string) ([]string, *response) {
 	t.Helper()
-	r := c.do("GET", "/api/notifications/"+query, nil)
-	if r.status != 200 {
-		t.Fatalf("list: %d %s", r.status, r.body)
+	r := c.Do("GET", "/api/notifications/"+query, nil)
+	if r.Status != 200 {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
 	}
 	var list []struct{ Kind, Message string }
-	r.decode(t, &list)
+	r.Decode(t, &list)
 	out := []string{}
 	for _, n := range list {
 		out = append(out, n.Kind+": "+n.Message)
@@ -37,18 +37,18 @@ func TestNotificationsAPI(t *testing.T) {
 		maria.newTask(sam, "Slides", 3*time.Hour)
 		maria.newTask(maria, "Own", 3*time.Hour)
 		maria.newTask(kim, "Kim's", 30*time.Hour)
-		if r := maria.do("PATCH", "/api/task/tasks/"+first+"/", map[string]any{"title": "Q3 report"}); r.status != 200 {
-			t.Fatalf("update: %d %s", r.status, r.body)
+		if r := maria.Do("PATCH", "/api/task/tasks/"+first+"/", map[string]any{"title": "Q3 report"}); r.Status != 200 {
+			t.Fatalf("update: %d %s", r.Status, r.Body)
 		}
 
 		got, r := notificationsOf(t, sam, "")
 		want := []string{`task_changed: maria changed the title of "Q3 report"`,
 			`task_assigned: "Slides" was assigned to you by maria`, `task_assigned: "Report" was assigned to you by maria`}
-		if strings.Join(got, "|") != strings.Join(want, "|") || r.header.Get("X-Total-Count") != "3" || r.header.Get("X-Unread-Count") != "3" {
-			t.Fatalf("sam's inbox %q (total %s, unread %s)", got, r.header.Get("X-Total-Count"), r.header.Get("X-Unread-Count"))
+		if strings.Join(got, "|") != strings.Join(want, "|") || r.Header.Get("X-Total-Count") != "3" || r.Header.Get("X-Unread-Count") != "3" {
+			t.Fatalf("sam's inbox %q (total %s, unread %s)", got, r.Header.Get("X-Total-Count"), r.Header.Get("X-Unread-Count"))
 		}
 		var list []map[string]any
-		r.decode(t, &list)
+		r.Decode(t, &list)
 		n := list[0]
 		task := n["task"].(map[string]any)
 		if n["kind"] != "task_changed" || task["id"] != first || task["title"] != "Q3 report" || n["read_at"] != nil ||
@@ -61,30 +61,30 @@ func TestNotificationsAPI(t *testing.T) {
 
 		// Paged, filtered; the unread count is of the whole inbox.
 		got, r = notificationsOf(t, sam, "?kind=task_assigned&limit=1")
-		if len(got) != 1 || r.header.Get("X-Total-Count") != "2" || r.header.Get("X-Unread-Count") != "3" ||
-			!strings.Contains(r.header.Get("Link"), `rel="next"`) {
-			t.Fatalf("filtered: %q %v", got, r.header)
+		if len(got) != 1 || r.Header.Get("X-Total-Count") != "2" || r.Header.Get("X-Unread-Count") != "3" ||
+			!strings.Contains(r.Header.Get("Link"), `rel="next"`) {
+			t.Fatalf("filtered: %q %v", got, r.Header)
 		}
 		for _, c := range []struct{ query, body string }{
 			{"?kind=task_lost", `{"kind":["Select a valid choice. task_lost is not one of the available choices."]}`},
 			{"?unread=maybe", `{"unread":["Enter true or false."]}`},
 			{"?limit=0", `{"limit":["Enter a whole number from 1 to 1000."]}`},
 		} {
-			if r := sam.do("GET", "/api/notifications/"+c.query, nil); r.status != 400 || r.String() != c.body+"\n" {
-				t.Errorf("%s: %d %s, want 400 %s", c.query, r.status, r.body, c.body)
+			if r := sam.Do("GET", "/api/notifications/"+c.query, nil); r.Status != 400 || r.String() != c.body+"\n" {
+				t.Errorf("%s: %d %s, want 400 %s", c.query, r.Status, r.Body, c.body)
 			}
 		}
 
 		// Read one: 200 with read_at; again, the first time is kept.
 		id := list[0]["id"].(string)
 		ev.clock.Add(time.Minute)
-		r = sam.do("POST", "/api/notifications/"+id+"/read/", nil)
-		if r.status != 200 || r.object(t)["read_at"] != ev.clock.Now().UTC().Format("2006-01-02T15:04:05.000000Z") {
-			t.Fatalf("read: %d %s", r.status, r.body)
+		r = sam.Do("POST", "/api/notifications/"+id+"/read/", nil)
+		if r.Status != 200 || r.Object(t)["read_at"] != ev.clock.Now().UTC().Format("2006-01-02T15:04:05.000000Z") {
+			t.Fatalf("read: %d %s", r.Status, r.Body)
 		}
 		ev.clock.Add(time.Minute)
-		if again := sam.do("POST", "/api/notifications/"+id+"/read", nil); again.status != 200 || again.object(t)["read_at"] != r.object(t)["read_at"] {
-			t.Fatalf("read again: %d %s", again.status, again.body)
+		if again := sam.Do("POST", "/api/notifications/"+id+"/read", nil); again.Status != 200 || again.Object(t)["read_at"] != r.Object(t)["read_at"] {
+			t.Fatalf("read again: %d %s", again.Status, again.Body)
 		}
 		// Another's, or none: 404.
 		for _, c := range []struct {
@@ -96,27 +96,27 @@ func TestNotificationsAPI(t *testing.T) {
 			{sam, "/api/notifications/nope/read/"},
 			{sam, "/api/notifications/01900000-0000-7000-8000-000000000000/read/"},
 		} {
-			if r := c.who.do("POST", c.path, nil); r.status != 404 || r.String() != `{"detail":"Not found."}`+"\n" {
-				t.Errorf("%s POST %s: %d %s", c.who.user.Username, c.path, r.status, r.body)
+			if r := c.who.Do("POST", c.path, nil); r.Status != 404 || r.String() != `{"detail":"Not found."}`+"\n" {
+				t.Errorf("%s POST %s: %d %s", c.who.user.Username, c.path, r.Status, r.Body)
 			}
 		}
-		if got, r := notificationsOf(t, sam, "?unread=true"); len(got) != 2 || r.header.Get("X-Unread-Count") != "2" {
-			t.Fatalf("unread: %q %s", got, r.header.Get("X-Unread-Count"))
+		if got, r := notificationsOf(t, sam, "?unread=true"); len(got) != 2 || r.Header.Get("X-Unread-Count") != "2" {
+			t.Fatalf("unread: %q %s", got, r.Header.Get("X-Unread-Count"))
 		}
 		if got, _ := notificationsOf(t, sam, "?unread=false"); len(got) != 1 {
 			t.Fatalf("read: %q", got)
 		}
 		// Read all: how many, then none.
 		for _, want := range []string{`{"marked":2}`, `{"marked":0}`} {
-			if r := sam.do("POST", "/api/notifications/read-all/", nil); r.status != 200 || r.String() != want+"\n" {
-				t.Fatalf("read-all: %d %s, want %s", r.status, r.body, want)
+			if r := sam.Do("POST", "/api/notifications/read-all/", nil); r.Status != 200 || r.String() != want+"\n" {
+				t.Fatalf("read-all: %d %s, want %s", r.Status, r.Body, want)
 			}
 		}
-		if _, r := notificationsOf(t, kim, ""); r.header.Get("X-Unread-Count") != "1" {
-			t.Fatalf("kim's unread count %s after sam's read-all", r.header.Get("X-Unread-Count"))
+		if _, r := notificationsOf(t, kim, ""); r.Header.Get("X-Unread-Count") != "1" {
+			t.Fatalf("kim's unread count %s after sam's read-all", r.Header.Get("X-Unread-Count"))
 		}
-		if r := ev.anon().do("GET", "/api/notifications/", nil); r.status != 401 {
-			t.Fatalf("anonymous: %d", r.status)
+		if r := ev.anon().Do("GET", "/api/notifications/", nil); r.Status != 401 {
+			t.Fatalf("anonymous: %d", r.Status)
 		}
 	})
 }
@@ -168,7 +168,7 @@ func TestNotificationStream(t *testing.T) {
 		// Four minutes later (within the token's life) the sweep reminds
 		// sam: live, due in 1 hour.
 		ev.clock.Add(4 * time.Minute)
-		if res, err := ev.db.Sweep(context.Background()); err != nil || res.Reminders != 1 {
+		if res, err := ev.db.Sweeper.Sweep(context.Background()); err != nil || res.Reminders != 1 {
 			t.Fatalf("sweep: %+v %v", res, err)
 		}
 		second, n := samStream.wantNotification(t)
@@ -190,8 +190,8 @@ func TestNotificationStream(t *testing.T) {
 			t.Fatalf("kim resumed from sam's id: %v", n)
 		}
 		// Deactivated, sam's stream ends with nothing more sent.
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(sam.user.ID)+"/deactivate/", nil); r.status != 200 {
-			t.Fatalf("deactivate: %d", r.status)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(sam.user.ID)+"/deactivate/", nil); r.Status != 200 {
+			t.Fatalf("deactivate: %d", r.Status)
 		}
 		samStream.wantEnd(t)
 	})
@@ -206,10 +206,10 @@ func TestNotificationStreamEndsWithCredentials(t *testing.T) {
 		sam := ev.newUser("sam", "user")
 		st := openEventStream(t, sam, "/api/notifications/stream/", "")
 		admin := tasktrack.NewContextWithActor(context.Background(), ev.admin.user)
-		if _, err := ev.db.DeactivateUser(admin, sam.user.ID); err != nil {
+		if _, err := ev.db.Users.DeactivateUser(admin, sam.user.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ev.db.ReactivateUser(admin, sam.user.ID); err != nil {
+		if _, err := ev.db.Users.ReactivateUser(admin, sam.user.ID); err != nil {
 			t.Fatal(err)
 		}
 		// The reactivation wrote a notification, which wakes the stream;
@@ -224,8 +224,8 @@ func TestPreferencesAPI(t *testing.T) {
 		ev := newEnv(t, e)
 		sam := ev.newUser("sam", "user")
 		kim := ev.newUser("kim", "user")
-		if r := sam.do("GET", "/api/user/me/preferences/", nil); r.status != 200 || r.String() != defaults+"\n" {
-			t.Fatalf("defaults: %d %s", r.status, r.body)
+		if r := sam.Do("GET", "/api/user/me/preferences/", nil); r.Status != 200 || r.String() != defaults+"\n" {
+			t.Fatalf("defaults: %d %s", r.Status, r.Body)
 		}
 		cases := []struct {
 			name   string
@@ -251,19 +251,19 @@ func TestPreferencesAPI(t *testing.T) {
 				`{"email":{"alerts":"daily","at_risk":false,"reactivated":true,"task_assigned":true,"task_changed":true,"task_missed":true,"task_reminder":false},"timezone":"Europe/Paris"}`},
 		}
 		for _, c := range cases {
-			r := sam.do("PATCH", "/api/user/me/preferences/", c.body)
-			if r.status != c.status || r.String() != c.want+"\n" {
-				t.Errorf("%s: %d %s\nwant %d %s", c.name, r.status, r.body, c.status, c.want)
+			r := sam.Do("PATCH", "/api/user/me/preferences/", c.body)
+			if r.Status != c.status || r.String() != c.want+"\n" {
+				t.Errorf("%s: %d %s\nwant %d %s", c.name, r.Status, r.Body, c.status, c.want)
 			}
 		}
-		if r := sam.do("GET", "/api/user/me/preferences/", nil); !strings.Contains(r.String(), `"timezone":"Europe/Paris"`) {
-			t.Fatalf("not kept: %s", r.body)
+		if r := sam.Do("GET", "/api/user/me/preferences/", nil); !strings.Contains(r.String(), `"timezone":"Europe/Paris"`) {
+			t.Fatalf("not kept: %s", r.Body)
 		}
-		if r := kim.do("GET", "/api/user/me/preferences/", nil); r.String() != defaults+"\n" {
-			t.Fatalf("kim's changed too: %s", r.body)
+		if r := kim.Do("GET", "/api/user/me/preferences/", nil); r.String() != defaults+"\n" {
+			t.Fatalf("kim's changed too: %s", r.Body)
 		}
 		// Each change is audited, once.
-		entries, _, err := ev.db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionUserPreferences})
+		entries, _, err := ev.db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionUserPreferences})
 		if err != nil || len(entries) != 2 || string(entries[1].Details) != `{"alerts":"daily","email.task_reminder":false,"timezone":"Europe/Paris"}` {
 			t.Fatalf("audit: %d entries, %v", len(entries), err)
 		}

@@ -58,21 +58,21 @@ func TestPostgresOutage(t *testing.T) {
 		{ev.anon(), "POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")}},
 	} {
 		start := time.Now()
-		r := c.client.do(c.method, c.path, c.body)
-		if r.status != 503 || r.object(t)["detail"] != tasktrack.ErrUnavailable.Message {
-			t.Errorf("%s %s during the outage: %d %s", c.method, c.path, r.status, r.body)
+		r := c.client.Do(c.method, c.path, c.body)
+		if r.Status != 503 || r.Object(t)["detail"] != tasktrack.ErrUnavailable.Message {
+			t.Errorf("%s %s during the outage: %d %s", c.method, c.path, r.Status, r.Body)
 		}
 		if d := time.Since(start); d > 4*time.Second {
 			t.Errorf("%s %s took %s during the outage", c.method, c.path, d)
 		}
 	}
-	if r := ev.anon().do("GET", "/readyz", nil); r.status != 503 {
-		t.Errorf("/readyz during the outage: %d", r.status)
+	if r := ev.anon().Do("GET", "/readyz", nil); r.Status != 503 {
+		t.Errorf("/readyz during the outage: %d", r.Status)
 	}
-	if r := ev.anon().do("GET", "/healthz", nil); r.status != 200 {
-		t.Errorf("/healthz during the outage: %d", r.status)
+	if r := ev.anon().Do("GET", "/healthz", nil); r.Status != 200 {
+		t.Errorf("/healthz during the outage: %d", r.Status)
 	}
-	if _, err := ev.db.Sweep(ctx); tasktrack.ErrorKind(err) != tasktrack.KindUnavailable {
+	if _, err := ev.db.Sweeper.Sweep(ctx); tasktrack.ErrorKind(err) != tasktrack.KindUnavailable {
 		t.Errorf("sweep during the outage: %v", err)
 	}
 
@@ -81,19 +81,19 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r := alice.do("GET", "/api/task/tasks/", nil)
-		if r.status == 200 {
-			if r.header.Get("X-Total-Count") != "1" {
-				t.Fatalf("after recovery: %s", r.body)
+		r := alice.Do("GET", "/api/task/tasks/", nil)
+		if r.Status == 200 {
+			if r.Header.Get("X-Total-Count") != "1" {
+				t.Fatalf("after recovery: %s", r.Body)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no recovery: %d %s", r.status, r.body)
+			t.Fatalf("no recovery: %d %s", r.Status, r.Body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if r := ev.anon().do("GET", "/readyz", nil); r.status != 200 {
-		t.Errorf("/readyz after recovery: %d", r.status)
+	if r := ev.anon().Do("GET", "/readyz", nil); r.Status != 200 {
+		t.Errorf("/readyz after recovery: %d", r.Status)
 	}
 }

@@ -87,7 +87,7 @@ func permFixedPath(p string) func(*permFixture) string { return func(*permFixtur
 // change, password hash and token version included.
 func permUserState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	u, err := f.ev.db.AuthUser(context.Background(), f.owner.user.ID)
+	u, err := f.ev.db.Sessions.AuthUser(context.Background(), f.owner.user.ID)
 	if errors.Is(err, tasktrack.ErrNotFound) {
 		return "absent"
 	}
@@ -112,7 +112,7 @@ func permCallerState(t *testing.T, f *permFixture) string {
 	if f.caller.user == nil {
 		return "anonymous"
 	}
-	u, err := f.ev.db.AuthUser(context.Background(), f.caller.user.ID)
+	u, err := f.ev.db.Sessions.AuthUser(context.Background(), f.caller.user.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func permCallerState(t *testing.T, f *permFixture) string {
 // permNotificationPath is the path that reads the owner's notification
 // of the fixture's task.
 func permNotificationPath(f *permFixture) string {
-	list, _, _, err := f.ev.db.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
+	list, _, _, err := f.ev.db.Notifications.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
 	if err != nil || len(list) != 1 {
 		f.ev.t.Fatalf("the owner's notifications: %v %v", list, err)
 	}
@@ -132,7 +132,7 @@ func permNotificationPath(f *permFixture) string {
 // permNotificationState is the owner's unread count.
 func permNotificationState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	_, _, unread, err := f.ev.db.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
+	_, _, unread, err := f.ev.db.Notifications.FindNotifications(As(f.owner.user), tasktrack.NotificationFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func permPreferencesState(t *testing.T, f *permFixture) string {
 	if f.caller.user == nil {
 		return "anonymous"
 	}
-	p, err := f.ev.db.FindPreferences(As(f.caller.user))
+	p, err := f.ev.db.Preferences.FindPreferences(As(f.caller.user))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func permPreferencesState(t *testing.T, f *permFixture) string {
 // permTaskState is the fixture's task as stored, or "absent".
 func permTaskState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	task, err := f.ev.db.FindTaskByID(System, f.taskID)
+	task, err := f.ev.db.Tasks.FindTaskByID(System, f.taskID)
 	if errors.Is(err, tasktrack.ErrNotFound) {
 		return "absent"
 	}
@@ -174,7 +174,7 @@ func permTaskState(t *testing.T, f *permFixture) string {
 // acknowledged.
 func permAlertState(t *testing.T, f *permFixture) string {
 	t.Helper()
-	alerts, _, err := f.ev.db.FindAlerts(System, tasktrack.AlertFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	alerts, _, err := f.ev.db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,11 +195,11 @@ func permAlertState(t *testing.T, f *permFixture) string {
 // username, as stored.
 func permCount(t *testing.T, f *permFixture, title, username string) string {
 	t.Helper()
-	_, n, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Search: title, Page: tasktrack.Page{Limit: 1}})
+	_, n, err := f.ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Search: title, Page: tasktrack.Page{Limit: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.ev.db.UserByUsername(context.Background(), username)
+	_, err = f.ev.db.Sessions.UserByUsername(context.Background(), username)
 	return fmt.Sprintf("tasks=%d user=%v", n, err == nil)
 }
 
@@ -209,7 +209,7 @@ func permTaskIDs(t *testing.T, r *response) []string {
 	var tasks []struct {
 		ID string `json:"id"`
 	}
-	r.decode(t, &tasks)
+	r.Decode(t, &tasks)
 	ids := make([]string, len(tasks))
 	for i, task := range tasks {
 		ids[i] = task.ID
@@ -223,7 +223,7 @@ func permAssignees(t *testing.T, r *response) []int64 {
 	var tasks []struct {
 		AssignedTo int64 `json:"assigned_to"`
 	}
-	r.decode(t, &tasks)
+	r.Decode(t, &tasks)
 	out := make([]int64, len(tasks))
 	for i, task := range tasks {
 		out[i] = task.AssignedTo
@@ -245,7 +245,7 @@ func permRows() []permRow {
 		{row: "GET /api/user/me/", method: "GET", path: permFixedPath("/api/user/me/"),
 			want: permAllAndAnon(200, 200, 200),
 			check: func(t *testing.T, f *permFixture, r *response) {
-				if id := r.object(t)["id"]; id != float64(f.caller.user.ID) {
+				if id := r.Object(t)["id"]; id != float64(f.caller.user.ID) {
 					t.Errorf("me is %v, want %d", id, f.caller.user.ID)
 				}
 			}},
@@ -262,7 +262,7 @@ func permRows() []permRow {
 			want: permAllAndAnon(200, 200, 403),
 			check: func(t *testing.T, f *permFixture, r *response) {
 				var users []struct{ ID int64 }
-				r.decode(t, &users)
+				r.Decode(t, &users)
 				if !slices.ContainsFunc(users, func(u struct{ ID int64 }) bool { return u.ID == f.other.user.ID }) {
 					t.Errorf("the list lacks user %d", f.other.user.ID)
 				}
@@ -278,7 +278,7 @@ func permRows() []permRow {
 		{row: "GET /api/user/users/{id}/", method: "GET", path: func(f *permFixture) string { return f.userPath("") },
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 403, permUserOwn: 403, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
-				if m := r.object(t); m["id"] != float64(f.owner.user.ID) || m["username"] != f.owner.user.Username {
+				if m := r.Object(t); m["id"] != float64(f.owner.user.ID) || m["username"] != f.owner.user.Username {
 					t.Errorf("user: %v", m)
 				}
 			}},
@@ -306,7 +306,7 @@ func permRows() []permRow {
 			want:  map[permWho]int{permAdmin: 200, permManager: 403, permUser: 403, permUserOwn: 403, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
 				if r.String() != `{"status":"User deactivated"}`+"\n" {
-					t.Errorf("body %s", r.body)
+					t.Errorf("body %s", r.Body)
 				}
 			}},
 		// Users: POST /api/user/users/{id}/password/ | 204 | 403 | 403
@@ -318,7 +318,7 @@ func permRows() []permRow {
 		{row: "GET /api/user/users/{id}/standing/", method: "GET", path: func(f *permFixture) string { return f.userPath("standing/") },
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 403, permUserOwn: 403, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
-				if m := r.object(t); m["missed_in_window"] != float64(0) || m["threshold"] != float64(5) {
+				if m := r.Object(t); m["missed_in_window"] != float64(0) || m["threshold"] != float64(5) {
 					t.Errorf("standing: %v", m)
 				}
 			}},
@@ -338,14 +338,14 @@ func permRows() []permRow {
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
 				ids := permTaskIDs(t, r)
-				_, all, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
+				_, all, err := f.ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
 				if err != nil {
 					t.Fatal(err)
 				}
 				switch f.who {
 				case permAdmin, permManager:
-					if r.header.Get("X-Total-Count") != fmt.Sprint(all) || len(ids) != all || !slices.Contains(ids, f.taskID) {
-						t.Errorf("sees %d of %d tasks (total %s), or not task %s", len(ids), all, r.header.Get("X-Total-Count"), f.taskID)
+					if r.Header.Get("X-Total-Count") != fmt.Sprint(all) || len(ids) != all || !slices.Contains(ids, f.taskID) {
+						t.Errorf("sees %d of %d tasks (total %s), or not task %s", len(ids), all, r.Header.Get("X-Total-Count"), f.taskID)
 					}
 				default:
 					for _, a := range permAssignees(t, r) {
@@ -356,8 +356,8 @@ func permRows() []permRow {
 					if slices.Contains(ids, f.taskID) != (f.who == permUserOwn) {
 						t.Errorf("own only: task %s listed %v", f.taskID, slices.Contains(ids, f.taskID))
 					}
-					if r.header.Get("X-Total-Count") != fmt.Sprint(len(ids)) {
-						t.Errorf("X-Total-Count %s, %d listed", r.header.Get("X-Total-Count"), len(ids))
+					if r.Header.Get("X-Total-Count") != fmt.Sprint(len(ids)) {
+						t.Errorf("X-Total-Count %s, %d listed", r.Header.Get("X-Total-Count"), len(ids))
 					}
 				}
 			}},
@@ -369,7 +369,7 @@ func permRows() []permRow {
 			state: func(t *testing.T, f *permFixture) string { return permCount(t, f, fmt.Sprintf("created-%d", f.n), "-") },
 			want:  map[permWho]int{permAdmin: 201, permManager: 201, permUser: 403, permUserOwn: 403, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
-				if m := r.object(t); m["status"] != "pending" || m["created_by"] != float64(f.caller.user.ID) {
+				if m := r.Object(t); m["status"] != "pending" || m["created_by"] != float64(f.caller.user.ID) {
 					t.Errorf("created: %v", m)
 				}
 			}},
@@ -377,7 +377,7 @@ func permRows() []permRow {
 		{row: "GET /api/task/tasks/{id}/", method: "GET", path: func(f *permFixture) string { return f.taskPath("") }, task: true,
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 404, permUserOwn: 200, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
-				if id := r.object(t)["id"]; id != f.taskID {
+				if id := r.Object(t)["id"]; id != f.taskID {
 					t.Errorf("task %v, want %s", id, f.taskID)
 				}
 			}},
@@ -404,7 +404,7 @@ func permRows() []permRow {
 			state: permTaskState,
 			want:  map[permWho]int{permAdmin: 200, permManager: 200, permUser: 404, permUserOwn: 200, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
-				if s := r.object(t)["status"]; s != "in_progress" {
+				if s := r.Object(t)["status"]; s != "in_progress" {
 					t.Errorf("status %v", s)
 				}
 			}},
@@ -416,9 +416,9 @@ func permRows() []permRow {
 					Action   string `json:"action"`
 					TargetID string `json:"target_id"`
 				}
-				r.decode(t, &events)
+				r.Decode(t, &events)
 				if len(events) != 1 || events[0].Action != "task.create" || events[0].TargetID != f.taskID {
-					t.Errorf("history: %s", r.body)
+					t.Errorf("history: %s", r.Body)
 				}
 			}},
 		// Tasks: GET /api/task/tasks/missed/ | 200 | 200 | 403
@@ -450,8 +450,8 @@ func permRows() []permRow {
 			check: func(t *testing.T, f *permFixture, r *response) {
 				// The fixture's task_assigned is the owner's alone.
 				mine := f.who == permUserOwn
-				if got := strings.Contains(r.String(), f.taskID); got != mine || r.header.Get("X-Unread-Count") != map[bool]string{true: "1", false: "0"}[mine] {
-					t.Errorf("listed the owner's notification: %v (unread %q), want %v", got, r.header.Get("X-Unread-Count"), mine)
+				if got := strings.Contains(r.String(), f.taskID); got != mine || r.Header.Get("X-Unread-Count") != map[bool]string{true: "1", false: "0"}[mine] {
+					t.Errorf("listed the owner's notification: %v (unread %q), want %v", got, r.Header.Get("X-Unread-Count"), mine)
 				}
 			}},
 		{row: "POST /api/notifications/{id}/read/", method: "POST", path: permNotificationPath, task: true, state: permNotificationState,
@@ -461,7 +461,7 @@ func permRows() []permRow {
 			check: func(t *testing.T, f *permFixture, r *response) {
 				want := map[bool]string{true: `{"marked":1}`, false: `{"marked":0}`}[f.who == permUserOwn] + "\n"
 				if r.String() != want {
-					t.Errorf("body %s, want %s", r.body, want)
+					t.Errorf("body %s, want %s", r.Body, want)
 				}
 			}},
 		{row: "GET /api/notifications/stream/", method: "GET", path: permFixedPath("/api/notifications/stream/"), stream: true,
@@ -501,10 +501,10 @@ func permRows() []permRow {
 		{row: "GET /api/stats/", method: "GET", path: permFixedPath("/api/stats/"), task: true,
 			want: map[permWho]int{permAdmin: 200, permManager: 200, permUser: 200, permUserOwn: 200, permAnon: 401},
 			check: func(t *testing.T, f *permFixture, r *response) {
-				m := r.object(t)
+				m := r.Object(t)
 				_, people := m["people"]
 				team := f.who == permAdmin || f.who == permManager
-				_, pending, err := f.ev.db.FindTasks(System, tasktrack.TaskFilter{Statuses: []tasktrack.Status{tasktrack.StatusPending}})
+				_, pending, err := f.ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Statuses: []tasktrack.Status{tasktrack.StatusPending}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -528,14 +528,14 @@ func permReactivateRow(ownerRole string, want map[permWho]int) permRow {
 	return permRow{row: "POST /api/user/users/{id}/reactivate/ (" + article + ownerRole + ")", method: "POST",
 		path: func(f *permFixture) string { return f.userPath("reactivate/") },
 		setup: func(t *testing.T, f *permFixture) {
-			if r := f.ev.admin.do("POST", f.userPath("deactivate/"), nil); r.status != 200 {
-				t.Fatalf("deactivate: %d %s", r.status, r.body)
+			if r := f.ev.admin.Do("POST", f.userPath("deactivate/"), nil); r.Status != 200 {
+				t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 			}
 		},
 		state: permUserState, ownerRole: ownerRole, want: want,
 		check: func(t *testing.T, f *permFixture, r *response) {
 			if r.String() != `{"status":"User reactivated"}`+"\n" {
-				t.Errorf("body %s", r.body)
+				t.Errorf("body %s", r.Body)
 			}
 		}}
 }
@@ -570,10 +570,10 @@ func newPermFixture(t *testing.T, ev *env, n int, who permWho, row permRow) *per
 		// A task missed by the sweep raises an alert.
 		f.taskID = ev.admin.newTask(f.owner, fmt.Sprintf("missed %d", n), time.Second)
 		ev.clock.Add(2 * time.Second)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		alerts, _, err := ev.db.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+		alerts, _, err := ev.db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed, Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -602,8 +602,8 @@ func permStream(t *testing.T, c *client, path string) *response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.access != "" {
-		req.Header.Set("Authorization", "Bearer "+c.access)
+	if c.Access != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Access)
 	}
 	res, err := c.env.srv.Client().Do(req)
 	if err != nil {
@@ -612,7 +612,7 @@ func permStream(t *testing.T, c *client, path string) *response {
 	defer res.Body.Close()
 	if res.StatusCode != 200 {
 		body, _ := io.ReadAll(res.Body)
-		r := &response{status: res.StatusCode, header: res.Header, body: body}
+		r := &response{Status: res.StatusCode, Header: res.Header, Body: body}
 		checkAgainstSpec(t, req, nil, r)
 		return r
 	}
@@ -623,7 +623,7 @@ func permStream(t *testing.T, c *client, path string) *response {
 	if err != nil || !strings.HasPrefix(line, ":") {
 		t.Errorf("stream's first line %q: %v", line, err)
 	}
-	return &response{status: res.StatusCode, header: res.Header}
+	return &response{Status: res.StatusCode, Header: res.Header}
 }
 
 func TestPermissionTable(t *testing.T) {
@@ -651,10 +651,10 @@ func TestPermissionTable(t *testing.T) {
 						if row.body != nil {
 							body = row.body(f)
 						}
-						r = f.caller.do(row.method, row.path(f), body)
+						r = f.caller.Do(row.method, row.path(f), body)
 					}
-					if r.status != want {
-						t.Fatalf("%s %s as %s: %d %s; want %d", row.method, row.path(f), who, r.status, r.body, want)
+					if r.Status != want {
+						t.Fatalf("%s %s as %s: %d %s; want %d", row.method, row.path(f), who, r.Status, r.Body, want)
 					}
 					if row.state != nil {
 						after := row.state(t, f)
@@ -666,16 +666,16 @@ func TestPermissionTable(t *testing.T) {
 					}
 					switch {
 					case want == 401:
-						if r.String() != `{"detail":"Authentication credentials were not provided."}`+"\n" || r.header.Get("WWW-Authenticate") != `Bearer realm="api"` {
-							t.Errorf("401: %s %v", r.body, r.header)
+						if r.String() != `{"detail":"Authentication credentials were not provided."}`+"\n" || r.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+							t.Errorf("401: %s %v", r.Body, r.Header)
 						}
 					case want == 403:
 						if r.String() != `{"detail":"You do not have permission to perform this action."}`+"\n" {
-							t.Errorf("403: %s", r.body)
+							t.Errorf("403: %s", r.Body)
 						}
 					case want == 404:
 						if r.String() != `{"detail":"Not found."}`+"\n" {
-							t.Errorf("404: %s", r.body)
+							t.Errorf("404: %s", r.Body)
 						}
 					case want < 300 && row.check != nil:
 						row.check(t, f, r)
@@ -796,9 +796,9 @@ func TestPrivilegeEscalation(t *testing.T) {
 				if c.body != nil {
 					body = c.body(f)
 				}
-				r := f.caller.do(c.method, c.path(f), body)
-				if r.status != c.status || (c.want != "" && r.String() != c.want) {
-					t.Fatalf("%s %s: %d %s; want %d %s", c.method, c.path(f), r.status, r.body, c.status, c.want)
+				r := f.caller.Do(c.method, c.path(f), body)
+				if r.Status != c.status || (c.want != "" && r.String() != c.want) {
+					t.Fatalf("%s %s: %d %s; want %d %s", c.method, c.path(f), r.Status, r.Body, c.status, c.want)
 				}
 				if c.state != nil {
 					if after := c.state(t, f); after != before {
@@ -812,19 +812,19 @@ func TestPrivilegeEscalation(t *testing.T) {
 		// in the body changes the status and nothing else.
 		t.Run("update_status changes the status only", func(t *testing.T) {
 			f := newPermFixture(t, ev, 2000, permUserOwn, permRow{task: true})
-			before, err := ev.db.FindTaskByID(System, f.taskID)
+			before, err := ev.db.Tasks.FindTaskByID(System, f.taskID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := f.caller.do("PATCH", f.taskPath("update_status/"), map[string]any{
+			r := f.caller.Do("PATCH", f.taskPath("update_status/"), map[string]any{
 				"status": "in_progress", "title": "hijacked", "description": "hijacked", "assigned_to": f.other.user.ID,
 				"deadline": ev.clock.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "created_by": f.caller.user.ID,
 				"completed_at": ev.clock.Now().Format(time.RFC3339), "id": "0193a000-0000-7000-8000-000000000000",
 			})
-			if r.status != 200 {
-				t.Fatalf("update_status: %d %s", r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("update_status: %d %s", r.Status, r.Body)
 			}
-			after, err := ev.db.FindTaskByID(System, f.taskID)
+			after, err := ev.db.Tasks.FindTaskByID(System, f.taskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -834,8 +834,8 @@ func TestPrivilegeEscalation(t *testing.T) {
 				t.Errorf("before %+v\nafter %+v", before, after)
 			}
 			// The other user still cannot see it.
-			if r := f.other.do("GET", f.taskPath(""), nil); r.status != 404 {
-				t.Errorf("the other user sees the task: %d", r.status)
+			if r := f.other.Do("GET", f.taskPath(""), nil); r.Status != 404 {
+				t.Errorf("the other user sees the task: %d", r.Status)
 			}
 		})
 
@@ -843,14 +843,14 @@ func TestPrivilegeEscalation(t *testing.T) {
 		// or a new username with it.
 		t.Run("own password change changes only the password", func(t *testing.T) {
 			f := newPermFixture(t, ev, 2001, permUserOwn, permRow{})
-			r := f.caller.do("POST", "/api/user/me/password/", map[string]any{
+			r := f.caller.Do("POST", "/api/user/me/password/", map[string]any{
 				"old_password": userPassword(f.caller.user.Username), "new_password": "a-brand-new-pass",
 				"role": "admin", "is_active": false, "username": "root", "email": "x@example.com",
 			})
-			if r.status != 204 {
-				t.Fatalf("change password: %d %s", r.status, r.body)
+			if r.Status != 204 {
+				t.Fatalf("change password: %d %s", r.Status, r.Body)
 			}
-			u, err := ev.db.AuthUser(context.Background(), f.caller.user.ID)
+			u, err := ev.db.Sessions.AuthUser(context.Background(), f.caller.user.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -858,8 +858,8 @@ func TestPrivilegeEscalation(t *testing.T) {
 				t.Errorf("after own password change: %+v", u)
 			}
 			again := ev.login(f.caller.user.Username, "a-brand-new-pass")
-			if r := again.do("GET", "/api/user/users/", nil); r.status != 403 {
-				t.Errorf("still a user: %d", r.status)
+			if r := again.Do("GET", "/api/user/users/", nil); r.Status != 403 {
+				t.Errorf("still a user: %d", r.Status)
 			}
 		})
 
@@ -871,12 +871,12 @@ func TestPrivilegeEscalation(t *testing.T) {
 			for _, a := range []struct{ method, path string }{
 				{"PATCH", path}, {"PUT", path}, {"DELETE", path}, {"POST", path + "deactivate/"}, {"POST", path + "password/"},
 			} {
-				if r := f.caller.do(a.method, a.path, map[string]any{"role": "user", "is_active": false, "password": "taken-over-123"}); r.status != 403 {
-					t.Errorf("%s %s: %d %s", a.method, a.path, r.status, r.body)
+				if r := f.caller.Do(a.method, a.path, map[string]any{"role": "user", "is_active": false, "password": "taken-over-123"}); r.Status != 403 {
+					t.Errorf("%s %s: %d %s", a.method, a.path, r.Status, r.Body)
 				}
 			}
-			if r := victim.do("GET", "/api/audit/", nil); r.status != 200 {
-				t.Errorf("the admin lost their rights: %d %s", r.status, r.body)
+			if r := victim.Do("GET", "/api/audit/", nil); r.Status != 200 {
+				t.Errorf("the admin lost their rights: %d %s", r.Status, r.Body)
 			}
 		})
 
@@ -885,22 +885,22 @@ func TestPrivilegeEscalation(t *testing.T) {
 		for i, role := range []string{"admin", "manager"} {
 			t.Run("manager reactivates a deactivated "+role, func(t *testing.T) {
 				f := newPermFixture(t, ev, 2003+i, permManager, permRow{ownerRole: role})
-				if r := ev.admin.do("POST", f.userPath("deactivate/"), nil); r.status != 200 {
-					t.Fatalf("deactivate: %d %s", r.status, r.body)
+				if r := ev.admin.Do("POST", f.userPath("deactivate/"), nil); r.Status != 200 {
+					t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 				}
 				before := permUserState(t, f)
-				if r := f.caller.do("POST", f.userPath("reactivate/"), nil); r.status != 403 || r.String() != forbidden {
-					t.Fatalf("reactivate: %d %s; want 403 %s", r.status, r.body, forbidden)
+				if r := f.caller.Do("POST", f.userPath("reactivate/"), nil); r.Status != 403 || r.String() != forbidden {
+					t.Fatalf("reactivate: %d %s; want 403 %s", r.Status, r.Body, forbidden)
 				}
 				if after := permUserState(t, f); after != before {
 					t.Errorf("the database changed:\nbefore %s\nafter  %s", before, after)
 				}
-				if r := f.owner.do("GET", "/api/user/me/", nil); r.status != 401 {
-					t.Errorf("the deactivated %s's token works again: %d %s", role, r.status, r.body)
+				if r := f.owner.Do("GET", "/api/user/me/", nil); r.Status != 401 {
+					t.Errorf("the deactivated %s's token works again: %d %s", role, r.Status, r.Body)
 				}
-				r := ev.anon().do("POST", "/api/token/", map[string]string{"username": f.owner.user.Username, "password": userPassword(f.owner.user.Username)})
-				if r.status != 401 {
-					t.Errorf("the deactivated %s signs in: %d %s", role, r.status, r.body)
+				r := ev.anon().Do("POST", "/api/token/", map[string]string{"username": f.owner.user.Username, "password": userPassword(f.owner.user.Username)})
+				if r.Status != 401 {
+					t.Errorf("the deactivated %s signs in: %d %s", role, r.Status, r.Body)
 				}
 			})
 		}
@@ -912,30 +912,30 @@ func permWebhookSetup(t *testing.T, f *permFixture) {
 	t.Helper()
 	ctx := context.Background()
 	url := fmt.Sprintf("http://127.0.0.1:9/%d", f.n)
-	w, err := f.ev.db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
+	w, err := f.ev.db.Webhooks.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.webhookID = w.ID
-	if err := f.ev.db.PingWebhook(System, w.ID); err != nil {
+	if err := f.ev.db.Webhooks.PingWebhook(System, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := f.ev.db.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute)
+	ds, err := f.ev.db.Outbox.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
 		if d.Target == w.ID {
-			if err := f.ev.db.RecordWebhookAttempt(ctx, tasktrack.WebhookAttemptRecord{WebhookID: w.ID, DeliveryID: d.ID,
+			if err := f.ev.db.Webhooks.RecordWebhookAttempt(ctx, tasktrack.WebhookAttemptRecord{WebhookID: w.ID, DeliveryID: d.ID,
 				EventType: tasktrack.EventPing, Attempt: d.Attempt, OK: true, ResponseStatus: 200}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := f.ev.db.DeliveriesSucceeded(ctx, ds); err != nil {
+	if err := f.ev.db.Outbox.DeliveriesSucceeded(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
-	attempts, _, err := f.ev.db.FindWebhookAttempts(System, w.ID, "", tasktrack.Page{})
+	attempts, _, err := f.ev.db.Webhooks.FindWebhookAttempts(System, w.ID, "", tasktrack.Page{})
 	if err != nil || len(attempts) != 1 {
 		t.Fatalf("attempts %v: %v", attempts, err)
 	}
@@ -951,19 +951,19 @@ func permWebhookPath(suffix string) func(*permFixture) string {
 func permWebhookState(t *testing.T, f *permFixture) string {
 	t.Helper()
 	ctx := context.Background()
-	hooks, _, err := f.ev.db.FindWebhooks(System, tasktrack.Page{Limit: tasktrack.MaxLimit})
+	hooks, _, err := f.ev.db.Webhooks.FindWebhooks(System, tasktrack.Page{Limit: tasktrack.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
 	for _, w := range hooks {
-		target, err := f.ev.db.WebhookTarget(ctx, w.ID)
+		target, err := f.ev.db.Webhooks.WebhookTarget(ctx, w.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "%s|%s|%v|%s|%s|%v|%v\n", w.ID, w.URL, w.Events, w.Format, w.Description, w.IsActive, target.Secrets)
 	}
-	pending, _, err := f.ev.db.OutboxStats(ctx)
+	pending, _, err := f.ev.db.Outbox.OutboxStats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -283,20 +283,3 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func (f *form) err() error { return f.errs.Err() }
-
-// jsonTime encodes a time as the contract says: UTC, microseconds, Z. It
-// is a TextMarshaler rather than a json.Marshaler: encoding/json quotes
-// text as it is, while it re-parses what a MarshalJSON returns.
-type jsonTime time.Time
-
-func (t jsonTime) MarshalText() ([]byte, error) {
-	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 27), "2006-01-02T15:04:05.000000Z"), nil
-}
-
-func optTime(t *time.Time) *jsonTime {
-	if t == nil {
-		return nil
-	}
-	j := jsonTime(*t)
-	return &j
-}

@@ -21,11 +21,11 @@ func TestAuthInactiveAccountIsTold(t *testing.T) {
 		ev := newEnv(t, e)
 		bob := ev.newUser("bob", "user")
 		carol := ev.newUser("carol", "user")
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/deactivate/", nil); r.status != 200 {
-			t.Fatalf("deactivate bob: %d %s", r.status, r.body)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/deactivate/", nil); r.Status != 200 {
+			t.Fatalf("deactivate bob: %d %s", r.Status, r.Body)
 		}
-		if r := ev.admin.do("PATCH", "/api/user/users/"+itoa(carol.user.ID)+"/", map[string]any{"is_active": false}); r.status != 200 {
-			t.Fatalf("deactivate carol: %d %s", r.status, r.body)
+		if r := ev.admin.Do("PATCH", "/api/user/users/"+itoa(carol.user.ID)+"/", map[string]any{"is_active": false}); r.Status != 200 {
+			t.Fatalf("deactivate carol: %d %s", r.Status, r.Body)
 		}
 		cases := []struct {
 			name, username, password string
@@ -55,8 +55,8 @@ func TestAuthInactiveAccountIsTold(t *testing.T) {
 		wantBody(t, "right password once limited", tokenLogin(ev, "carol", userPassword("carol")), 429, loginLimitedBody)
 
 		// Reactivated, bob signs in as before.
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/reactivate/", nil); r.status != 200 {
-			t.Fatalf("reactivate bob: %d %s", r.status, r.body)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/reactivate/", nil); r.Status != 200 {
+			t.Fatalf("reactivate bob: %d %s", r.Status, r.Body)
 		}
 		tokenPair(t, tokenLogin(ev, "bob", userPassword("bob")))
 	})
@@ -68,14 +68,14 @@ const crossSiteBody = `{"detail":"Cross-site request refused."}`
 func setCookie(t *testing.T, r *response) *http.Cookie {
 	t.Helper()
 	var found *http.Cookie
-	for _, line := range r.header.Values("Set-Cookie") {
+	for _, line := range r.Header.Values("Set-Cookie") {
 		c, err := http.ParseSetCookie(line)
 		if err != nil {
 			t.Fatalf("Set-Cookie %q: %v", line, err)
 		}
 		if c.Name == "tasktrack_refresh" {
 			if found != nil {
-				t.Fatalf("two refresh cookies set: %q", r.header.Values("Set-Cookie"))
+				t.Fatalf("two refresh cookies set: %q", r.Header.Values("Set-Cookie"))
 			}
 			found = c
 		}
@@ -89,7 +89,7 @@ func wantCookie(t *testing.T, what string, r *response, secure, cleared bool) st
 	t.Helper()
 	c := setCookie(t, r)
 	if c == nil {
-		t.Fatalf("%s: no refresh cookie set; Set-Cookie %q", what, r.header.Values("Set-Cookie"))
+		t.Fatalf("%s: no refresh cookie set; Set-Cookie %q", what, r.Header.Values("Set-Cookie"))
 	}
 	if c.Path != "/api/token/" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure != secure || c.Domain != "" {
 		t.Errorf("%s: cookie %q: want Path=/api/token/, HttpOnly, SameSite=Strict, Secure=%v, no Domain", what, c.String(), secure)
@@ -107,13 +107,13 @@ func wantCookie(t *testing.T, what string, r *response, secure, cleared bool) st
 // refresh token went into the cookie, never into the page's reach.
 func wantAccessOnly(t *testing.T, what string, r *response) string {
 	t.Helper()
-	if r.status != 200 {
-		t.Fatalf("%s: %d %s, want 200", what, r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("%s: %d %s, want 200", what, r.Status, r.Body)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	access, _ := m["access"].(string)
 	if len(m) != 1 || strings.Count(access, ".") != 2 {
-		t.Fatalf("%s: body %s, want exactly {\"access\"}", what, r.body)
+		t.Fatalf("%s: body %s, want exactly {\"access\"}", what, r.Body)
 	}
 	return access
 }
@@ -131,7 +131,7 @@ func browser(ev *env, cookie string, extra ...string) []string {
 
 func cookieLogin(ev *env, username, password string, headers ...string) *response {
 	ev.t.Helper()
-	return ev.anon().do("POST", "/api/token/", map[string]string{"username": username, "password": password},
+	return ev.anon().Do("POST", "/api/token/", map[string]string{"username": username, "password": password},
 		append(browser(ev, "", "X-Refresh-Cookie", "1"), headers...)...)
 }
 
@@ -146,44 +146,44 @@ func TestAuthRefreshCookie(t *testing.T) {
 		r := cookieLogin(ev, "alice", userPassword("alice"))
 		access := wantAccessOnly(t, "login", r)
 		c1 := wantCookie(t, "login", r, false, false)
-		if r := bearer(ev, access).do("GET", "/api/user/me/", nil); r.status != 200 || r.object(t)["username"] != "alice" {
-			t.Fatalf("me with the access token: %d %s", r.status, r.body)
+		if r := bearer(ev, access).Do("GET", "/api/user/me/", nil); r.Status != 200 || r.Object(t)["username"] != "alice" {
+			t.Fatalf("me with the access token: %d %s", r.Status, r.Body)
 		}
 
 		// Refresh with the cookie alone: an empty body, or {}.
-		r = ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, c1)...)
+		r = ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, c1)...)
 		access = wantAccessOnly(t, "refresh", r)
 		c2 := wantCookie(t, "refresh", r, false, false)
 		if c2 == c1 {
 			t.Fatal("the cookie's token was not rotated")
 		}
-		if r := bearer(ev, access).do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("me with the refreshed access token: %d %s", r.status, r.body)
+		if r := bearer(ev, access).Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("me with the refreshed access token: %d %s", r.Status, r.Body)
 		}
-		r = ev.anon().do("POST", "/api/token/refresh/", map[string]any{}, browser(ev, c2)...)
+		r = ev.anon().Do("POST", "/api/token/refresh/", map[string]any{}, browser(ev, c2)...)
 		wantAccessOnly(t, "refresh with {}", r)
 		c3 := wantCookie(t, "refresh with {}", r, false, false)
 
 		// The spent c1 again is reuse: refused, the browser told to forget
 		// it, and the whole family revoked.
-		r = ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, c1)...)
+		r = ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, c1)...)
 		wantBody(t, "reused cookie", r, 401, tokenNotValidBody)
 		wantCookie(t, "reused cookie", r, false, true)
-		wantBody(t, "newest cookie after reuse", ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, c3)...), 401, tokenNotValidBody)
+		wantBody(t, "newest cookie after reuse", ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, c3)...), 401, tokenNotValidBody)
 
 		// Logout with the cookie revokes the family and clears the cookie.
 		l1 := wantCookie(t, "second login", cookieLogin(ev, "alice", userPassword("alice")), false, false)
-		r = ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, l1)...)
+		r = ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, l1)...)
 		l2 := wantCookie(t, "refresh before logout", r, false, false)
-		r = ev.anon().do("POST", "/api/token/logout/", nil, browser(ev, l2)...)
-		if r.status != 204 || len(r.body) != 0 {
-			t.Fatalf("logout: %d %s", r.status, r.body)
+		r = ev.anon().Do("POST", "/api/token/logout/", nil, browser(ev, l2)...)
+		if r.Status != 204 || len(r.Body) != 0 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
 		}
 		wantCookie(t, "logout", r, false, true)
-		wantBody(t, "refresh after logout", ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, l2)...), 401, tokenNotValidBody)
-		wantBody(t, "ancestor after logout", ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, l1)...), 401, tokenNotValidBody)
+		wantBody(t, "refresh after logout", ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, l2)...), 401, tokenNotValidBody)
+		wantBody(t, "ancestor after logout", ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, l1)...), 401, tokenNotValidBody)
 		// Logging out with a cookie that is no token still clears it.
-		r = ev.anon().do("POST", "/api/token/logout/", nil, browser(ev, "not.a.token")...)
+		r = ev.anon().Do("POST", "/api/token/logout/", nil, browser(ev, "not.a.token")...)
 		wantBody(t, "logout with a bad cookie", r, 401, tokenNotValidBody)
 		wantCookie(t, "logout with a bad cookie", r, false, true)
 
@@ -195,16 +195,16 @@ func TestAuthRefreshCookie(t *testing.T) {
 			t.Fatalf("a login without X-Refresh-Cookie set %q", c.String())
 		}
 		l3 := wantCookie(t, "third login", cookieLogin(ev, "alice", userPassword("alice")), false, false)
-		r = ev.anon().do("POST", "/api/token/refresh/", map[string]string{"refresh": body1}, browser(ev, l3)...)
+		r = ev.anon().Do("POST", "/api/token/refresh/", map[string]string{"refresh": body1}, browser(ev, l3)...)
 		tokenPair(t, r)
 		if c := setCookie(t, r); c != nil {
 			t.Fatalf("a refresh with a body token set %q", c.String())
 		}
-		wantAccessOnly(t, "the cookie beside it is unspent", ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, l3)...))
+		wantAccessOnly(t, "the cookie beside it is unspent", ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, l3)...))
 
 		// Neither cookie nor body: the field is required, as before.
-		wantBody(t, "no token at all", ev.anon().do("POST", "/api/token/refresh/", nil, browser(ev, "")...), 400, `{"refresh":["This field is required."]}`)
-		wantBody(t, "logout without a token", ev.anon().do("POST", "/api/token/logout/", nil, browser(ev, "")...), 400, `{"refresh":["This field is required."]}`)
+		wantBody(t, "no token at all", ev.anon().Do("POST", "/api/token/refresh/", nil, browser(ev, "")...), 400, `{"refresh":["This field is required."]}`)
+		wantBody(t, "logout without a token", ev.anon().Do("POST", "/api/token/logout/", nil, browser(ev, "")...), 400, `{"refresh":["This field is required."]}`)
 	})
 }
 
@@ -229,7 +229,7 @@ func TestAuthRefreshCookieSecure(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		wantCookie(t, "over TLS", &response{status: res.StatusCode, header: res.Header}, true, false)
+		wantCookie(t, "over TLS", &response{Status: res.StatusCode, Header: res.Header}, true, false)
 
 		forwarded := []string{"X-Forwarded-Proto", "https"}
 		wantCookie(t, "X-Forwarded-Proto from an untrusted peer", cookieLogin(ev, "alice", userPassword("alice"), forwarded...), false, false)
@@ -274,7 +274,7 @@ func TestAuthRefreshCookieCrossSite(t *testing.T) {
 		}
 		for _, path := range []string{"/api/token/refresh/", "/api/token/logout/"} {
 			for _, c := range cases {
-				r := ev.anon().do("POST", path, c.body, c.headers...)
+				r := ev.anon().Do("POST", path, c.body, c.headers...)
 				wantBody(t, path+": "+c.name, r, c.status, c.want)
 				if sc := setCookie(t, r); sc != nil {
 					t.Errorf("%s: %s set %q", path, c.name, sc.String())
@@ -283,15 +283,15 @@ func TestAuthRefreshCookieCrossSite(t *testing.T) {
 		}
 		// A cookie-issuing login from another site is refused too (no
 		// signing a victim's browser into the attacker's account).
-		r := ev.anon().do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")},
+		r := ev.anon().Do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")},
 			"X-Refresh-Cookie", "1", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
 		wantBody(t, "cross-site cookie login", r, 403, crossSiteBody)
 
 		// None of that spent or revoked the cookie: the page itself, and a
 		// browser that sends neither header, still refresh with it.
-		r = ev.anon().do("POST", "/api/token/refresh/", nil, "Origin", "http://"+host, "Cookie", "tasktrack_refresh="+cookie)
+		r = ev.anon().Do("POST", "/api/token/refresh/", nil, "Origin", "http://"+host, "Cookie", "tasktrack_refresh="+cookie)
 		wantAccessOnly(t, "same origin", r)
 		next := wantCookie(t, "same origin", r, false, false)
-		wantAccessOnly(t, "no Origin, no Sec-Fetch-Site", ev.anon().do("POST", "/api/token/refresh/", nil, "Cookie", "tasktrack_refresh="+next))
+		wantAccessOnly(t, "no Origin, no Sec-Fetch-Site", ev.anon().Do("POST", "/api/token/refresh/", nil, "Cookie", "tasktrack_refresh="+next))
 	})
 }

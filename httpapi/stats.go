@@ -13,10 +13,10 @@ import (
 // person, which say who may be reactivated.
 
 type statsJSON struct {
-	GeneratedAt jsonTime       `json:"generated_at"`
-	Tasks       taskCountsJSON `json:"tasks"`
-	DueSoon     int            `json:"due_soon"`
-	Weeks       []weekJSON     `json:"weeks"`
+	GeneratedAt tasktrack.JSONTime `json:"generated_at"`
+	Tasks       taskCountsJSON     `json:"tasks"`
+	DueSoon     int                `json:"due_soon"`
+	Weeks       []weekJSON         `json:"weeks"`
 	// People is left out for a caller who may see only their own figures.
 	People      *[]personJSON `json:"people,omitempty"`
 	Me          *personJSON   `json:"me"`
@@ -59,7 +59,7 @@ func toPersonJSON(p *tasktrack.PersonStats) *personJSON {
 
 func toStatsJSON(st *tasktrack.Stats) statsJSON {
 	j := statsJSON{
-		GeneratedAt: jsonTime(st.GeneratedAt),
+		GeneratedAt: tasktrack.JSONTime(st.GeneratedAt),
 		Tasks:       taskCountsJSON{st.Tasks.Pending, st.Tasks.InProgress, st.Tasks.Completed, st.Tasks.Missed},
 		DueSoon:     st.DueSoon,
 		Weeks:       make([]weekJSON, len(st.Weeks)),

@@ -63,17 +63,17 @@ func TestStats(t *testing.T) {
 		}
 		ev.clock.Add(30 * time.Minute)
 		again()
-		if r := alice.do("PATCH", "/api/task/tasks/"+a+"/update_status/", map[string]string{"status": "completed"}); r.status != 200 {
-			t.Fatalf("complete: %d %s", r.status, r.body)
+		if r := alice.Do("PATCH", "/api/task/tasks/"+a+"/update_status/", map[string]string{"status": "completed"}); r.Status != 200 {
+			t.Fatalf("complete: %d %s", r.Status, r.Body)
 		}
 		ev.clock.Add(time.Hour)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		ev.clock.Add(90 * time.Minute) // t0 + 3h, an hour after "late" was due
 		again()
-		if r := boss.do("PATCH", "/api/task/tasks/"+b+"/update_status/", map[string]string{"status": "completed"}); r.status != 200 {
-			t.Fatalf("complete late: %d %s", r.status, r.body)
+		if r := boss.Do("PATCH", "/api/task/tasks/"+b+"/update_status/", map[string]string{"status": "completed"}); r.Status != 200 {
+			t.Fatalf("complete late: %d %s", r.Status, r.Body)
 		}
 
 		person := func(id int64, name, role string, roleID, open, missed int, atRisk bool, rate string) string {
@@ -119,14 +119,14 @@ func TestStats(t *testing.T) {
 		}
 		for _, c := range cases {
 			for _, path := range []string{"/api/stats/", "/api/stats"} {
-				r := c.c.do("GET", path, nil)
-				if r.status != c.status || !jsonEqual(t, r.body, c.want) {
-					t.Errorf("%s: GET %s = %d %s\nwant %d %s", c.name, path, r.status, r.body, c.status, c.want)
+				r := c.c.Do("GET", path, nil)
+				if r.Status != c.status || !jsonEqual(t, r.Body, c.want) {
+					t.Errorf("%s: GET %s = %d %s\nwant %d %s", c.name, path, r.Status, r.Body, c.status, c.want)
 				}
 			}
 		}
-		if r := boss.do("POST", "/api/stats/", nil); r.status != 405 || r.header.Get("Allow") != "GET, HEAD, OPTIONS" {
-			t.Errorf("POST: %d %v", r.status, r.header)
+		if r := boss.Do("POST", "/api/stats/", nil); r.Status != 405 || r.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+			t.Errorf("POST: %d %v", r.Status, r.Header)
 		}
 	})
 }
@@ -156,19 +156,19 @@ func TestExportCSVCells(t *testing.T) {
 		{"a = b", "x;y", "a = b", "x;y"},
 	}
 	for _, c := range cases {
-		r := boss.do("POST", "/api/task/tasks/", map[string]any{"title": c.title, "description": c.description,
+		r := boss.Do("POST", "/api/task/tasks/", map[string]any{"title": c.title, "description": c.description,
 			"deadline": ev.clock.Now().Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID})
-		if r.status != 201 {
-			t.Fatalf("create %q: %d %s", c.title, r.status, r.body)
+		if r.Status != 201 {
+			t.Fatalf("create %q: %d %s", c.title, r.Status, r.Body)
 		}
 		ev.clock.Add(time.Second)
 	}
-	r := boss.do("GET", "/api/task/tasks/?format=csv&ordering=created_at", nil)
-	if r.status != 200 || r.header.Get("Content-Type") != "text/csv; charset=utf-8" ||
-		r.header.Get("Content-Disposition") != `attachment; filename="tasks-2026-03-02.csv"` || r.header.Get("X-Total-Count") != "" {
-		t.Fatalf("export: %d %v", r.status, r.header)
+	r := boss.Do("GET", "/api/task/tasks/?format=csv&ordering=created_at", nil)
+	if r.Status != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		r.Header.Get("Content-Disposition") != `attachment; filename="tasks-2026-03-02.csv"` || r.Header.Get("X-Total-Count") != "" {
+		t.Fatalf("export: %d %v", r.Status, r.Header)
 	}
-	rows := csvRows(t, r.body)
+	rows := csvRows(t, r.Body)
 	if want := []string{"id", "title", "description", "deadline", "status", "assigned_to", "assigned_to_username",
 		"created_by", "created_at", "updated_at", "completed_at", "missed_at"}; !slices.Equal(rows[0], want) {
 		t.Errorf("header %q", rows[0])
@@ -201,18 +201,18 @@ func TestExportCSV(t *testing.T) {
 			boss.newTask([]*client{alice, bob}[i%2], []string{"Write", "review", "Plan"}[i%3]+" "+itoa(int64(i)), time.Duration(i%4+1)*time.Hour)
 		}
 		ev.clock.Add(2*time.Hour + time.Minute)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		boss, alice = ev.login("boss", userPassword("boss")), ev.login("alice", userPassword("alice"))
 		ev.admin = ev.login("admin", adminPassword)
 		jsonIDs := func(c *client, path string) []string {
 			t.Helper()
-			r := c.do("GET", path, nil)
+			r := c.Do("GET", path, nil)
 			var items []struct {
 				ID any `json:"id"`
 			}
-			r.decode(t, &items)
+			r.Decode(t, &items)
 			var out []string
 			for _, it := range items {
 				b, _ := json.Marshal(it.ID)
@@ -248,20 +248,20 @@ func TestExportCSV(t *testing.T) {
 			sep := map[bool]string{true: "&", false: "?"}[strings.Contains(c.path, "?")]
 			var r *response
 			if c.accept != "" {
-				r = c.c.do("GET", c.path+sep+"limit=2&offset=1", nil, "Accept", c.accept)
+				r = c.c.Do("GET", c.path+sep+"limit=2&offset=1", nil, "Accept", c.accept)
 			} else {
-				r = c.c.do("GET", c.path+sep+"format=csv&limit=2&offset=1", nil)
+				r = c.c.Do("GET", c.path+sep+"format=csv&limit=2&offset=1", nil)
 			}
-			if r.status != 200 || r.header.Get("Content-Disposition") != `attachment; filename="`+c.filename+`-2026-03-02.csv"` {
-				t.Errorf("%s: %d %v %s", c.name, r.status, r.header, r.body)
+			if r.Status != 200 || r.Header.Get("Content-Disposition") != `attachment; filename="`+c.filename+`-2026-03-02.csv"` {
+				t.Errorf("%s: %d %v %s", c.name, r.Status, r.Header, r.Body)
 				continue
 			}
-			got := csvIDs(csvRows(t, r.body))
+			got := csvIDs(csvRows(t, r.Body))
 			if len(want) < 2 || !slices.Equal(got, want) {
 				t.Errorf("%s: exported %v, listed %v", c.name, got, want)
 			}
 			if c.c == alice {
-				for _, row := range csvRows(t, r.body)[1:] {
+				for _, row := range csvRows(t, r.Body)[1:] {
 					if row[5] != itoa(alice.user.ID) {
 						t.Errorf("alice's export holds %q", row)
 					}
@@ -270,12 +270,12 @@ func TestExportCSV(t *testing.T) {
 		}
 		// JSON when asked for it, or by default.
 		for _, h := range [][]string{nil, {"Accept", "*/*"}, {"Accept", "application/json, text/csv;q=0.5"}, {"Accept", "text/*"}} {
-			if r := boss.do("GET", "/api/task/tasks/?limit=2", nil, h...); r.status != 200 || r.header.Get("Content-Type") != "application/json" {
-				t.Errorf("Accept %v: %d %s", h, r.status, r.header.Get("Content-Type"))
+			if r := boss.Do("GET", "/api/task/tasks/?limit=2", nil, h...); r.Status != 200 || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("Accept %v: %d %s", h, r.Status, r.Header.Get("Content-Type"))
 			}
 		}
-		if r := boss.do("GET", "/api/task/tasks/?format=json&limit=2", nil, "Accept", "text/csv"); r.status != 200 || r.header.Get("Content-Type") != "application/json" {
-			t.Errorf("format=json with Accept text/csv: %d %s", r.status, r.header.Get("Content-Type"))
+		if r := boss.Do("GET", "/api/task/tasks/?format=json&limit=2", nil, "Accept", "text/csv"); r.Status != 200 || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("format=json with Accept text/csv: %d %s", r.Status, r.Header.Get("Content-Type"))
 		}
 		// Refusals answer as they do for JSON.
 		refusals := []struct {
@@ -292,19 +292,19 @@ func TestExportCSV(t *testing.T) {
 			{"no credentials", ev.anon(), "/api/task/tasks/?format=csv", 401, `{"detail": "Authentication credentials were not provided."}`},
 		}
 		for _, c := range refusals {
-			if r := c.c.do("GET", c.path, nil); r.status != c.status || !jsonEqual(t, r.body, c.body) {
-				t.Errorf("%s: %d %s", c.name, r.status, r.body)
+			if r := c.c.Do("GET", c.path, nil); r.Status != c.status || !jsonEqual(t, r.Body, c.body) {
+				t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 			}
 		}
 		// HEAD: the headers alone.
 		req, _ := http.NewRequest("HEAD", ev.srv.URL+"/api/task/tasks/?format=csv", nil)
-		if r := boss.send(req); r.status != 200 || len(r.body) != 0 || r.header.Get("Content-Type") != "text/csv; charset=utf-8" {
-			t.Errorf("HEAD: %d %v %q", r.status, r.header, r.body)
+		if r := boss.Send(req); r.Status != 200 || len(r.Body) != 0 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Errorf("HEAD: %d %v %q", r.Status, r.Header, r.Body)
 		}
 		// An empty list is its header.
-		r := boss.do("GET", "/api/task/tasks/?format=csv&search=nothing-matches", nil)
-		if r.status != 200 || string(r.body) != strings.Join(taskHeader, ",")+"\n" {
-			t.Errorf("empty export: %d %q", r.status, r.body)
+		r := boss.Do("GET", "/api/task/tasks/?format=csv&search=nothing-matches", nil)
+		if r.Status != 200 || string(r.Body) != strings.Join(taskHeader, ",")+"\n" {
+			t.Errorf("empty export: %d %q", r.Status, r.Body)
 		}
 	})
 }
@@ -323,7 +323,7 @@ func TestExportCSVStreamsInFlatMemory(t *testing.T) {
 		ev := newEnv(t, e)
 		boss := ev.newUser("boss", "manager")
 		i := 0
-		_, err := ev.db.InsertTasks(context.Background(), func() (sqlstore.BulkTask, bool) {
+		_, err := ev.db.Bulk.InsertTasks(context.Background(), func() (sqlstore.BulkTask, bool) {
 			i++
 			return sqlstore.BulkTask{Title: "Task number " + itoa(int64(i)), Description: strings.Repeat("words, \"quoted\" and more ", 4),
 				Deadline: t0.Add(time.Duration(i) * time.Minute), Status: tasktrack.StatusPending,
@@ -333,7 +333,7 @@ func TestExportCSVStreamsInFlatMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest("GET", ev.srv.URL+"/api/task/tasks/?format=csv", nil)
-		req.Header.Set("Authorization", "Bearer "+boss.access)
+		req.Header.Set("Authorization", "Bearer "+boss.Access)
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)

@@ -148,7 +148,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 			events := make([]event, 0, len(alerts))
 			for _, a := range alerts {
 				if tasktrack.SeesAlertKind(tasktrack.ActorFromContext(ctx), a.Kind) {
-					events = append(events, event{a.ID, a.Seq, toAlertJSON(a)})
+					events = append(events, event{a.ID, a.Seq, tasktrack.ToAlertJSON(a)})
 				} else {
 					// Not for this caller, but the stream moves past it.
 					events = append(events, event{seq: a.Seq})

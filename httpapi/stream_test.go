@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bufio"
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -34,28 +33,28 @@ func TestStreamEndsWithCredentials(t *testing.T) {
 	}{
 		{"nothing changes", func(*testing.T, *env, *client) {}, false, true},
 		{"deactivated through the API", func(t *testing.T, ev *env, mgr *client) {
-			if r := ev.admin.do("POST", "/api/user/users/"+itoa(mgr.user.ID)+"/deactivate/", nil); r.status != 200 {
-				t.Fatalf("deactivate: %d %s", r.status, r.body)
+			if r := ev.admin.Do("POST", "/api/user/users/"+itoa(mgr.user.ID)+"/deactivate/", nil); r.Status != 200 {
+				t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 			}
 		}, true, false},
 		{"demoted through the API", func(t *testing.T, ev *env, mgr *client) {
-			if r := ev.admin.do("PATCH", "/api/user/users/"+itoa(mgr.user.ID)+"/", map[string]any{"role": "user"}); r.status != 200 {
-				t.Fatalf("demote: %d %s", r.status, r.body)
+			if r := ev.admin.Do("PATCH", "/api/user/users/"+itoa(mgr.user.ID)+"/", map[string]any{"role": "user"}); r.Status != 200 {
+				t.Fatalf("demote: %d %s", r.Status, r.Body)
 			}
 		}, true, false},
 		{"deactivated elsewhere", func(t *testing.T, ev *env, mgr *client) {
-			if _, err := ev.db.DeactivateUser(asAdmin(ev), mgr.user.ID); err != nil {
+			if _, err := ev.db.Users.DeactivateUser(asAdmin(ev), mgr.user.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, false, false},
 		{"deleted elsewhere", func(t *testing.T, ev *env, mgr *client) {
-			if err := ev.db.DeleteUser(asAdmin(ev), mgr.user.ID); err != nil {
+			if err := ev.db.Users.DeleteUser(asAdmin(ev), mgr.user.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, false, false},
 		{"demoted elsewhere", func(t *testing.T, ev *env, mgr *client) {
 			role := "user"
-			if _, err := ev.db.UpdateUser(asAdmin(ev), mgr.user.ID, tasktrack.UserUpdate{Role: &role}); err != nil {
+			if _, err := ev.db.Users.UpdateUser(asAdmin(ev), mgr.user.ID, tasktrack.UserUpdate{Role: &role}); err != nil {
 				t.Fatal(err)
 			}
 		}, false, false},
@@ -78,7 +77,7 @@ func TestStreamEndsWithCredentials(t *testing.T) {
 					st.wantEnd(t)
 				}
 				ev.clock.Add(2 * time.Minute)
-				if res, err := ev.db.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
+				if res, err := ev.db.Sweeper.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
 					t.Fatalf("sweep: %+v %v", res, err)
 				}
 				if c.alert {
@@ -135,7 +134,7 @@ func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
 		}
 		ev.admin.newTask(worker, "Report", time.Minute)
 		ev.clock.Add(2 * time.Minute)
-		if res, err := ev.db.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
+		if res, err := ev.db.Sweeper.Sweep(context.Background()); err != nil || res.TasksMissed != 1 {
 			t.Fatalf("sweep: %+v %v", res, err)
 		}
 		if data := st.wantAlert(t); !strings.Contains(data, `"kind":"task_missed"`) {
@@ -149,24 +148,11 @@ func TestStreamPassesAlertsTheCallerMayNotSee(t *testing.T) {
 // end of the test.
 func openEventStream(t *testing.T, c *client, path, lastID string) *testStream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET", c.env.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.access)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	res, err := c.env.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := c.Stream(t, path, "Last-Event-ID", lastID)
 	if res.StatusCode != 200 {
-		res.Body.Close()
 		t.Fatalf("stream: %d", res.StatusCode)
 	}
+	ctx := res.Request.Context()
 	st := &testStream{lines: make(chan string, 100)}
 	go func() {
 		defer res.Body.Close()

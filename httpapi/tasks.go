@@ -64,7 +64,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, missed bool) 
 	if err != nil {
 		return err
 	}
-	writeList(w, r, s.PublicURL, mapSlice(tasks, toTaskJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(tasks, tasktrack.ToTaskJSON), total, f.Page)
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toTaskJSON(t))
+	writeJSON(w, http.StatusCreated, tasktrack.ToTaskJSON(t))
 	return nil
 }
 
@@ -95,7 +95,7 @@ func (s *Server) handleGetTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toTaskJSON(t))
+	writeJSON(w, http.StatusOK, tasktrack.ToTaskJSON(t))
 	return nil
 }
 
@@ -127,7 +127,7 @@ func (s *Server) handleUpdateTask(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toTaskJSON(t))
+	writeJSON(w, http.StatusOK, tasktrack.ToTaskJSON(t))
 	return nil
 }
 
@@ -157,7 +157,7 @@ func (s *Server) handleUpdateStatus(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toTaskJSON(t))
+	writeJSON(w, http.StatusOK, tasktrack.ToTaskJSON(t))
 	return nil
 }
 

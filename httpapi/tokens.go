@@ -82,17 +82,17 @@ func refuseTokenSession(r *http.Request, refresh string) error {
 }
 
 type tokenJSON struct {
-	ID         string            `json:"id"`
-	Name       string            `json:"name"`
-	Scopes     []tasktrack.Scope `json:"scopes"`
-	CreatedAt  jsonTime          `json:"created_at"`
-	ExpiresAt  *jsonTime         `json:"expires_at"`
-	LastUsedAt *jsonTime         `json:"last_used_at"`
+	ID         string              `json:"id"`
+	Name       string              `json:"name"`
+	Scopes     []tasktrack.Scope   `json:"scopes"`
+	CreatedAt  tasktrack.JSONTime  `json:"created_at"`
+	ExpiresAt  *tasktrack.JSONTime `json:"expires_at"`
+	LastUsedAt *tasktrack.JSONTime `json:"last_used_at"`
 }
 
 func toTokenJSON(t *tasktrack.PersonalToken) tokenJSON {
-	return tokenJSON{ID: t.ID, Name: t.Name, Scopes: t.Scopes, CreatedAt: jsonTime(t.CreatedAt),
-		ExpiresAt: optTime(t.ExpiresAt), LastUsedAt: optTime(t.LastUsedAt)}
+	return tokenJSON{ID: t.ID, Name: t.Name, Scopes: t.Scopes, CreatedAt: tasktrack.JSONTime(t.CreatedAt),
+		ExpiresAt: tasktrack.OptJSONTime(t.ExpiresAt), LastUsedAt: tasktrack.OptJSONTime(t.LastUsedAt)}
 }
 
 // newTokenJSON is a token as its creation answers it: with the secret,

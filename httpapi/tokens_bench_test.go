@@ -9,7 +9,6 @@ import (
 
 	"tasktrack"
 	"tasktrack/auth"
-	"tasktrack/sqlstore"
 )
 
 // The list endpoint with a personal access token against the same with a
@@ -19,19 +18,18 @@ import (
 //
 //	go test -run '^$' -bench ListByCredential -benchmem ./httpapi/
 func BenchmarkListByCredential(b *testing.B) {
-	s, jwt, _, _, _ := benchServer(b)
+	s, jwt, _, _, _, db := benchServer(b)
 	ctx := context.Background()
-	db := s.Users.(*sqlstore.DB)
 	u, err := s.Auth.Authenticate(ctx, jwt)
 	if err != nil {
 		b.Fatal(err)
 	}
 	pat, hash := auth.NewPersonalToken()
-	if _, err := db.CreatePersonalToken(tasktrack.NewContextWithActor(ctx, u), tasktrack.PersonalTokenCreate{Name: "bench", Scopes: []string{"read"}}, hash); err != nil {
+	if _, err := db.Tokens.CreatePersonalToken(tasktrack.NewContextWithActor(ctx, u), tasktrack.PersonalTokenCreate{Name: "bench", Scopes: []string{"read"}}, hash); err != nil {
 		b.Fatal(err)
 	}
-	s.PersonalTokens = db
-	s.TokenAuth = auth.NewPersonalTokens(db, s.Auth.Limiter, slog.New(slog.DiscardHandler))
+	s.PersonalTokens = db.Tokens
+	s.TokenAuth = auth.NewPersonalTokens(db.Tokens, s.Auth.Limiter, slog.New(slog.DiscardHandler))
 	h := s.Handler()
 	w := &discardWriter{h: http.Header{}}
 	for _, c := range []struct{ name, token string }{{"jwt", jwt}, {"personal_token", pat}} {

@@ -22,17 +22,17 @@ import (
 // sends it, and the token's id.
 func (c *client) newPAT(name string, scopes ...string) (*client, string) {
 	c.env.t.Helper()
-	r := c.do("POST", "/api/user/me/tokens/", map[string]any{"name": name, "scopes": scopes})
-	if r.status != 201 {
-		c.env.t.Fatalf("create token %s: %d %s", name, r.status, r.body)
+	r := c.Do("POST", "/api/user/me/tokens/", map[string]any{"name": name, "scopes": scopes})
+	if r.Status != 201 {
+		c.env.t.Fatalf("create token %s: %d %s", name, r.Status, r.Body)
 	}
-	m := r.object(c.env.t)
-	return &client{env: c.env, access: m["token"].(string), user: c.user}, m["id"].(string)
+	m := r.Object(c.env.t)
+	return c.env.as(m["token"].(string), "", c.user), m["id"].(string)
 }
 
 // on returns a copy of c that talks to the server of env e.
 func (c *client) on(e *env) *client {
-	return &client{env: e, access: c.access, refresh: c.refresh, user: c.user}
+	return e.as(c.Access, c.Refresh, c.user)
 }
 
 // wantJSON fails unless r has the status and, as JSON, the body want
@@ -40,8 +40,8 @@ func (c *client) on(e *env) *client {
 func wantJSON(t *testing.T, what string, r *response, status int, want string) {
 	t.Helper()
 	var got, exp any
-	if err := json.Unmarshal(r.body, &got); err != nil && want != "" {
-		t.Errorf("%s: %d %q is not JSON", what, r.status, r.body)
+	if err := json.Unmarshal(r.Body, &got); err != nil && want != "" {
+		t.Errorf("%s: %d %q is not JSON", what, r.Status, r.Body)
 		return
 	}
 	if want != "" {
@@ -49,8 +49,8 @@ func wantJSON(t *testing.T, what string, r *response, status int, want string) {
 			t.Fatalf("%s: the test's want %q: %v", what, want, err)
 		}
 	}
-	if r.status != status || (want != "" && !reflect.DeepEqual(got, exp)) {
-		t.Errorf("%s: %d %s, want %d %s", what, r.status, r.body, status, want)
+	if r.Status != status || (want != "" && !reflect.DeepEqual(got, exp)) {
+		t.Errorf("%s: %d %s, want %d %s", what, r.Status, r.Body, status, want)
 	}
 }
 
@@ -72,11 +72,11 @@ func TestPersonalTokenLifecycle(t *testing.T) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
 		exp := t0.Add(90 * 24 * time.Hour)
-		r := alice.do("POST", "/api/user/me/tokens/", map[string]any{"name": "  CI deploy  ", "scopes": []string{"write", "read", "read"}, "expires_at": exp.Format(time.RFC3339)})
-		if r.status != 201 {
-			t.Fatalf("create: %d %s", r.status, r.body)
+		r := alice.Do("POST", "/api/user/me/tokens/", map[string]any{"name": "  CI deploy  ", "scopes": []string{"write", "read", "read"}, "expires_at": exp.Format(time.RFC3339)})
+		if r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
-		created := r.object(t)
+		created := r.Object(t)
 		secret, _ := created["token"].(string)
 		id, _ := created["id"].(string)
 		if !strings.HasPrefix(secret, "tt_pat_") || len(secret) != len("tt_pat_")+43 {
@@ -88,58 +88,58 @@ func TestPersonalTokenLifecycle(t *testing.T) {
 		wantToken := fmt.Sprintf(`{"id": %q, "name": "CI deploy", "scopes": ["read", "write"], "created_at": "2026-03-02T09:00:00.000000Z",
 			"expires_at": "2026-05-31T09:00:00.000000Z", "last_used_at": null}`, id)
 		delete(created, "token")
-		wantJSON(t, "create", &response{status: r.status, body: mustJSON(t, created)}, 201, wantToken)
+		wantJSON(t, "create", &response{Status: r.Status, Body: mustJSON(t, created)}, 201, wantToken)
 
 		// The secret is shown once: the list never holds it.
 		ev.clock.Add(time.Second)
 		_, second := alice.newPAT("calendar app", "calendar")
-		r = alice.do("GET", "/api/user/me/tokens/", nil)
-		if r.status != 200 || r.header.Get("X-Total-Count") != "2" || strings.Contains(string(r.body), secret) || strings.Contains(string(r.body), `"token"`) {
-			t.Fatalf("list: %d %v %s", r.status, r.header, r.body)
+		r = alice.Do("GET", "/api/user/me/tokens/", nil)
+		if r.Status != 200 || r.Header.Get("X-Total-Count") != "2" || strings.Contains(string(r.Body), secret) || strings.Contains(string(r.Body), `"token"`) {
+			t.Fatalf("list: %d %v %s", r.Status, r.Header, r.Body)
 		}
 		var list []map[string]any
-		r.decode(t, &list)
+		r.Decode(t, &list)
 		if len(list) != 2 || list[0]["id"] != second || list[1]["id"] != id {
-			t.Fatalf("list, newest first: %s", r.body)
+			t.Fatalf("list, newest first: %s", r.Body)
 		}
-		if r := alice.do("GET", "/api/user/me/tokens/?limit=1&offset=1", nil); r.status != 200 || !strings.Contains(string(r.body), id) || strings.Contains(string(r.body), second) {
-			t.Fatalf("second page: %d %s", r.status, r.body)
+		if r := alice.Do("GET", "/api/user/me/tokens/?limit=1&offset=1", nil); r.Status != 200 || !strings.Contains(string(r.Body), id) || strings.Contains(string(r.Body), second) {
+			t.Fatalf("second page: %d %s", r.Status, r.Body)
 		}
 
 		// Another person can neither see nor revoke it.
 		bob := ev.newUser("bob", "user")
-		wantJSON(t, "bob revokes alice's token", bob.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 404, `{"detail": "Not found."}`)
-		wantJSON(t, "bob lists alice's tokens", bob.do("GET", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
-		wantJSON(t, "a token id that is not a UUID", alice.do("DELETE", "/api/user/me/tokens/42/", nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "bob revokes alice's token", bob.Do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "bob lists alice's tokens", bob.Do("GET", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
+		wantJSON(t, "a token id that is not a UUID", alice.Do("DELETE", "/api/user/me/tokens/42/", nil), 404, `{"detail": "Not found."}`)
 
-		wantJSON(t, "revoke", alice.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
-		wantJSON(t, "revoke again", alice.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 404, `{"detail": "Not found."}`)
-		if r := alice.do("GET", "/api/user/me/tokens/", nil); r.header.Get("X-Total-Count") != "1" || strings.Contains(string(r.body), id) {
-			t.Fatalf("list after revoking: %s", r.body)
+		wantJSON(t, "revoke", alice.Do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
+		wantJSON(t, "revoke again", alice.Do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 404, `{"detail": "Not found."}`)
+		if r := alice.Do("GET", "/api/user/me/tokens/", nil); r.Header.Get("X-Total-Count") != "1" || strings.Contains(string(r.Body), id) {
+			t.Fatalf("list after revoking: %s", r.Body)
 		}
 
 		// Admins see and revoke anyone's; managers do not.
 		mgr := ev.newUser("maria", "manager")
-		wantJSON(t, "a manager lists a user's tokens", mgr.do("GET", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
-		wantJSON(t, "a manager revokes a user's token", mgr.do("DELETE", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/"+second+"/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
-		if r := ev.admin.do("GET", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/", nil); r.status != 200 || r.header.Get("X-Total-Count") != "1" || !strings.Contains(string(r.body), second) {
-			t.Fatalf("admin lists: %d %s", r.status, r.body)
+		wantJSON(t, "a manager lists a user's tokens", mgr.Do("GET", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
+		wantJSON(t, "a manager revokes a user's token", mgr.Do("DELETE", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/"+second+"/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
+		if r := ev.admin.Do("GET", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/", nil); r.Status != 200 || r.Header.Get("X-Total-Count") != "1" || !strings.Contains(string(r.Body), second) {
+			t.Fatalf("admin lists: %d %s", r.Status, r.Body)
 		}
-		wantJSON(t, "admin lists a user who does not exist", ev.admin.do("GET", "/api/user/users/999999/tokens/", nil), 404, `{"detail": "Not found."}`)
-		wantJSON(t, "admin revokes another user's token under the wrong user", ev.admin.do("DELETE", "/api/user/users/"+itoa(bob.user.ID)+"/tokens/"+second+"/", nil), 404, `{"detail": "Not found."}`)
-		wantJSON(t, "admin revokes", ev.admin.do("DELETE", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/"+second+"/", nil), 204, "")
+		wantJSON(t, "admin lists a user who does not exist", ev.admin.Do("GET", "/api/user/users/999999/tokens/", nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "admin revokes another user's token under the wrong user", ev.admin.Do("DELETE", "/api/user/users/"+itoa(bob.user.ID)+"/tokens/"+second+"/", nil), 404, `{"detail": "Not found."}`)
+		wantJSON(t, "admin revokes", ev.admin.Do("DELETE", "/api/user/users/"+itoa(alice.user.ID)+"/tokens/"+second+"/", nil), 204, "")
 
 		// Every step is in the audit log.
-		r = ev.admin.do("GET", "/api/audit/?target_id="+second, nil)
+		r = ev.admin.Do("GET", "/api/audit/?target_id="+second, nil)
 		var entries []struct {
 			Action  string
 			Actor   struct{ Username string }
 			Details map[string]any
 		}
-		r.decode(t, &entries)
+		r.Decode(t, &entries)
 		if len(entries) != 2 || entries[0].Action != "token.revoke" || entries[0].Actor.Username != "admin" ||
 			entries[1].Action != "token.create" || entries[1].Actor.Username != "alice" || entries[1].Details["name"] != "calendar app" {
-			t.Fatalf("audit: %s", r.body)
+			t.Fatalf("audit: %s", r.Body)
 		}
 	})
 }
@@ -188,17 +188,17 @@ func TestPersonalTokenValidation(t *testing.T) {
 				if c.status == 415 {
 					headers = []string{"Content-Type", "application/x-www-form-urlencoded"}
 				}
-				r := ev.admin.do("POST", "/api/user/me/tokens/", c.body, headers...)
-				if c.want != "" || r.status != c.status {
+				r := ev.admin.Do("POST", "/api/user/me/tokens/", c.body, headers...)
+				if c.want != "" || r.Status != c.status {
 					wantJSON(t, c.name, r, c.status, c.want)
 				}
 			})
 		}
-		r := ev.admin.do("GET", "/api/user/me/tokens/", nil)
+		r := ev.admin.Do("GET", "/api/user/me/tokens/", nil)
 		var list []map[string]any
-		r.decode(t, &list)
+		r.Decode(t, &list)
 		if len(list) != 3 || list[0]["expires_at"] != t0.Add(time.Hour).Format("2006-01-02T15:04:05.000000Z") || list[1]["expires_at"] != nil {
-			t.Fatalf("made: %s", r.body)
+			t.Fatalf("made: %s", r.Body)
 		}
 	})
 }
@@ -236,8 +236,8 @@ func TestPersonalTokenScopes(t *testing.T) {
 			{"password", "POST", "/api/user/me/password/", map[string]string{"old_password": adminPassword, "new_password": "taken-over-42"}, session, 0},
 			{"password", "POST", "/api/user/users/" + itoa(alice.user.ID) + "/password/", map[string]string{"password": "taken-over-42"}, session, 0},
 			{"password", "PATCH", "/api/user/users/" + itoa(alice.user.ID) + "/", map[string]string{"password": "taken-over-42"}, write + "+" + session, 0},
-			{"token refresh", "POST", "/api/token/refresh/", map[string]string{"refresh": ev.admin.refresh}, session, 0},
-			{"logout", "POST", "/api/token/logout/", map[string]string{"refresh": ev.admin.refresh}, session, 0},
+			{"token refresh", "POST", "/api/token/refresh/", map[string]string{"refresh": ev.admin.Refresh}, session, 0},
+			{"logout", "POST", "/api/token/logout/", map[string]string{"refresh": ev.admin.Refresh}, session, 0},
 			{"calendar", "GET", "/api/calendar/", nil, calendar, 200},
 			{"calendar", "POST", "/api/calendar/rotate/", nil, calendar, 200},
 			{"calendar", "GET", "/api/calendar/not-a-secret/tasks.ics", nil, none, 404},
@@ -247,7 +247,7 @@ func TestPersonalTokenScopes(t *testing.T) {
 			pat, _ := ev.admin.newPAT(strings.Join(scopes, "+"), scopes...)
 			for _, row := range rows {
 				what := fmt.Sprintf("%v: %s %s %s", scopes, row.class, row.method, row.path)
-				r := pat.do(row.method, row.path, row.body)
+				r := pat.Do(row.method, row.path, row.body)
 				switch {
 				case row.need == session:
 					wantJSON(t, what, r, 403, sessionError)
@@ -256,8 +256,8 @@ func TestPersonalTokenScopes(t *testing.T) {
 				case row.need == write+"+"+session:
 					wantJSON(t, what, r, 403, scopeError(write))
 				case row.need == none || slices.Contains(scopes, row.need):
-					if r.status != row.status {
-						t.Errorf("%s: %d %s, want %d", what, r.status, r.body, row.status)
+					if r.Status != row.status {
+						t.Errorf("%s: %d %s, want %d", what, r.Status, r.Body, row.status)
 					}
 				default:
 					wantJSON(t, what, r, 403, scopeError(row.need))
@@ -268,13 +268,13 @@ func TestPersonalTokenScopes(t *testing.T) {
 		// the admin's session still refreshes.
 		ev.login("admin", adminPassword)
 		ev.login("alice", userPassword("alice"))
-		if r := ev.anon().do("POST", "/api/token/refresh/", map[string]string{"refresh": ev.admin.refresh}); r.status != 200 {
-			t.Fatalf("the admin's refresh token after the refused refreshes and logouts: %d %s", r.status, r.body)
+		if r := ev.anon().Do("POST", "/api/token/refresh/", map[string]string{"refresh": ev.admin.Refresh}); r.Status != 200 {
+			t.Fatalf("the admin's refresh token after the refused refreshes and logouts: %d %s", r.Status, r.Body)
 		}
 		// A token in place of the refresh token is no refresh token.
 		pat, _ := ev.admin.newPAT("as refresh", read, write)
 		for _, path := range []string{"/api/token/refresh/", "/api/token/logout/"} {
-			wantJSON(t, "a token as the refresh token of "+path, ev.anon().do("POST", path, map[string]string{"refresh": pat.access}), 403, sessionError)
+			wantJSON(t, "a token as the refresh token of "+path, ev.anon().Do("POST", path, map[string]string{"refresh": pat.Access}), 403, sessionError)
 		}
 	})
 }
@@ -289,15 +289,15 @@ func TestUserTokenCannotCreateTasks(t *testing.T) {
 		own := ev.admin.newTask(alice, "Hers", 48*time.Hour)
 		other := ev.admin.newTask(bob, "His", 48*time.Hour)
 		pat, _ := alice.newPAT("everything", "read", "write", "calendar")
-		wantJSON(t, "create a task", pat.do("POST", "/api/task/tasks/", map[string]any{"title": "x", "deadline": t0.Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID}),
+		wantJSON(t, "create a task", pat.Do("POST", "/api/task/tasks/", map[string]any{"title": "x", "deadline": t0.Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID}),
 			403, `{"detail": "You do not have permission to perform this action."}`)
-		wantJSON(t, "list users", pat.do("GET", "/api/user/users/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
-		wantJSON(t, "another's task", pat.do("GET", "/api/task/tasks/"+other+"/", nil), 404, `{"detail": "Not found."}`)
-		if r := pat.do("PATCH", "/api/task/tasks/"+own+"/update_status/", map[string]string{"status": "completed"}); r.status != 200 {
-			t.Fatalf("her own task's status: %d %s", r.status, r.body)
+		wantJSON(t, "list users", pat.Do("GET", "/api/user/users/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
+		wantJSON(t, "another's task", pat.Do("GET", "/api/task/tasks/"+other+"/", nil), 404, `{"detail": "Not found."}`)
+		if r := pat.Do("PATCH", "/api/task/tasks/"+own+"/update_status/", map[string]string{"status": "completed"}); r.Status != 200 {
+			t.Fatalf("her own task's status: %d %s", r.Status, r.Body)
 		}
-		if r := pat.do("GET", "/api/task/tasks/", nil); r.status != 200 || r.header.Get("X-Total-Count") != "1" {
-			t.Fatalf("her list: %d %s", r.status, r.body)
+		if r := pat.Do("GET", "/api/task/tasks/", nil); r.Status != 200 || r.Header.Get("X-Total-Count") != "1" {
+			t.Fatalf("her list: %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -312,8 +312,8 @@ func TestPersonalTokenAudit(t *testing.T) {
 		pat, tokenID := mgr.newPAT("script", "read", "write")
 		byToken := pat.newTask(alice, "By token", time.Hour)
 		bySession := mgr.newTask(alice, "By session", time.Hour)
-		if r := pat.do("PATCH", "/api/task/tasks/"+bySession+"/update_status/", map[string]string{"status": "in_progress"}); r.status != 200 {
-			t.Fatalf("status by token: %d %s", r.status, r.body)
+		if r := pat.Do("PATCH", "/api/task/tasks/"+bySession+"/update_status/", map[string]string{"status": "in_progress"}); r.Status != 200 {
+			t.Fatalf("status by token: %d %s", r.Status, r.Body)
 		}
 		type entry struct {
 			Action   string
@@ -325,7 +325,7 @@ func TestPersonalTokenAudit(t *testing.T) {
 			Details map[string]any
 		}
 		var entries []entry
-		ev.admin.do("GET", "/api/audit/?actor="+itoa(mgr.user.ID), nil).decode(t, &entries)
+		ev.admin.Do("GET", "/api/audit/?actor="+itoa(mgr.user.ID), nil).Decode(t, &entries)
 		got := map[string]entry{}
 		for _, en := range entries {
 			got[en.Action+" "+en.TargetID] = en
@@ -361,16 +361,16 @@ func TestPersonalTokenEnds(t *testing.T) {
 			act  func(t *testing.T, owner *client, tokenID string)
 		}{
 			{"revoked by its owner", func(t *testing.T, owner *client, id string) {
-				wantJSON(t, "revoke", owner.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
+				wantJSON(t, "revoke", owner.Do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
 			}},
 			{"revoked by an admin on the other replica", func(t *testing.T, owner *client, id string) {
-				wantJSON(t, "revoke", replica.admin.do("DELETE", "/api/user/users/"+itoa(owner.user.ID)+"/tokens/"+id+"/", nil), 204, "")
+				wantJSON(t, "revoke", replica.admin.Do("DELETE", "/api/user/users/"+itoa(owner.user.ID)+"/tokens/"+id+"/", nil), 204, "")
 			}},
 			{"owner deactivated on the other replica", func(t *testing.T, owner *client, id string) {
-				wantJSON(t, "deactivate", replica.admin.do("POST", "/api/user/users/"+itoa(owner.user.ID)+"/deactivate/", nil), 200, `{"status": "User deactivated"}`)
+				wantJSON(t, "deactivate", replica.admin.Do("POST", "/api/user/users/"+itoa(owner.user.ID)+"/deactivate/", nil), 200, `{"status": "User deactivated"}`)
 			}},
 			{"owner deleted", func(t *testing.T, owner *client, id string) {
-				wantJSON(t, "delete", ev.admin.do("DELETE", "/api/user/users/"+itoa(owner.user.ID)+"/", nil), 204, "")
+				wantJSON(t, "delete", ev.admin.Do("DELETE", "/api/user/users/"+itoa(owner.user.ID)+"/", nil), 204, "")
 			}},
 			// Last: moving the clocks ends the admins' sessions too.
 			{"expired", func(t *testing.T, owner *client, id string) {
@@ -381,24 +381,24 @@ func TestPersonalTokenEnds(t *testing.T) {
 		for i, tr := range triggers {
 			t.Run(tr.name, func(t *testing.T) {
 				owner := ev.newUser(fmt.Sprintf("owner%d", i), "manager")
-				r := owner.do("POST", "/api/user/me/tokens/", map[string]any{"name": "ci", "scopes": []string{"read", "write"},
+				r := owner.Do("POST", "/api/user/me/tokens/", map[string]any{"name": "ci", "scopes": []string{"read", "write"},
 					"expires_at": ev.clock.Now().Add(time.Hour).Format(time.RFC3339Nano)})
-				if r.status != 201 {
-					t.Fatalf("create: %d %s", r.status, r.body)
+				if r.Status != 201 {
+					t.Fatalf("create: %d %s", r.Status, r.Body)
 				}
-				m := r.object(t)
-				pat := &client{env: ev, access: m["token"].(string), user: owner.user}
+				m := r.Object(t)
+				pat := ev.as(m["token"].(string), "", owner.user)
 				for _, c := range []*client{pat, pat.on(replica)} {
-					if r := c.do("GET", "/api/user/me/", nil); r.status != 200 {
-						t.Fatalf("before: %d %s", r.status, r.body)
+					if r := c.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+						t.Fatalf("before: %d %s", r.Status, r.Body)
 					}
 				}
 				tr.act(t, owner, m["id"].(string))
 				for what, c := range map[string]*client{"here": pat, "on the other replica": pat.on(replica)} {
-					r := c.do("GET", "/api/user/me/", nil)
+					r := c.Do("GET", "/api/user/me/", nil)
 					wantJSON(t, what, r, 401, `{"detail": "Given token not valid for any token type", "code": "token_not_valid"}`)
-					if r.header.Get("WWW-Authenticate") != `Bearer realm="api"` {
-						t.Errorf("%s: WWW-Authenticate %q", what, r.header.Get("WWW-Authenticate"))
+					if r.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+						t.Errorf("%s: WWW-Authenticate %q", what, r.Header.Get("WWW-Authenticate"))
 					}
 				}
 			})
@@ -413,18 +413,18 @@ func TestPersonalTokenStaysDeadAfterReactivation(t *testing.T) {
 		ev := newEnv(t, e)
 		alice := ev.newUser("alice", "user")
 		pat, _ := alice.newPAT("old", "read")
-		wantJSON(t, "deactivate", ev.admin.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/deactivate/", nil), 200, `{"status": "User deactivated"}`)
+		wantJSON(t, "deactivate", ev.admin.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/deactivate/", nil), 200, `{"status": "User deactivated"}`)
 		ev.clock.Add(time.Minute)
-		wantJSON(t, "reactivate", ev.admin.do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil), 200, `{"status": "User reactivated"}`)
-		wantJSON(t, "the old token", pat.do("GET", "/api/user/me/", nil), 401, `{"detail": "Given token not valid for any token type", "code": "token_not_valid"}`)
+		wantJSON(t, "reactivate", ev.admin.Do("POST", "/api/user/users/"+itoa(alice.user.ID)+"/reactivate/", nil), 200, `{"status": "User reactivated"}`)
+		wantJSON(t, "the old token", pat.Do("GET", "/api/user/me/", nil), 401, `{"detail": "Given token not valid for any token type", "code": "token_not_valid"}`)
 		alice = ev.login("alice", userPassword("alice"))
-		if r := alice.do("GET", "/api/user/me/tokens/", nil); r.status != 200 || r.header.Get("X-Total-Count") != "0" {
-			t.Fatalf("list after reactivation: %d %s", r.status, r.body)
+		if r := alice.Do("GET", "/api/user/me/tokens/", nil); r.Status != 200 || r.Header.Get("X-Total-Count") != "0" {
+			t.Fatalf("list after reactivation: %d %s", r.Status, r.Body)
 		}
 		ev.clock.Add(time.Second)
 		fresh, _ := alice.newPAT("new", "read")
-		if r := fresh.do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Fatalf("a token made after reactivation: %d %s", r.status, r.body)
+		if r := fresh.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Fatalf("a token made after reactivation: %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -440,17 +440,17 @@ func TestPersonalTokenFollowsRole(t *testing.T) {
 		alice := ev.newUser("alice", "user")
 		pat, _ := mgr.newPAT("script", "read", "write")
 		pat.newTask(alice, "Before", time.Hour)
-		if r := pat.do("GET", "/api/task/tasks/", nil); r.status != 200 || r.header.Get("X-Total-Count") != "1" {
-			t.Fatalf("a manager's list: %d %s", r.status, r.body)
+		if r := pat.Do("GET", "/api/task/tasks/", nil); r.Status != 200 || r.Header.Get("X-Total-Count") != "1" {
+			t.Fatalf("a manager's list: %d %s", r.Status, r.Body)
 		}
-		wantJSON(t, "demote", replica.admin.do("PATCH", "/api/user/users/"+itoa(mgr.user.ID)+"/", map[string]string{"role": "user"}), 200, "")
+		wantJSON(t, "demote", replica.admin.Do("PATCH", "/api/user/users/"+itoa(mgr.user.ID)+"/", map[string]string{"role": "user"}), 200, "")
 		for what, c := range map[string]*client{"here": pat, "on the other replica": pat.on(replica)} {
-			wantJSON(t, what+": create", c.do("POST", "/api/task/tasks/", map[string]any{"title": "After", "deadline": t0.Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID}),
+			wantJSON(t, what+": create", c.Do("POST", "/api/task/tasks/", map[string]any{"title": "After", "deadline": t0.Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID}),
 				403, `{"detail": "You do not have permission to perform this action."}`)
-			if r := c.do("GET", "/api/task/tasks/", nil); r.status != 200 || r.header.Get("X-Total-Count") != "0" {
-				t.Errorf("%s: a user's list: %d %s", what, r.status, r.body)
+			if r := c.Do("GET", "/api/task/tasks/", nil); r.Status != 200 || r.Header.Get("X-Total-Count") != "0" {
+				t.Errorf("%s: a user's list: %d %s", what, r.Status, r.Body)
 			}
-			wantJSON(t, what+": missed", c.do("GET", "/api/task/tasks/missed/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
+			wantJSON(t, what+": missed", c.Do("GET", "/api/task/tasks/missed/", nil), 403, `{"detail": "You do not have permission to perform this action."}`)
 		}
 	})
 }
@@ -467,7 +467,7 @@ func TestPersonalTokenLastUsed(t *testing.T) {
 		lastUsed := func() any {
 			t.Helper()
 			var list []map[string]any
-			alice.do("GET", "/api/user/me/tokens/", nil).decode(t, &list)
+			alice.Do("GET", "/api/user/me/tokens/", nil).Decode(t, &list)
 			return list[0]["last_used_at"]
 		}
 		if got := lastUsed(); got != nil {
@@ -490,8 +490,8 @@ func TestPersonalTokenLastUsed(t *testing.T) {
 			ev.clock.Set(t0.Add(s.at))
 			replica.clock.Set(t0.Add(s.at))
 			for range 3 {
-				if r := pat.on(s.on).do("GET", "/api/user/me/", nil); r.status != 200 {
-					t.Fatalf("at %v: %d %s", s.at, r.status, r.body)
+				if r := pat.on(s.on).Do("GET", "/api/user/me/", nil); r.Status != 200 {
+					t.Fatalf("at %v: %d %s", s.at, r.Status, r.Body)
 				}
 			}
 			if got := lastUsed(); got != s.want {
@@ -516,12 +516,12 @@ func TestPersonalTokenGuessing(t *testing.T) {
 			if i%10 == 0 {
 				guess = "tt_pat_short" // malformed ones count too
 			}
-			guesser.access = guess
-			r := guesser.do("GET", "/api/task/tasks/", nil)
-			if r.status == 429 {
+			guesser.Access = guess
+			r := guesser.Do("GET", "/api/task/tasks/", nil)
+			if r.Status == 429 {
 				first429 = i
 				wantJSON(t, "limited", r, 429, `{"detail": "Too many failed authentication attempts. Try again later."}`)
-				if r.header.Get("Retry-After") == "" {
+				if r.Header.Get("Retry-After") == "" {
 					t.Error("429 without Retry-After")
 				}
 				break
@@ -531,34 +531,34 @@ func TestPersonalTokenGuessing(t *testing.T) {
 		if first429 == 0 || first429 >= 50 {
 			t.Fatalf("the first 429 came at guess %d, want before the 50th", first429)
 		}
-		guesser.access = pat.access
-		if r := guesser.do("GET", "/api/task/tasks/", nil); r.status != 429 {
-			t.Errorf("the right token from the limited address: %d %s", r.status, r.body)
+		guesser.Access = pat.Access
+		if r := guesser.Do("GET", "/api/task/tasks/", nil); r.Status != 429 {
+			t.Errorf("the right token from the limited address: %d %s", r.Status, r.Body)
 		}
-		if r := pat.via("127.0.0.8").do("GET", "/api/task/tasks/", nil); r.status != 200 {
-			t.Errorf("the right token from another address: %d %s", r.status, r.body)
+		if r := pat.via("127.0.0.8").Do("GET", "/api/task/tasks/", nil); r.Status != 200 {
+			t.Errorf("the right token from another address: %d %s", r.Status, r.Body)
 		}
-		if r := alice.via("127.0.0.7").do("GET", "/api/task/tasks/", nil); r.status != 200 {
-			t.Errorf("a login session from the limited address: %d %s", r.status, r.body)
+		if r := alice.via("127.0.0.7").Do("GET", "/api/task/tasks/", nil); r.Status != 200 {
+			t.Errorf("a login session from the limited address: %d %s", r.Status, r.Body)
 		}
 		// The address recovers with time.
 		ev.clock.Add(10 * time.Minute)
-		if r := guesser.do("GET", "/api/task/tasks/", nil); r.status != 200 {
-			t.Errorf("the right token after the limit's period: %d %s", r.status, r.body)
+		if r := guesser.Do("GET", "/api/task/tasks/", nil); r.Status != 200 {
+			t.Errorf("the right token after the limit's period: %d %s", r.Status, r.Body)
 		}
 		// A revoked token is no guess: a script still sending one does not
 		// lock out its address.
 		alice = ev.login("alice", userPassword("alice"))
 		old, id := alice.newPAT("forgotten", "read")
-		wantJSON(t, "revoke", alice.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
+		wantJSON(t, "revoke", alice.Do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
 		old = old.via("127.0.0.9")
 		for i := range 30 {
-			if r := old.do("GET", "/api/task/tasks/", nil); r.status != 401 {
-				t.Fatalf("revoked token, use %d: %d %s", i+1, r.status, r.body)
+			if r := old.Do("GET", "/api/task/tasks/", nil); r.Status != 401 {
+				t.Fatalf("revoked token, use %d: %d %s", i+1, r.Status, r.Body)
 			}
 		}
-		if r := pat.via("127.0.0.9").do("GET", "/api/task/tasks/", nil); r.status != 200 {
-			t.Errorf("after a revoked token's uses, the address: %d %s", r.status, r.body)
+		if r := pat.via("127.0.0.9").Do("GET", "/api/task/tasks/", nil); r.Status != 200 {
+			t.Errorf("after a revoked token's uses, the address: %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -569,11 +569,11 @@ func TestPersonalTokenStream(t *testing.T) {
 	mgr := ev.newUser("maria", "manager")
 	pat, id := mgr.newPAT("dashboard", "read")
 	st := openEventStream(t, pat, "/api/alerts/stream/", "")
-	wantJSON(t, "revoke", mgr.do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
+	wantJSON(t, "revoke", mgr.Do("DELETE", "/api/user/me/tokens/"+id+"/", nil), 204, "")
 	st.wantEnd(t)
 
-	r := mgr.do("POST", "/api/user/me/tokens/", map[string]any{"name": "short", "scopes": []string{"read"}, "expires_at": t0.Add(time.Hour).Format(time.RFC3339)})
-	short := &client{env: ev, access: r.object(t)["token"].(string), user: mgr.user}
+	r := mgr.Do("POST", "/api/user/me/tokens/", map[string]any{"name": "short", "scopes": []string{"read"}, "expires_at": t0.Add(time.Hour).Format(time.RFC3339)})
+	short := ev.as(r.Object(t)["token"].(string), "", mgr.user)
 	ev.clock.Add(time.Hour - 50*time.Millisecond)
 	openEventStream(t, short, "/api/alerts/stream/", "").wantEnd(t)
 }

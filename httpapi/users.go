@@ -12,7 +12,7 @@ import (
 // endpoints of admins and managers.
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, toUserJSON(tasktrack.ActorFromContext(r.Context())))
+	writeJSON(w, http.StatusOK, tasktrack.ToUserJSON(tasktrack.ActorFromContext(r.Context())))
 	return nil
 }
 
@@ -60,7 +60,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, r, s.PublicURL, mapSlice(users, toUserJSON), total, f.Page)
+	writeList(w, r, s.PublicURL, mapSlice(users, tasktrack.ToUserJSON), total, f.Page)
 	return nil
 }
 
@@ -84,7 +84,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toUserJSON(u))
+	writeJSON(w, http.StatusCreated, tasktrack.ToUserJSON(u))
 	return nil
 }
 
@@ -125,7 +125,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, tasktrack.ToUserJSON(u))
 	return nil
 }
 
@@ -161,7 +161,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.usersChanged()
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, tasktrack.ToUserJSON(u))
 	return nil
 }
 

@@ -23,7 +23,7 @@ const usrLastAdmin = `{"detail":"This is the last active admin; make another adm
 // usrState is the stored role and active flag of a user, or "absent".
 func usrState(t *testing.T, ev *env, id int64) string {
 	t.Helper()
-	u, err := ev.db.AuthUser(context.Background(), id)
+	u, err := ev.db.Sessions.AuthUser(context.Background(), id)
 	if errors.Is(err, tasktrack.ErrNotFound) {
 		return "absent"
 	}
@@ -56,9 +56,9 @@ func TestLastAdminGuard(t *testing.T) {
 				path := func(id int64) string { return "/api/user/users/" + itoa(id) + "/" + a.suffix }
 
 				// The only admin.
-				r := ev.admin.do(a.method, path(admin), a.body)
-				if r.status != 409 || r.String() != usrLastAdmin {
-					t.Fatalf("the only admin: %d %s", r.status, r.body)
+				r := ev.admin.Do(a.method, path(admin), a.body)
+				if r.Status != 409 || r.String() != usrLastAdmin {
+					t.Fatalf("the only admin: %d %s", r.Status, r.Body)
 				}
 				if got := usrState(t, ev, admin); got != "admin active=true" {
 					t.Fatalf("refused, but the admin is now %s", got)
@@ -66,33 +66,33 @@ func TestLastAdminGuard(t *testing.T) {
 
 				// A second admin who is inactive does not count.
 				second := ev.newUser("second", "admin")
-				if r := ev.admin.do("POST", "/api/user/users/"+itoa(second.user.ID)+"/deactivate/", nil); r.status != 200 {
-					t.Fatalf("deactivate the second admin: %d %s", r.status, r.body)
+				if r := ev.admin.Do("POST", "/api/user/users/"+itoa(second.user.ID)+"/deactivate/", nil); r.Status != 200 {
+					t.Fatalf("deactivate the second admin: %d %s", r.Status, r.Body)
 				}
-				r = ev.admin.do(a.method, path(admin), a.body)
-				if r.status != 409 || r.String() != usrLastAdmin {
-					t.Fatalf("with an inactive second admin: %d %s", r.status, r.body)
+				r = ev.admin.Do(a.method, path(admin), a.body)
+				if r.Status != 409 || r.String() != usrLastAdmin {
+					t.Fatalf("with an inactive second admin: %d %s", r.Status, r.Body)
 				}
 				if got := usrState(t, ev, admin); got != "admin active=true" {
 					t.Fatalf("refused, but the admin is now %s", got)
 				}
 
 				// With a second active admin it works.
-				if r := ev.admin.do("POST", "/api/user/users/"+itoa(second.user.ID)+"/reactivate/", nil); r.status != 200 {
-					t.Fatalf("reactivate the second admin: %d %s", r.status, r.body)
+				if r := ev.admin.Do("POST", "/api/user/users/"+itoa(second.user.ID)+"/reactivate/", nil); r.Status != 200 {
+					t.Fatalf("reactivate the second admin: %d %s", r.Status, r.Body)
 				}
 				second = ev.login("second", userPassword("second"))
-				r = second.do(a.method, path(admin), a.body)
-				if r.status != a.status {
-					t.Fatalf("with a second admin: %d %s", r.status, r.body)
+				r = second.Do(a.method, path(admin), a.body)
+				if r.Status != a.status {
+					t.Fatalf("with a second admin: %d %s", r.Status, r.Body)
 				}
 				if got := usrState(t, ev, admin); got != a.after {
 					t.Errorf("after: %s, want %s", got, a.after)
 				}
 				// Now the second is the last one.
-				r = second.do(a.method, path(second.user.ID), a.body)
-				if r.status != 409 || r.String() != usrLastAdmin {
-					t.Errorf("the second, now last: %d %s", r.status, r.body)
+				r = second.Do(a.method, path(second.user.ID), a.body)
+				if r.Status != 409 || r.String() != usrLastAdmin {
+					t.Errorf("the second, now last: %d %s", r.Status, r.Body)
 				}
 				if got := usrState(t, ev, second.user.ID); got != "admin active=true" {
 					t.Errorf("refused, but the second admin is now %s", got)
@@ -112,58 +112,58 @@ func TestDeleteUserDoesNotCascade(t *testing.T) {
 		second := boss.newTask(alice, "Second", 2*time.Hour)
 		path := "/api/user/users/" + itoa(alice.user.ID) + "/"
 		taskExists := func(id string) bool {
-			_, err := ev.db.FindTaskByID(System, id)
+			_, err := ev.db.Tasks.FindTaskByID(System, id)
 			return err == nil
 		}
 
-		r := ev.admin.do("DELETE", path, nil)
-		if r.status != 409 || r.String() != `{"detail":"This user still has 2 task(s): reassign or delete their tasks first, or deactivate the user."}`+"\n" {
-			t.Fatalf("delete a user with tasks: %d %s", r.status, r.body)
+		r := ev.admin.Do("DELETE", path, nil)
+		if r.Status != 409 || r.String() != `{"detail":"This user still has 2 task(s): reassign or delete their tasks first, or deactivate the user."}`+"\n" {
+			t.Fatalf("delete a user with tasks: %d %s", r.Status, r.Body)
 		}
 		if usrState(t, ev, alice.user.ID) != "user active=true" || !taskExists(first) || !taskExists(second) {
 			t.Fatal("a refused delete removed something")
 		}
-		if r := alice.do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Errorf("a refused delete revoked the token: %d", r.status)
+		if r := alice.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Errorf("a refused delete revoked the token: %d", r.Status)
 		}
 		// A completed task still counts.
-		if r := alice.do("PATCH", "/api/task/tasks/"+first+"/update_status/", map[string]string{"status": "completed"}); r.status != 200 {
-			t.Fatalf("complete: %d", r.status)
+		if r := alice.Do("PATCH", "/api/task/tasks/"+first+"/update_status/", map[string]string{"status": "completed"}); r.Status != 200 {
+			t.Fatalf("complete: %d", r.Status)
 		}
-		if r := boss.do("DELETE", "/api/task/tasks/"+first+"/", nil); r.status != 204 {
-			t.Fatalf("delete task: %d %s", r.status, r.body)
+		if r := boss.Do("DELETE", "/api/task/tasks/"+first+"/", nil); r.Status != 204 {
+			t.Fatalf("delete task: %d %s", r.Status, r.Body)
 		}
-		r = ev.admin.do("DELETE", path, nil)
-		if r.status != 409 || !strings.Contains(r.String(), "still has 1 task(s)") {
-			t.Fatalf("with one task left: %d %s", r.status, r.body)
+		r = ev.admin.Do("DELETE", path, nil)
+		if r.Status != 409 || !strings.Contains(r.String(), "still has 1 task(s)") {
+			t.Fatalf("with one task left: %d %s", r.Status, r.Body)
 		}
 		// Once the last task is reassigned, the user can go.
-		if r := boss.do("PATCH", "/api/task/tasks/"+second+"/", map[string]any{"assigned_to": bob.user.ID}); r.status != 200 {
-			t.Fatalf("reassign: %d %s", r.status, r.body)
+		if r := boss.Do("PATCH", "/api/task/tasks/"+second+"/", map[string]any{"assigned_to": bob.user.ID}); r.Status != 200 {
+			t.Fatalf("reassign: %d %s", r.Status, r.Body)
 		}
-		if r := ev.admin.do("DELETE", path, nil); r.status != 204 || len(r.body) != 0 {
-			t.Fatalf("delete a user without tasks: %d %s", r.status, r.body)
+		if r := ev.admin.Do("DELETE", path, nil); r.Status != 204 || len(r.Body) != 0 {
+			t.Fatalf("delete a user without tasks: %d %s", r.Status, r.Body)
 		}
 		if usrState(t, ev, alice.user.ID) != "absent" || !taskExists(second) {
 			t.Fatal("after the delete")
 		}
-		if r := ev.admin.do("GET", path, nil); r.status != 404 {
-			t.Errorf("deleted user: %d", r.status)
+		if r := ev.admin.Do("GET", path, nil); r.Status != 404 {
+			t.Errorf("deleted user: %d", r.Status)
 		}
-		if r := ev.admin.do("DELETE", path, nil); r.status != 404 {
-			t.Errorf("delete twice: %d", r.status)
+		if r := ev.admin.Do("DELETE", path, nil); r.Status != 404 {
+			t.Errorf("delete twice: %d", r.Status)
 		}
 
 		// Deleting the creator of tasks keeps the tasks; they lose only
 		// their creator.
 		creator := ev.newUser("creator", "manager")
 		made := creator.newTask(bob, "Made by creator", time.Hour)
-		if r := ev.admin.do("DELETE", "/api/user/users/"+itoa(creator.user.ID)+"/", nil); r.status != 204 {
-			t.Fatalf("delete the creator: %d %s", r.status, r.body)
+		if r := ev.admin.Do("DELETE", "/api/user/users/"+itoa(creator.user.ID)+"/", nil); r.Status != 204 {
+			t.Fatalf("delete the creator: %d %s", r.Status, r.Body)
 		}
-		r = bob.do("GET", "/api/task/tasks/"+made+"/", nil)
-		if m := r.object(t); r.status != 200 || m["created_by"] != nil || m["title"] != "Made by creator" {
-			t.Errorf("a task of a deleted creator: %d %s", r.status, r.body)
+		r = bob.Do("GET", "/api/task/tasks/"+made+"/", nil)
+		if m := r.Object(t); r.Status != 200 || m["created_by"] != nil || m["title"] != "Made by creator" {
+			t.Errorf("a task of a deleted creator: %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -183,10 +183,10 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 		password func(victim *client) string
 	}{
 		{"deactivation", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("POST", "/api/user/users/"+itoa(v.user.ID)+"/deactivate/", nil)
+			return ev.admin.Do("POST", "/api/user/users/"+itoa(v.user.ID)+"/deactivate/", nil)
 		}, 200, nil},
 		{"deactivation by update", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("PATCH", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"is_active": false})
+			return ev.admin.Do("PATCH", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"is_active": false})
 		}, 200, nil},
 		{"deactivation by the sweep", func(t *testing.T, ev, replica *env, v *client) *response {
 			for i := range 5 {
@@ -194,32 +194,32 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 			}
 			ev.clock.Add(2 * time.Minute)
 			replica.clock.Add(2 * time.Minute)
-			res, err := ev.db.Sweep(context.Background())
+			res, err := ev.db.Sweeper.Sweep(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.UsersDeactivated != 1 {
 				t.Fatalf("sweep: %+v", res)
 			}
-			return &response{status: 200}
+			return &response{Status: 200}
 		}, 200, nil},
 		{"deletion", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("DELETE", "/api/user/users/"+itoa(v.user.ID)+"/", nil)
+			return ev.admin.Do("DELETE", "/api/user/users/"+itoa(v.user.ID)+"/", nil)
 		}, 204, nil},
 		{"password reset by an admin", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("POST", "/api/user/users/"+itoa(v.user.ID)+"/password/", map[string]any{"password": "reset-by-admin-1"})
+			return ev.admin.Do("POST", "/api/user/users/"+itoa(v.user.ID)+"/password/", map[string]any{"password": "reset-by-admin-1"})
 		}, 204, func(*client) string { return "reset-by-admin-1" }},
 		{"password set by update", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("PATCH", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"password": "set-by-admin-22"})
+			return ev.admin.Do("PATCH", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"password": "set-by-admin-22"})
 		}, 200, func(*client) string { return "set-by-admin-22" }},
 		{"own password change", func(t *testing.T, ev, _ *env, v *client) *response {
-			return v.do("POST", "/api/user/me/password/", map[string]any{"old_password": userPassword(v.user.Username), "new_password": "changed-by-self-3"})
+			return v.Do("POST", "/api/user/me/password/", map[string]any{"old_password": userPassword(v.user.Username), "new_password": "changed-by-self-3"})
 		}, 204, func(*client) string { return "changed-by-self-3" }},
 		{"role change", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("PATCH", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"role": "user"})
+			return ev.admin.Do("PATCH", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"role": "user"})
 		}, 200, func(v *client) string { return userPassword(v.user.Username) }},
 		{"role change by PUT", func(t *testing.T, ev, _ *env, v *client) *response {
-			return ev.admin.do("PUT", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"role": "admin"})
+			return ev.admin.Do("PUT", "/api/user/users/"+itoa(v.user.ID)+"/", map[string]any{"role": "admin"})
 		}, 200, func(v *client) string { return userPassword(v.user.Username) }},
 	}
 	Engines(t, func(t *testing.T, e Engine) {
@@ -229,7 +229,7 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 		// over the same database and secret: a second replica.
 		replica := newEnvOn(t, e, dsn)
 		on := func(c *client, where *env) *client {
-			return &client{env: where, access: c.access, refresh: c.refresh, user: c.user}
+			return where.as(c.Access, c.Refresh, c.user)
 		}
 		for i, tr := range triggers {
 			t.Run(tr.name, func(t *testing.T) {
@@ -237,35 +237,35 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 				victim := ev.newUser(name, "manager")
 				other := ev.login(name, userPassword(name)) // a second session
 				for _, c := range []*client{victim, other, on(victim, replica)} {
-					if r := c.do("GET", "/api/task/tasks/", nil); r.status != 200 {
-						t.Fatalf("before: %d %s", r.status, r.body)
+					if r := c.Do("GET", "/api/task/tasks/", nil); r.Status != 200 {
+						t.Fatalf("before: %d %s", r.Status, r.Body)
 					}
 				}
-				if r := tr.act(t, ev, replica, victim); r.status != tr.status {
-					t.Fatalf("%s: %d %s", tr.name, r.status, r.body)
+				if r := tr.act(t, ev, replica, victim); r.Status != tr.status {
+					t.Fatalf("%s: %d %s", tr.name, r.Status, r.Body)
 				}
 				for what, c := range map[string]*client{"the token": victim, "another session": other,
 					"the token on another replica": on(victim, replica), "another session on another replica": on(other, replica)} {
-					r := c.do("GET", "/api/user/me/", nil)
-					if r.status != 401 || r.header.Get("WWW-Authenticate") != `Bearer realm="api"` {
-						t.Errorf("%s: %d %s", what, r.status, r.body)
+					r := c.Do("GET", "/api/user/me/", nil)
+					if r.Status != 401 || r.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+						t.Errorf("%s: %d %s", what, r.Status, r.Body)
 						continue
 					}
-					if code := r.object(t)["code"]; code != "token_not_valid" {
-						t.Errorf("%s: code %v in %s", what, code, r.body)
+					if code := r.Object(t)["code"]; code != "token_not_valid" {
+						t.Errorf("%s: code %v in %s", what, code, r.Body)
 					}
-					if r := c.do("POST", "/api/token/refresh/", map[string]string{"refresh": c.refresh}); r.status != 401 {
-						t.Errorf("%s: refresh %d %s", what, r.status, r.body)
+					if r := c.Do("POST", "/api/token/refresh/", map[string]string{"refresh": c.Refresh}); r.Status != 401 {
+						t.Errorf("%s: refresh %d %s", what, r.Status, r.Body)
 					}
 				}
 				// Whoever may still sign in gets working tokens again.
 				if tr.password != nil {
 					again := replica.login(name, tr.password(victim))
-					if r := again.do("GET", "/api/user/me/", nil); r.status != 200 {
-						t.Errorf("signed in again: %d", r.status)
+					if r := again.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+						t.Errorf("signed in again: %d", r.Status)
 					}
-				} else if r := replica.anon().do("POST", "/api/token/", map[string]string{"username": name, "password": userPassword(name)}); r.status != 401 {
-					t.Errorf("signs in after %s: %d", tr.name, r.status)
+				} else if r := replica.anon().Do("POST", "/api/token/", map[string]string{"username": name, "password": userPassword(name)}); r.Status != 401 {
+					t.Errorf("signs in after %s: %d", tr.name, r.Status)
 				}
 			})
 		}
@@ -278,16 +278,16 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 				{"role": "manager"},
 				{"is_active": true},
 			} {
-				if r := ev.admin.do("PATCH", "/api/user/users/"+id+"/", body); r.status != 200 {
-					t.Fatalf("update %v: %d %s", body, r.status, r.body)
+				if r := ev.admin.Do("PATCH", "/api/user/users/"+id+"/", body); r.Status != 200 {
+					t.Fatalf("update %v: %d %s", body, r.Status, r.Body)
 				}
 			}
-			if r := ev.admin.do("POST", "/api/user/users/"+id+"/reactivate/", nil); r.status != 400 {
-				t.Fatalf("reactivate an active user: %d %s", r.status, r.body)
+			if r := ev.admin.Do("POST", "/api/user/users/"+id+"/reactivate/", nil); r.Status != 400 {
+				t.Fatalf("reactivate an active user: %d %s", r.Status, r.Body)
 			}
 			for _, c := range []*client{victim, on(victim, replica)} {
-				if r := c.do("GET", "/api/user/me/", nil); r.status != 200 {
-					t.Errorf("after changes that take no rights: %d %s", r.status, r.body)
+				if r := c.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+					t.Errorf("after changes that take no rights: %d %s", r.Status, r.Body)
 				}
 			}
 		})
@@ -296,17 +296,17 @@ func TestTokensRevokedOnEveryReplica(t *testing.T) {
 		t.Run("a demoted manager's old token", func(t *testing.T) {
 			boss := ev.newUser("demoted", "manager")
 			alice := ev.newUser("worker", "user")
-			if r := ev.admin.do("PATCH", "/api/user/users/"+itoa(boss.user.ID)+"/", map[string]any{"role": "user"}); r.status != 200 {
-				t.Fatalf("demote: %d", r.status)
+			if r := ev.admin.Do("PATCH", "/api/user/users/"+itoa(boss.user.ID)+"/", map[string]any{"role": "user"}); r.Status != 200 {
+				t.Fatalf("demote: %d", r.Status)
 			}
 			body := map[string]any{"title": "Still boss?", "deadline": ev.clock.Now().Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID}
 			for _, c := range []*client{boss, on(boss, replica)} {
-				if r := c.do("POST", "/api/task/tasks/", body); r.status != 401 {
-					t.Errorf("create a task with the old token: %d %s", r.status, r.body)
+				if r := c.Do("POST", "/api/task/tasks/", body); r.Status != 401 {
+					t.Errorf("create a task with the old token: %d %s", r.Status, r.Body)
 				}
 			}
-			if r := ev.login("demoted", userPassword("demoted")).do("POST", "/api/task/tasks/", body); r.status != 403 {
-				t.Errorf("create a task as a user: %d %s", r.status, r.body)
+			if r := ev.login("demoted", userPassword("demoted")).Do("POST", "/api/task/tasks/", body); r.Status != 403 {
+				t.Errorf("create a task as a user: %d %s", r.Status, r.Body)
 			}
 		})
 	})
@@ -329,13 +329,13 @@ type usrAudit struct {
 // usrAuditList reads GET /api/audit/?query as admin.
 func usrAuditList(t *testing.T, ev *env, query string) ([]usrAudit, string) {
 	t.Helper()
-	r := ev.admin.do("GET", "/api/audit/?"+query, nil)
-	if r.status != 200 {
-		t.Fatalf("audit ?%s: %d %s", query, r.status, r.body)
+	r := ev.admin.Do("GET", "/api/audit/?"+query, nil)
+	if r.Status != 200 {
+		t.Fatalf("audit ?%s: %d %s", query, r.Status, r.Body)
 	}
 	var entries []usrAudit
-	r.decode(t, &entries)
-	return entries, r.header.Get("X-Total-Count")
+	r.Decode(t, &entries)
+	return entries, r.Header.Get("X-Total-Count")
 }
 
 func usrAuditIDs(entries []usrAudit) []int64 {
@@ -371,104 +371,104 @@ func TestAuditEntries(t *testing.T) {
 			details string // the exact details; "" for any
 		}{
 			{"login", nil, func(t *testing.T) *response {
-				return ev.anon().do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")})
+				return ev.anon().Do("POST", "/api/token/", map[string]string{"username": "alice", "password": userPassword("alice")})
 			}, 200, "auth.login", alice, func() string { return uid(alice) }, "user", ""},
 			{"failed login", nil, func(t *testing.T) *response {
-				return ev.anon().do("POST", "/api/token/", map[string]string{"username": "alice", "password": "wrong-password"})
+				return ev.anon().Do("POST", "/api/token/", map[string]string{"username": "alice", "password": "wrong-password"})
 			}, 401, "auth.login_failed", nil, func() string { return uid(alice) }, "user", ""},
 			{"failed login of an unknown user", nil, func(t *testing.T) *response {
-				return ev.anon().do("POST", "/api/token/", map[string]string{"username": "nobody", "password": "wrong-password"})
+				return ev.anon().Do("POST", "/api/token/", map[string]string{"username": "nobody", "password": "wrong-password"})
 			}, 401, "auth.login_failed", nil, func() string { return "" }, "user", ""},
 			{"user create", nil, func(t *testing.T) *response {
-				r := admin.do("POST", "/api/user/users/", map[string]string{"username": "dave", "password": "dave-password-1"})
-				if r.status == 201 {
-					dave = int64(r.object(t)["id"].(float64))
+				r := admin.Do("POST", "/api/user/users/", map[string]string{"username": "dave", "password": "dave-password-1"})
+				if r.Status == 201 {
+					dave = int64(r.Object(t)["id"].(float64))
 				}
 				return r
 			}, 201, "user.create", admin, func() string { return itoa(dave) }, "user", `{"role":"user","username":"dave"}`},
 			{"user update", nil, func(t *testing.T) *response {
-				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"first_name": "Carol"})
+				return admin.Do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"first_name": "Carol"})
 			}, 200, "user.update", admin, func() string { return uid(carol) }, "user", `{"first_name":"Carol"}`},
 			{"role change", nil, func(t *testing.T) *response {
-				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"role": "manager"})
+				return admin.Do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"role": "manager"})
 			}, 200, "user.role", admin, func() string { return uid(carol) }, "user", `{"from":"user","to":"manager"}`},
 			{"deactivate", nil, func(t *testing.T) *response {
-				return admin.do("POST", "/api/user/users/"+uid(carol)+"/deactivate/", nil)
+				return admin.Do("POST", "/api/user/users/"+uid(carol)+"/deactivate/", nil)
 			}, 200, "user.deactivate", admin, func() string { return uid(carol) }, "user", `{"reason":"manual"}`},
 			{"refused reactivation of a manager by a manager", nil, func(t *testing.T) *response {
-				return boss.do("POST", "/api/user/users/"+uid(carol)+"/reactivate/", nil)
+				return boss.Do("POST", "/api/user/users/"+uid(carol)+"/reactivate/", nil)
 			}, 403, "", nil, nil, "", ""},
 			{"role change back", nil, func(t *testing.T) *response {
-				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"role": "user"})
+				return admin.Do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"role": "user"})
 			}, 200, "user.role", admin, func() string { return uid(carol) }, "user", `{"from":"manager","to":"user"}`},
 			{"reactivate by a manager", nil, func(t *testing.T) *response {
-				return boss.do("POST", "/api/user/users/"+uid(carol)+"/reactivate/", nil)
+				return boss.Do("POST", "/api/user/users/"+uid(carol)+"/reactivate/", nil)
 			}, 200, "user.reactivate", boss, func() string { return uid(carol) }, "user", ""},
 			{"deactivate by update", nil, func(t *testing.T) *response {
-				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"is_active": false})
+				return admin.Do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"is_active": false})
 			}, 200, "user.deactivate", admin, func() string { return uid(carol) }, "user", `{"reason":"manual"}`},
 			{"reactivate by update", nil, func(t *testing.T) *response {
-				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"is_active": true})
+				return admin.Do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"is_active": true})
 			}, 200, "user.reactivate", admin, func() string { return uid(carol) }, "user", ""},
 			{"password reset", nil, func(t *testing.T) *response {
-				return admin.do("POST", "/api/user/users/"+uid(carol)+"/password/", map[string]any{"password": "carol-reset-pass"})
+				return admin.Do("POST", "/api/user/users/"+uid(carol)+"/password/", map[string]any{"password": "carol-reset-pass"})
 			}, 204, "user.password", admin, func() string { return uid(carol) }, "user", `{"by":"admin"}`},
 			{"password set by update", nil, func(t *testing.T) *response {
-				return admin.do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"password": userPassword("carol")})
+				return admin.Do("PATCH", "/api/user/users/"+uid(carol)+"/", map[string]any{"password": userPassword("carol")})
 			}, 200, "user.password", admin, func() string { return uid(carol) }, "user", `{"by":"admin"}`},
 			{"own password change", func(t *testing.T) {
 				carol = ev.login("carol", userPassword("carol"))
 			}, func(t *testing.T) *response {
-				return carol.do("POST", "/api/user/me/password/", map[string]any{"old_password": userPassword("carol"), "new_password": "carol-own-pass-9"})
+				return carol.Do("POST", "/api/user/me/password/", map[string]any{"old_password": userPassword("carol"), "new_password": "carol-own-pass-9"})
 			}, 204, "user.password", carol, func() string { return uid(carol) }, "user", `{"by":"self"}`},
 			{"task create", nil, func(t *testing.T) *response {
-				r := boss.do("POST", "/api/task/tasks/", map[string]any{"title": "Audited", "deadline": ev.clock.Now().Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID})
-				if r.status == 201 {
-					task = r.object(t)["id"].(string)
+				r := boss.Do("POST", "/api/task/tasks/", map[string]any{"title": "Audited", "deadline": ev.clock.Now().Add(time.Hour).Format(time.RFC3339), "assigned_to": alice.user.ID})
+				if r.Status == 201 {
+					task = r.Object(t)["id"].(string)
 				}
 				return r
 			}, 201, "task.create", boss, func() string { return task }, "task", ""},
 			{"task update", nil, func(t *testing.T) *response {
-				return boss.do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"title": "Audited again"})
+				return boss.Do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"title": "Audited again"})
 			}, 200, "task.update", boss, func() string { return task }, "task", `{"title":"Audited again"}`},
 			{"status by the assignee", nil, func(t *testing.T) *response {
-				return alice.do("PATCH", "/api/task/tasks/"+task+"/update_status/", map[string]any{"status": "in_progress"})
+				return alice.Do("PATCH", "/api/task/tasks/"+task+"/update_status/", map[string]any{"status": "in_progress"})
 			}, 200, "task.status", alice, func() string { return task }, "task", `{"from":"pending","to":"in_progress"}`},
 			{"status by PATCH", nil, func(t *testing.T) *response {
-				return boss.do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"status": "completed"})
+				return boss.Do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"status": "completed"})
 			}, 200, "task.status", boss, func() string { return task }, "task", `{"from":"in_progress","to":"completed"}`},
 			{"task delete", func(t *testing.T) {
 				doomed = boss.newTask(alice, "Doomed", time.Hour)
 			}, func(t *testing.T) *response {
-				return boss.do("DELETE", "/api/task/tasks/"+doomed+"/", nil)
+				return boss.Do("DELETE", "/api/task/tasks/"+doomed+"/", nil)
 			}, 204, "task.delete", boss, func() string { return doomed }, "task", ""},
 			{"user delete", nil, func(t *testing.T) *response {
-				return admin.do("DELETE", "/api/user/users/"+itoa(dave)+"/", nil)
+				return admin.Do("DELETE", "/api/user/users/"+itoa(dave)+"/", nil)
 			}, 204, "user.delete", admin, func() string { return itoa(dave) }, "user", `{"username":"dave"}`},
 			{"missed by the sweep", func(t *testing.T) {
 				soon = boss.newTask(alice, "Soon", time.Second)
 			}, func(t *testing.T) *response {
 				ev.clock.Add(2 * time.Second)
-				if _, err := ev.db.Sweep(context.Background()); err != nil {
+				if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-				return &response{status: 200}
+				return &response{Status: 200}
 			}, 200, "task.missed", nil, func() string { return soon }, "task", `{"to":"missed"}`},
 			// Refused and empty changes write nothing.
 			{"refused status change", nil, func(t *testing.T) *response {
-				return alice.do("PATCH", "/api/task/tasks/"+soon+"/update_status/", map[string]any{"status": "completed"})
+				return alice.Do("PATCH", "/api/task/tasks/"+soon+"/update_status/", map[string]any{"status": "completed"})
 			}, 409, "", nil, nil, "", ""},
 			{"refused user create", nil, func(t *testing.T) *response {
-				return boss.do("POST", "/api/user/users/", map[string]string{"username": "eve", "password": "eve-password-1"})
+				return boss.Do("POST", "/api/user/users/", map[string]string{"username": "eve", "password": "eve-password-1"})
 			}, 403, "", nil, nil, "", ""},
 			{"invalid task update", nil, func(t *testing.T) *response {
-				return boss.do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"title": ""})
+				return boss.Do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"title": ""})
 			}, 400, "", nil, nil, "", ""},
 			{"update that changes nothing", nil, func(t *testing.T) *response {
-				return boss.do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"title": "Audited again"})
+				return boss.Do("PATCH", "/api/task/tasks/"+task+"/", map[string]any{"title": "Audited again"})
 			}, 200, "", nil, nil, "", ""},
 			{"same status again", nil, func(t *testing.T) *response {
-				return boss.do("PATCH", "/api/task/tasks/"+task+"/update_status/", map[string]any{"status": "completed"})
+				return boss.Do("PATCH", "/api/task/tasks/"+task+"/update_status/", map[string]any{"status": "completed"})
 			}, 200, "", nil, nil, "", ""},
 		}
 		for _, s := range steps {
@@ -477,8 +477,8 @@ func TestAuditEntries(t *testing.T) {
 					s.setup(t)
 				}
 				_, before := usrAuditList(t, ev, "limit=1")
-				if r := s.act(t); r.status != s.status {
-					t.Fatalf("%d %s", r.status, r.body)
+				if r := s.act(t); r.Status != s.status {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				newest, after := usrAuditList(t, ev, "limit=1")
 				var b, a int

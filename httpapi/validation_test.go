@@ -32,9 +32,9 @@ func valRun(t *testing.T, c *client, cases []valCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := c.do(tc.method, tc.path, tc.body)
-			if r.status != tc.status || (tc.want != "" && r.String() != tc.want+"\n") {
-				t.Fatalf("%s %s: %d %s\nwant %d %s", tc.method, tc.path, r.status, r.body, tc.status, tc.want)
+			r := c.Do(tc.method, tc.path, tc.body)
+			if r.Status != tc.status || (tc.want != "" && r.String() != tc.want+"\n") {
+				t.Fatalf("%s %s: %d %s\nwant %d %s", tc.method, tc.path, r.Status, r.Body, tc.status, tc.want)
 			}
 		})
 	}
@@ -48,7 +48,7 @@ var valTimeFormat = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$
 
 func valUserExists(t *testing.T, ev *env, username string) bool {
 	t.Helper()
-	_, err := ev.db.UserByUsername(context.Background(), username)
+	_, err := ev.db.Sessions.UserByUsername(context.Background(), username)
 	return err == nil
 }
 
@@ -131,9 +131,9 @@ func TestUserValidation(t *testing.T) {
 				t.Errorf("user %q was created", name)
 			}
 		}
-		r := ev.admin.do("GET", "/api/user/users/?search=em4", nil)
-		if r.status != 200 || !strings.Contains(r.String(), `"username":"em4","email":""`) {
-			t.Errorf("user with empty email: %s", r.body)
+		r := ev.admin.Do("GET", "/api/user/users/?search=em4", nil)
+		if r.Status != 200 || !strings.Contains(r.String(), `"username":"em4","email":""`) {
+			t.Errorf("user with empty email: %s", r.Body)
 		}
 
 		// The same rules hold wherever a password or an email is set.
@@ -150,7 +150,7 @@ func TestUserValidation(t *testing.T) {
 			{"reset: not a string", "POST", "/api/user/users/" + id + "/password/", map[string]any{"password": 12345678}, 400, `{"password":["` + notString + `"]}`},
 			{"update: empty email is fine", "PATCH", "/api/user/users/" + id + "/", map[string]any{"email": ""}, 200, ""},
 		})
-		u, err := ev.db.AuthUser(context.Background(), alice.user.ID)
+		u, err := ev.db.Sessions.AuthUser(context.Background(), alice.user.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,8 +167,8 @@ func TestUserValidation(t *testing.T) {
 			{"own: missing fields", "POST", "/api/user/me/password/", map[string]any{}, 400,
 				`{"new_password":["` + required + `"],"old_password":["` + required + `"]}`},
 		})
-		if r := alice.do("GET", "/api/user/me/", nil); r.status != 200 {
-			t.Errorf("a refused password change revoked the token: %d", r.status)
+		if r := alice.Do("GET", "/api/user/me/", nil); r.Status != 200 {
+			t.Errorf("a refused password change revoked the token: %d", r.Status)
 		}
 	})
 }
@@ -179,8 +179,8 @@ func TestTaskCreateValidation(t *testing.T) {
 		boss := ev.newUser("boss", "manager")
 		alice := ev.newUser("alice", "user")
 		gone := ev.newUser("gone", "user")
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(gone.user.ID)+"/deactivate/", nil); r.status != 200 {
-			t.Fatalf("deactivate: %d %s", r.status, r.body)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(gone.user.ID)+"/deactivate/", nil); r.Status != 200 {
+			t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 		}
 		now := ev.clock.Now()
 		future := valTime(now.Add(time.Hour))
@@ -229,7 +229,7 @@ func TestTaskCreateValidation(t *testing.T) {
 				`{"title":["This field may not be null."]}`},
 			{"body not an object", "POST", "/api/task/tasks/", `"a task"`, 400, `{"non_field_errors":["Invalid data. Expected a dictionary, but got str."]}`},
 		})
-		_, n, err := ev.db.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
+		_, n, err := ev.db.Tasks.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,11 +264,11 @@ func TestTaskCreateValidation(t *testing.T) {
 				for k, v := range a.fields {
 					body[k] = v
 				}
-				r := boss.do("POST", "/api/task/tasks/", body)
-				if r.status != 201 {
-					t.Fatalf("%d %s", r.status, r.body)
+				r := boss.Do("POST", "/api/task/tasks/", body)
+				if r.Status != 201 {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
-				m := r.object(t)
+				m := r.Object(t)
 				wantDeadline := a.deadline
 				if wantDeadline == future {
 					wantDeadline = now.Add(time.Hour).Format("2006-01-02T15:04:05.000000Z")
@@ -289,7 +289,7 @@ func TestTaskCreateValidation(t *testing.T) {
 						t.Errorf("%s %q is not UTC with microseconds and Z", k, s)
 					}
 				}
-				stored, err := ev.db.FindTaskByID(System, m["id"].(string))
+				stored, err := ev.db.Tasks.FindTaskByID(System, m["id"].(string))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -308,8 +308,8 @@ func TestTaskUpdateValidation(t *testing.T) {
 		alice := ev.newUser("alice", "user")
 		bob := ev.newUser("bob", "user")
 		gone := ev.newUser("gone", "user")
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(gone.user.ID)+"/deactivate/", nil); r.status != 200 {
-			t.Fatalf("deactivate: %d %s", r.status, r.body)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(gone.user.ID)+"/deactivate/", nil); r.Status != 200 {
+			t.Fatalf("deactivate: %d %s", r.Status, r.Body)
 		}
 		// A task whose deadline has passed (but not yet swept), and one
 		// still open.
@@ -317,7 +317,7 @@ func TestTaskUpdateValidation(t *testing.T) {
 		open := boss.newTask(alice, "Open", time.Hour)
 		stored := func(id string) *tasktrack.Task {
 			t.Helper()
-			task, err := ev.db.FindTaskByID(System, id)
+			task, err := ev.db.Tasks.FindTaskByID(System, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -349,53 +349,53 @@ func TestTaskUpdateValidation(t *testing.T) {
 		}
 
 		// An unchanged past deadline is accepted, in any offset.
-		r := boss.do("PATCH", p(overdue), map[string]any{"deadline": overdueDeadline.In(time.FixedZone("", -3*3600)).Format(time.RFC3339Nano), "title": "Renamed"})
-		if r.status != 200 || r.object(t)["title"] != "Renamed" {
-			t.Fatalf("unchanged past deadline: %d %s", r.status, r.body)
+		r := boss.Do("PATCH", p(overdue), map[string]any{"deadline": overdueDeadline.In(time.FixedZone("", -3*3600)).Format(time.RFC3339Nano), "title": "Renamed"})
+		if r.Status != 200 || r.Object(t)["title"] != "Renamed" {
+			t.Fatalf("unchanged past deadline: %d %s", r.Status, r.Body)
 		}
-		r = boss.do("PUT", p(overdue), map[string]any{"title": "Put again", "deadline": valTime(overdueDeadline), "assigned_to": alice.user.ID})
-		if r.status != 200 || r.object(t)["title"] != "Put again" {
-			t.Fatalf("put with the unchanged past deadline: %d %s", r.status, r.body)
+		r = boss.Do("PUT", p(overdue), map[string]any{"title": "Put again", "deadline": valTime(overdueDeadline), "assigned_to": alice.user.ID})
+		if r.Status != 200 || r.Object(t)["title"] != "Put again" {
+			t.Fatalf("put with the unchanged past deadline: %d %s", r.Status, r.Body)
 		}
 		// A changed future deadline, a new active assignee and the trimmed
 		// title are saved.
 		deadline := now.Add(48 * time.Hour)
-		r = boss.do("PATCH", p(open), map[string]any{"deadline": valTime(deadline), "assigned_to": bob.user.ID, "title": "  Moved  "})
-		if r.status != 200 {
-			t.Fatalf("valid update: %d %s", r.status, r.body)
+		r = boss.Do("PATCH", p(open), map[string]any{"deadline": valTime(deadline), "assigned_to": bob.user.ID, "title": "  Moved  "})
+		if r.Status != 200 {
+			t.Fatalf("valid update: %d %s", r.Status, r.Body)
 		}
-		if m := r.object(t); m["title"] != "Moved" || m["assigned_to"] != float64(bob.user.ID) || m["assigned_to_username"] != "bob" ||
+		if m := r.Object(t); m["title"] != "Moved" || m["assigned_to"] != float64(bob.user.ID) || m["assigned_to_username"] != "bob" ||
 			m["deadline"] != deadline.Format("2006-01-02T15:04:05.000000Z") {
 			t.Errorf("after update: %v", m)
 		}
 		// An unchanged assignee who became inactive does not block other
 		// changes.
-		if r := ev.admin.do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/deactivate/", nil); r.status != 200 {
-			t.Fatalf("deactivate bob: %d", r.status)
+		if r := ev.admin.Do("POST", "/api/user/users/"+itoa(bob.user.ID)+"/deactivate/", nil); r.Status != 200 {
+			t.Fatalf("deactivate bob: %d", r.Status)
 		}
-		if r := boss.do("PATCH", p(open), map[string]any{"assigned_to": bob.user.ID, "description": "still bob's"}); r.status != 200 {
-			t.Errorf("unchanged inactive assignee: %d %s", r.status, r.body)
+		if r := boss.Do("PATCH", p(open), map[string]any{"assigned_to": bob.user.ID, "description": "still bob's"}); r.Status != 200 {
+			t.Errorf("unchanged inactive assignee: %d %s", r.Status, r.Body)
 		}
 		// Status through PATCH: completed sets completed_at, leaving it
 		// clears it.
-		r = boss.do("PATCH", p(open), map[string]any{"status": "completed"})
-		if m := r.object(t); r.status != 200 || m["completed_at"] != now.Format("2006-01-02T15:04:05.000000Z") {
-			t.Errorf("complete by PATCH: %d %s", r.status, r.body)
+		r = boss.Do("PATCH", p(open), map[string]any{"status": "completed"})
+		if m := r.Object(t); r.Status != 200 || m["completed_at"] != now.Format("2006-01-02T15:04:05.000000Z") {
+			t.Errorf("complete by PATCH: %d %s", r.Status, r.Body)
 		}
-		r = boss.do("PATCH", p(open), map[string]any{"status": "pending"})
-		if m := r.object(t); r.status != 200 || m["completed_at"] != nil || m["status"] != "pending" {
-			t.Errorf("reopen by PATCH: %d %s", r.status, r.body)
+		r = boss.Do("PATCH", p(open), map[string]any{"status": "pending"})
+		if m := r.Object(t); r.Status != 200 || m["completed_at"] != nil || m["status"] != "pending" {
+			t.Errorf("reopen by PATCH: %d %s", r.Status, r.Body)
 		}
 		// Moving the deadline of a missed task into the future re-opens it.
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := stored(overdue); got.Status != tasktrack.StatusMissed {
 			t.Fatalf("after the sweep: %s", got.Status)
 		}
-		r = boss.do("PATCH", p(overdue), map[string]any{"deadline": valTime(now.Add(time.Hour))})
-		if m := r.object(t); r.status != 200 || m["status"] != "pending" || m["missed_at"] != nil {
-			t.Errorf("re-open: %d %s", r.status, r.body)
+		r = boss.Do("PATCH", p(overdue), map[string]any{"deadline": valTime(now.Add(time.Hour))})
+		if m := r.Object(t); r.Status != 200 || m["status"] != "pending" || m["missed_at"] != nil {
+			t.Errorf("re-open: %d %s", r.Status, r.Body)
 		}
 	})
 }
@@ -410,7 +410,7 @@ func TestUpdateStatusRules(t *testing.T) {
 		path := "/api/task/tasks/" + id + "/update_status/"
 		status := func(id string) *tasktrack.Task {
 			t.Helper()
-			task, err := ev.db.FindTaskByID(System, id)
+			task, err := ev.db.Tasks.FindTaskByID(System, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -433,20 +433,20 @@ func TestUpdateStatusRules(t *testing.T) {
 		// completed sets completed_at; leaving completed clears it.
 		ev.clock.Add(30 * time.Second)
 		done := ev.clock.Now().Format("2006-01-02T15:04:05.000000Z")
-		r := alice.do("PATCH", path, map[string]any{"status": "completed"})
-		if m := r.object(t); r.status != 200 || m["status"] != "completed" || m["completed_at"] != done || m["updated_at"] != done {
-			t.Fatalf("complete: %d %s", r.status, r.body)
+		r := alice.Do("PATCH", path, map[string]any{"status": "completed"})
+		if m := r.Object(t); r.Status != 200 || m["status"] != "completed" || m["completed_at"] != done || m["updated_at"] != done {
+			t.Fatalf("complete: %d %s", r.Status, r.Body)
 		}
 		if got := status(id); got.CompletedAt == nil || got.CompletedAt.Format("2006-01-02T15:04:05.000000Z") != done {
 			t.Errorf("stored completed_at %v", got.CompletedAt)
 		}
-		r = alice.do("PATCH", path, map[string]any{"status": "completed"})
-		if m := r.object(t); r.status != 200 || m["completed_at"] != done {
-			t.Errorf("completed again keeps completed_at: %d %s", r.status, r.body)
+		r = alice.Do("PATCH", path, map[string]any{"status": "completed"})
+		if m := r.Object(t); r.Status != 200 || m["completed_at"] != done {
+			t.Errorf("completed again keeps completed_at: %d %s", r.Status, r.Body)
 		}
-		r = alice.do("PATCH", path, map[string]any{"status": "in_progress"})
-		if m := r.object(t); r.status != 200 || m["status"] != "in_progress" || m["completed_at"] != nil {
-			t.Fatalf("leave completed: %d %s", r.status, r.body)
+		r = alice.Do("PATCH", path, map[string]any{"status": "in_progress"})
+		if m := r.Object(t); r.Status != 200 || m["status"] != "in_progress" || m["completed_at"] != nil {
+			t.Fatalf("leave completed: %d %s", r.Status, r.Body)
 		}
 		if got := status(id); got.CompletedAt != nil {
 			t.Errorf("stored completed_at %v after leaving completed", got.CompletedAt)
@@ -464,12 +464,12 @@ func TestUpdateStatusRules(t *testing.T) {
 		if got := status(id); got.Status != tasktrack.StatusInProgress || got.CompletedAt != nil {
 			t.Errorf("a refused change moved the task: %s", got.Status)
 		}
-		if r := boss.do("PATCH", path, map[string]any{"status": "pending"}); r.status != 200 || r.object(t)["status"] != "pending" {
-			t.Errorf("manager after the deadline: %d %s", r.status, r.body)
+		if r := boss.Do("PATCH", path, map[string]any{"status": "pending"}); r.Status != 200 || r.Object(t)["status"] != "pending" {
+			t.Errorf("manager after the deadline: %d %s", r.Status, r.Body)
 		}
 
 		// After a sweep the task is missed: 409 for the assignee.
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if got := status(id); got.Status != tasktrack.StatusMissed || got.MissedAt == nil {
@@ -529,15 +529,15 @@ func valSeed(t *testing.T, ev *env, boss, alice, bob *client) map[string]string 
 	ids := map[string]string{}
 	base := ev.clock.Now()
 	for _, s := range seed {
-		r := boss.do("POST", "/api/task/tasks/", map[string]any{"title": s.title, "description": s.descr,
+		r := boss.Do("POST", "/api/task/tasks/", map[string]any{"title": s.title, "description": s.descr,
 			"deadline": valTime(base.Add(s.in)), "assigned_to": s.assignee.user.ID})
-		if r.status != 201 {
-			t.Fatalf("seed %s: %d %s", s.key, r.status, r.body)
+		if r.Status != 201 {
+			t.Fatalf("seed %s: %d %s", s.key, r.Status, r.Body)
 		}
-		ids[s.key] = r.object(t)["id"].(string)
+		ids[s.key] = r.Object(t)["id"].(string)
 		if s.status != "" {
-			if r := boss.do("PATCH", "/api/task/tasks/"+ids[s.key]+"/update_status/", map[string]string{"status": s.status}); r.status != 200 {
-				t.Fatalf("seed status: %d %s", r.status, r.body)
+			if r := boss.Do("PATCH", "/api/task/tasks/"+ids[s.key]+"/update_status/", map[string]string{"status": s.status}); r.Status != 200 {
+				t.Fatalf("seed status: %d %s", r.Status, r.Body)
 			}
 		}
 		ev.clock.Add(time.Second)
@@ -605,27 +605,27 @@ func TestTaskListFilters(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := c.as.do("GET", "/api/task/tasks/?"+c.query, nil)
-				if r.status != 200 {
-					t.Fatalf("%d %s", r.status, r.body)
+				r := c.as.Do("GET", "/api/task/tasks/?"+c.query, nil)
+				if r.Status != 200 {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				if got := valKeys(t, ids, r); got != c.want {
 					t.Errorf("?%s: %q, want %q", c.query, got, c.want)
 				}
-				if r.header.Get("X-Total-Count") != fmt.Sprint(len(c.want)) {
-					t.Errorf("X-Total-Count %s, want %d", r.header.Get("X-Total-Count"), len(c.want))
+				if r.Header.Get("X-Total-Count") != fmt.Sprint(len(c.want)) {
+					t.Errorf("X-Total-Count %s, want %d", r.Header.Get("X-Total-Count"), len(c.want))
 				}
 			})
 		}
 		// Case is ignored in every script, not only in ASCII.
 		ids["G"] = boss.newTask(alice, "Éclair recipe", 10*time.Hour)
-		if r := boss.do("PATCH", "/api/task/tasks/"+ids["G"]+"/", map[string]any{"description": "ÜBER GUT"}); r.status != 200 {
-			t.Fatalf("describe G: %d %s", r.status, r.body)
+		if r := boss.Do("PATCH", "/api/task/tasks/"+ids["G"]+"/", map[string]any{"description": "ÜBER GUT"}); r.Status != 200 {
+			t.Fatalf("describe G: %d %s", r.Status, r.Body)
 		}
 		for _, q := range []string{"éclair", "ÉCLAIR", "über", "Über gut"} {
-			r := boss.do("GET", "/api/task/tasks/?search="+url.QueryEscape(q), nil)
-			if got := valKeys(t, ids, r); r.status != 200 || got != "G" {
-				t.Errorf("search=%s: %d %q, want G", q, r.status, got)
+			r := boss.Do("GET", "/api/task/tasks/?search="+url.QueryEscape(q), nil)
+			if got := valKeys(t, ids, r); r.Status != 200 || got != "G" {
+				t.Errorf("search=%s: %d %q, want G", q, r.Status, got)
 			}
 		}
 		valRun(t, boss, []valCase{
@@ -646,11 +646,11 @@ func TestTaskListFilters(t *testing.T) {
 		// missed/ takes the same filters: most recently missed first
 		// unless ordering says otherwise.
 		ev.clock.Add(90 * time.Minute) // past B's deadline
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		ev.clock.Add(2 * time.Hour) // past A's (C is completed)
-		if _, err := ev.db.Sweep(context.Background()); err != nil {
+		if _, err := ev.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		// Access tokens are short-lived: sign in again after moving time.
@@ -664,9 +664,9 @@ func TestTaskListFilters(t *testing.T) {
 			{"search=PLAN", "B"},
 			{"status=pending", ""},
 		} {
-			r := boss.do("GET", "/api/task/tasks/missed/?"+c.query, nil)
-			if got := valKeys(t, ids, r); r.status != 200 || got != c.want {
-				t.Errorf("missed/?%s: %d %q, want %q", c.query, r.status, got, c.want)
+			r := boss.Do("GET", "/api/task/tasks/missed/?"+c.query, nil)
+			if got := valKeys(t, ids, r); r.Status != 200 || got != c.want {
+				t.Errorf("missed/?%s: %d %q, want %q", c.query, r.Status, got, c.want)
 			}
 		}
 	})
@@ -704,9 +704,9 @@ func TestPagination(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run("?"+c.query, func(t *testing.T) {
-				r := alice.do("GET", "/api/task/tasks/?"+c.query, nil)
-				if r.status != 200 {
-					t.Fatalf("%d %s", r.status, r.body)
+				r := alice.Do("GET", "/api/task/tasks/?"+c.query, nil)
+				if r.Status != 200 {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				got := permTaskIDs(t, r)
 				want := ids[c.from:c.to]
@@ -716,10 +716,10 @@ func TestPagination(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Errorf("answered %d tasks, want ids[%d:%d]", len(got), c.from, c.to)
 				}
-				if r.header.Get("X-Total-Count") != c.totalCount {
-					t.Errorf("X-Total-Count %q, want %s", r.header.Get("X-Total-Count"), c.totalCount)
+				if r.Header.Get("X-Total-Count") != c.totalCount {
+					t.Errorf("X-Total-Count %q, want %s", r.Header.Get("X-Total-Count"), c.totalCount)
 				}
-				if l := r.header.Get("Link"); l != c.link {
+				if l := r.Header.Get("Link"); l != c.link {
 					t.Errorf("Link %q\nwant %q", l, c.link)
 				}
 			})
@@ -734,18 +734,18 @@ func TestPagination(t *testing.T) {
 		})
 		// Every list is paginated the same way.
 		for _, path := range []string{"/api/user/users/", "/api/user/roles/", "/api/audit/", "/api/task/tasks/missed/", "/api/alerts/"} {
-			r := ev.admin.do("GET", path+"?limit=1", nil)
-			total := r.header.Get("X-Total-Count")
-			if r.status != 200 || total == "" {
-				t.Errorf("%s: %d, X-Total-Count %q", path, r.status, total)
+			r := ev.admin.Do("GET", path+"?limit=1", nil)
+			total := r.Header.Get("X-Total-Count")
+			if r.Status != 200 || total == "" {
+				t.Errorf("%s: %d, X-Total-Count %q", path, r.Status, total)
 				continue
 			}
-			next := strings.Contains(r.header.Get("Link"), `rel="next"`)
+			next := strings.Contains(r.Header.Get("Link"), `rel="next"`)
 			if next != (total != "0" && total != "1") {
-				t.Errorf("%s: total %s, Link %q", path, total, r.header.Get("Link"))
+				t.Errorf("%s: total %s, Link %q", path, total, r.Header.Get("Link"))
 			}
-			if r := ev.admin.do("GET", path+"?limit=1001", nil); r.status != 400 || r.String() != `{"limit":["Enter a whole number from 1 to 1000."]}`+"\n" {
-				t.Errorf("%s?limit=1001: %d %s", path, r.status, r.body)
+			if r := ev.admin.Do("GET", path+"?limit=1001", nil); r.Status != 400 || r.String() != `{"limit":["Enter a whole number from 1 to 1000."]}`+"\n" {
+				t.Errorf("%s?limit=1001: %d %s", path, r.Status, r.Body)
 			}
 		}
 	})
@@ -786,7 +786,7 @@ func TestBodyTypesAndNulls(t *testing.T) {
 		if valUserExists(t, ev, "x1") || valUserExists(t, ev, "x2") {
 			t.Error("a refused user was created")
 		}
-		task, err := ev.db.FindTaskByID(System, id)
+		task, err := ev.db.Tasks.FindTaskByID(System, id)
 		if err != nil {
 			t.Fatal(err)
 		}

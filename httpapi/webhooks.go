@@ -17,25 +17,19 @@ import (
 // changes in between).
 
 type webhookJSON struct {
-	ID             string   `json:"id"`
-	URL            string   `json:"url"`
-	Events         []string `json:"events"`
-	Format         string   `json:"format"`
-	Description    string   `json:"description"`
-	IsActive       bool     `json:"is_active"`
-	CreatedAt      jsonTime `json:"created_at"`
-	DisabledReason *string  `json:"disabled_reason"`
+	ID             string             `json:"id"`
+	URL            string             `json:"url"`
+	Events         []string           `json:"events"`
+	Format         string             `json:"format"`
+	Description    string             `json:"description"`
+	IsActive       bool               `json:"is_active"`
+	CreatedAt      tasktrack.JSONTime `json:"created_at"`
+	DisabledReason *string            `json:"disabled_reason"`
 }
 
 func toWebhookJSON(w *tasktrack.Webhook) webhookJSON {
 	return webhookJSON{ID: w.ID, URL: w.URL, Events: w.Events, Format: w.Format, Description: w.Description,
-		IsActive: w.IsActive, CreatedAt: jsonTime(w.CreatedAt), DisabledReason: w.DisabledReason}
-}
-
-// hookRef names the endpoint of a webhook_disabled alert.
-type hookRef struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
+		IsActive: w.IsActive, CreatedAt: tasktrack.JSONTime(w.CreatedAt), DisabledReason: w.DisabledReason}
 }
 
 // webhookWithSecret is an endpoint as create and rotate answer it.
@@ -45,22 +39,22 @@ type webhookWithSecret struct {
 }
 
 type webhookAttemptJSON struct {
-	ID             string    `json:"id"`
-	EventID        string    `json:"event_id"`
-	EventType      string    `json:"event_type"`
-	Attempt        int       `json:"attempt"`
-	Status         string    `json:"status"`
-	ResponseStatus *int      `json:"response_status"`
-	Error          *string   `json:"error"`
-	DurationMS     int64     `json:"duration_ms"`
-	CreatedAt      jsonTime  `json:"created_at"`
-	NextAttemptAt  *jsonTime `json:"next_attempt_at"`
+	ID             string              `json:"id"`
+	EventID        string              `json:"event_id"`
+	EventType      string              `json:"event_type"`
+	Attempt        int                 `json:"attempt"`
+	Status         string              `json:"status"`
+	ResponseStatus *int                `json:"response_status"`
+	Error          *string             `json:"error"`
+	DurationMS     int64               `json:"duration_ms"`
+	CreatedAt      tasktrack.JSONTime  `json:"created_at"`
+	NextAttemptAt  *tasktrack.JSONTime `json:"next_attempt_at"`
 }
 
 func toWebhookAttemptJSON(a *tasktrack.WebhookAttempt) webhookAttemptJSON {
 	return webhookAttemptJSON{ID: a.ID, EventID: a.EventID, EventType: a.EventType, Attempt: a.Attempt, Status: a.Status,
-		ResponseStatus: a.ResponseStatus, Error: a.Error, DurationMS: a.DurationMS, CreatedAt: jsonTime(a.CreatedAt),
-		NextAttemptAt: optTime(a.NextAttemptAt)}
+		ResponseStatus: a.ResponseStatus, Error: a.Error, DurationMS: a.DurationMS, CreatedAt: tasktrack.JSONTime(a.CreatedAt),
+		NextAttemptAt: tasktrack.OptJSONTime(a.NextAttemptAt)}
 }
 
 // webhookInput reads the fields of a create or an update.

@@ -45,14 +45,14 @@ func TestWebhookCreateValidation(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				r := ev.admin.do("POST", "/api/webhooks/", tt.body)
-				if r.status != 400 || r.String() != tt.want {
-					t.Fatalf("%d %s; want 400 %s", r.status, r.body, tt.want)
+				r := ev.admin.Do("POST", "/api/webhooks/", tt.body)
+				if r.Status != 400 || r.String() != tt.want {
+					t.Fatalf("%d %s; want 400 %s", r.Status, r.Body, tt.want)
 				}
 			})
 		}
-		if r := ev.admin.do("GET", "/api/webhooks/", nil); r.String() != "[]\n" {
-			t.Fatalf("stored after refusals: %s", r.body)
+		if r := ev.admin.Do("GET", "/api/webhooks/", nil); r.String() != "[]\n" {
+			t.Fatalf("stored after refusals: %s", r.Body)
 		}
 	})
 }
@@ -60,17 +60,17 @@ func TestWebhookCreateValidation(t *testing.T) {
 func TestWebhookSecretShownOnce(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
-		r := ev.admin.do("POST", "/api/webhooks/", map[string]any{"url": "https://hooks.example.com/tt",
+		r := ev.admin.Do("POST", "/api/webhooks/", map[string]any{"url": "https://hooks.example.com/tt",
 			"events": []string{"task.missed", "task.missed", "user.deactivated"}, "format": "slack", "description": "ops"})
-		if r.status != 201 {
-			t.Fatalf("create: %d %s", r.status, r.body)
+		if r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 		var created struct {
 			ID     string   `json:"id"`
 			Events []string `json:"events"`
 			Secret string   `json:"secret"`
 		}
-		r.decode(t, &created)
+		r.Decode(t, &created)
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(created.Secret, "whsec_"))
 		if !strings.HasPrefix(created.Secret, "whsec_") || err != nil || len(key) < 24 {
 			t.Fatalf("secret %q: %v", created.Secret, err)
@@ -79,42 +79,42 @@ func TestWebhookSecretShownOnce(t *testing.T) {
 			t.Errorf("events %q", created.Events)
 		}
 		for _, path := range []string{"/api/webhooks/", "/api/webhooks/" + created.ID + "/"} {
-			if r := ev.admin.do("GET", path, nil); r.status != 200 || strings.Contains(r.String(), "secret") {
-				t.Errorf("GET %s: %d %s", path, r.status, r.body)
+			if r := ev.admin.Do("GET", path, nil); r.Status != 200 || strings.Contains(r.String(), "secret") {
+				t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
 			}
 		}
-		r = ev.admin.do("POST", "/api/webhooks/"+created.ID+"/rotate-secret/", nil)
-		rotated := r.object(t)["secret"].(string)
-		if r.status != 200 || rotated == created.Secret || !strings.HasPrefix(rotated, "whsec_") {
-			t.Fatalf("rotate: %d %s", r.status, r.body)
+		r = ev.admin.Do("POST", "/api/webhooks/"+created.ID+"/rotate-secret/", nil)
+		rotated := r.Object(t)["secret"].(string)
+		if r.Status != 200 || rotated == created.Secret || !strings.HasPrefix(rotated, "whsec_") {
+			t.Fatalf("rotate: %d %s", r.Status, r.Body)
 		}
-		if r := ev.admin.do("PATCH", "/api/webhooks/"+created.ID+"/", map[string]any{"events": []string{"nope"}}); r.status != 400 {
-			t.Errorf("patch with an unknown event: %d %s", r.status, r.body)
+		if r := ev.admin.Do("PATCH", "/api/webhooks/"+created.ID+"/", map[string]any{"events": []string{"nope"}}); r.Status != 400 {
+			t.Errorf("patch with an unknown event: %d %s", r.Status, r.Body)
 		}
-		if r := ev.admin.do("PATCH", "/api/webhooks/"+created.ID+"/", map[string]any{"is_active": false, "format": "discord"}); r.status != 200 ||
-			r.object(t)["format"] != "discord" || r.object(t)["is_active"] != false {
-			t.Errorf("patch: %d %s", r.status, r.body)
+		if r := ev.admin.Do("PATCH", "/api/webhooks/"+created.ID+"/", map[string]any{"is_active": false, "format": "discord"}); r.Status != 200 ||
+			r.Object(t)["format"] != "discord" || r.Object(t)["is_active"] != false {
+			t.Errorf("patch: %d %s", r.Status, r.Body)
 		}
-		audit := ev.admin.do("GET", "/api/audit/?limit=100", nil)
+		audit := ev.admin.Do("GET", "/api/audit/?limit=100", nil)
 		for _, s := range []string{created.Secret, rotated, strings.TrimPrefix(created.Secret, "whsec_")} {
 			if strings.Contains(audit.String(), s) {
 				t.Errorf("the audit log holds a secret")
 			}
 		}
 		for _, path := range []string{"/api/webhooks/" + created.ID + "/deliveries/?status=bogus"} {
-			if r := ev.admin.do("GET", path, nil); r.status != 400 {
-				t.Errorf("GET %s: %d %s", path, r.status, r.body)
+			if r := ev.admin.Do("GET", path, nil); r.Status != 400 {
+				t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
 			}
 		}
 		for _, path := range []string{"/api/webhooks/nope/", "/api/webhooks/0193c2d4-5e6f-7a81-9b2c-3d4e5f607182/"} {
-			if r := ev.admin.do("GET", path, nil); r.status != 404 {
-				t.Errorf("GET %s: %d %s", path, r.status, r.body)
+			if r := ev.admin.Do("GET", path, nil); r.Status != 404 {
+				t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
 			}
 		}
-		if r := ev.admin.do("DELETE", "/api/webhooks/"+created.ID+"/", nil); r.status != 204 {
-			t.Errorf("delete: %d %s", r.status, r.body)
+		if r := ev.admin.Do("DELETE", "/api/webhooks/"+created.ID+"/", nil); r.Status != 204 {
+			t.Errorf("delete: %d %s", r.Status, r.Body)
 		}
-		if _, err := ev.db.WebhookTarget(t.Context(), created.ID); !errors.Is(err, tasktrack.ErrNotFound) {
+		if _, err := ev.db.Webhooks.WebhookTarget(t.Context(), created.ID); !errors.Is(err, tasktrack.ErrNotFound) {
 			t.Errorf("after delete: %v", err)
 		}
 	})
@@ -125,10 +125,10 @@ func TestWebhookSecretShownOnce(t *testing.T) {
 func TestWebhookDisabledAlert(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		ev := newEnv(t, e)
-		r := ev.admin.do("POST", "/api/webhooks/", map[string]any{"url": "http://127.0.0.1:9/down", "events": []string{"*"}})
-		id := r.object(t)["id"].(string)
+		r := ev.admin.Do("POST", "/api/webhooks/", map[string]any{"url": "http://127.0.0.1:9/down", "events": []string{"*"}})
+		id := r.Object(t)["id"].(string)
 		for i := 1; i <= 10; i++ {
-			if err := ev.db.RecordWebhookAttempt(t.Context(), tasktrack.WebhookAttemptRecord{WebhookID: id,
+			if err := ev.db.Webhooks.RecordWebhookAttempt(t.Context(), tasktrack.WebhookAttemptRecord{WebhookID: id,
 				DeliveryID: "0193c2d4-5e6f-7a81-9b2c-3d4e5f607182", EventType: tasktrack.EventPing, Attempt: i,
 				Error: "connection refused"}); err != nil {
 				t.Fatal(err)
@@ -138,7 +138,7 @@ func TestWebhookDisabledAlert(t *testing.T) {
 		// A day later: sign in again.
 		ev.admin = ev.login("admin", adminPassword)
 		boss := ev.newUser("boss", "manager")
-		hook := ev.admin.do("GET", "/api/webhooks/"+id+"/", nil).object(t)
+		hook := ev.admin.Do("GET", "/api/webhooks/"+id+"/", nil).Object(t)
 		if hook["is_active"] != false || hook["disabled_reason"] != "Every delivery failed for 24 hours; the last error: connection refused" {
 			t.Fatalf("endpoint %v", hook)
 		}
@@ -153,13 +153,13 @@ func TestWebhookDisabledAlert(t *testing.T) {
 			{boss, "/api/alerts/?kind=webhook_disabled", "[]\n"},
 		}
 		for _, tt := range tests {
-			r := tt.who.do("GET", tt.path, nil)
-			if r.status != 200 || !strings.Contains(r.String(), tt.want) {
-				t.Errorf("GET %s: %d %s; want %s", tt.path, r.status, r.body, tt.want)
+			r := tt.who.Do("GET", tt.path, nil)
+			if r.Status != 200 || !strings.Contains(r.String(), tt.want) {
+				t.Errorf("GET %s: %d %s; want %s", tt.path, r.Status, r.Body, tt.want)
 			}
 		}
-		if r := ev.admin.do("GET", "/api/alerts/", nil); strings.Contains(r.String(), `"user"`) {
-			t.Errorf("a webhook alert with a user: %s", r.body)
+		if r := ev.admin.Do("GET", "/api/alerts/", nil); strings.Contains(r.String(), `"user"`) {
+			t.Errorf("a webhook alert with a user: %s", r.Body)
 		}
 	})
 }

@@ -72,7 +72,7 @@ func newWorldOn(t *testing.T, db *sqlstore.DB, srv *smtptest.Server, userinfo st
 		t.Fatal(err)
 	}
 	emailer := &outbox.Emailer{Sender: sender, Templates: tm, Domain: "tt.example.com"}
-	w.worker = outbox.New(db, map[string]outbox.Kind{tasktrack.DeliveryEmail: outbox.EmailKind(emailer, base)}, db.OutboxChanged(), slog.New(slog.DiscardHandler))
+	w.worker = outbox.New(db.Outbox, map[string]outbox.Kind{tasktrack.DeliveryEmail: outbox.EmailKind(emailer, base)}, db.OutboxChanged(), slog.New(slog.DiscardHandler))
 	w.worker.Now = w.clock.Now
 	// The middle of the jitter's range: a retry is due after half the
 	// ceiling.
@@ -111,7 +111,7 @@ func (w *world) outcomesSoFar() []string {
 
 func (w *world) user(t *testing.T, name, role string) *tasktrack.User {
 	t.Helper()
-	u, err := w.db.CreateUser(System, tasktrack.UserCreate{Username: name, Password: "pass-" + name + "-word",
+	u, err := w.db.Users.CreateUser(System, tasktrack.UserCreate{Username: name, Password: "pass-" + name + "-word",
 		Email: name + "@example.com", FirstName: strings.ToUpper(name[:1]) + name[1:], Role: role})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestNotificationEmail(t *testing.T) {
 		w := newWorld(t, e, smtptest.Options{}, "")
 		maria := w.user(t, "maria", "manager")
 		sam := w.user(t, "sam", "user")
-		task, err := w.db.CreateTask(As(maria), tasktrack.TaskCreate{Title: `Report <b>"Q3"</b>`, Deadline: t0.Add(30 * time.Hour), AssignedTo: sam.ID})
+		task, err := w.db.Tasks.CreateTask(As(maria), tasktrack.TaskCreate{Title: `Report <b>"Q3"</b>`, Deadline: t0.Add(30 * time.Hour), AssignedTo: sam.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func TestNotificationEmail(t *testing.T) {
 		if got := w.outcomesSoFar(); !slices.Equal(got, []string{outbox.Delivered}) {
 			t.Fatalf("outcomes %q", got)
 		}
-		pending, _, err := w.db.OutboxStats(context.Background())
+		pending, _, err := w.db.Outbox.OutboxStats(context.Background())
 		if err != nil || pending[tasktrack.DeliveryEmail] != 0 {
 			t.Fatalf("outbox: %v %v", pending, err)
 		}
@@ -236,7 +236,7 @@ func TestEmailRetriedAfter451(t *testing.T) {
 		if n := len(w.smtp.Messages()); n != 0 {
 			t.Fatalf("%d messages after a 451", n)
 		}
-		pending, oldest, err := w.db.OutboxStats(context.Background())
+		pending, oldest, err := w.db.Outbox.OutboxStats(context.Background())
 		if err != nil || pending[tasktrack.DeliveryEmail] != 1 || !oldest.Equal(t0) {
 			t.Fatalf("outbox after a 451: %v %v %v", pending, oldest, err)
 		}
@@ -274,7 +274,7 @@ func TestEmailGivenUpAfter550(t *testing.T) {
 		if n := w.run(t); n != 0 || len(w.smtp.Messages()) != 0 {
 			t.Fatalf("tried again: %d claimed, %d messages", n, len(w.smtp.Messages()))
 		}
-		entries, _, err := w.db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionEmailFailed})
+		entries, _, err := w.db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionEmailFailed})
 		if err != nil || len(entries) != 1 {
 			t.Fatalf("email.failed: %d entries, %v", len(entries), err)
 		}
@@ -307,7 +307,7 @@ func TestEmailGivenUpAfterADay(t *testing.T) {
 	if len(o) < 3 || o[len(o)-1] != outbox.Failed || slices.Contains(o[:len(o)-1], outbox.Failed) {
 		t.Fatalf("outcomes %q, want retries and then one failure", o)
 	}
-	if entries, _, _ := w.db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionEmailFailed}); len(entries) != 1 {
+	if entries, _, _ := w.db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionEmailFailed}); len(entries) != 1 {
 		t.Fatalf("%d email.failed entries", len(entries))
 	}
 }
@@ -319,7 +319,7 @@ func TestEmailLeaseEnds(t *testing.T) {
 		w := newWorld(t, e, smtptest.Options{}, "")
 		sam := w.user(t, "sam", "user")
 		MustCreateTask(t, w.db, sam, "Report", 30*time.Hour)
-		claimed, err := w.db.ClaimDeliveries(context.Background(), "dead-worker", []string{tasktrack.DeliveryEmail}, 10, outbox.DefaultLease)
+		claimed, err := w.db.Outbox.ClaimDeliveries(context.Background(), "dead-worker", []string{tasktrack.DeliveryEmail}, 10, outbox.DefaultLease)
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %v %v", claimed, err)
 		}
@@ -332,7 +332,7 @@ func TestEmailLeaseEnds(t *testing.T) {
 			t.Fatalf("after the lease: claimed %d, %d messages", n, len(w.smtp.Messages()))
 		}
 		// The dead worker's late outcome changes nothing.
-		if err := w.db.RetryDelivery(context.Background(), claimed[0], "dead-worker", 0, "late"); err != nil {
+		if err := w.db.Outbox.RetryDelivery(context.Background(), claimed[0], "dead-worker", 0, "late"); err != nil {
 			t.Fatal(err)
 		}
 		w.clock.Add(time.Hour)
@@ -403,21 +403,21 @@ func TestEmailRecipients(t *testing.T) {
 		kim := w.user(t, "kim", "user")
 		noMail := MustCreateUser(t, w.db, "nomail", "user")
 		off := tasktrack.AlertMailOff
-		if _, err := w.db.UpdatePreferences(As(quiet), tasktrack.PreferencesUpdate{Alerts: &off}); err != nil {
+		if _, err := w.db.Preferences.UpdatePreferences(As(quiet), tasktrack.PreferencesUpdate{Alerts: &off}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.db.DeactivateUser(System, away.ID); err != nil {
+		if _, err := w.db.Users.DeactivateUser(System, away.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.db.UpdatePreferences(As(kim), tasktrack.PreferencesUpdate{Email: map[string]bool{tasktrack.NotifyTaskAssigned: false}}); err != nil {
+		if _, err := w.db.Preferences.UpdatePreferences(As(kim), tasktrack.PreferencesUpdate{Email: map[string]bool{tasktrack.NotifyTaskAssigned: false}}); err != nil {
 			t.Fatal(err)
 		}
 		for _, u := range []*tasktrack.User{sam, kim, noMail} {
-			if _, err := w.db.CreateTask(As(maria), tasktrack.TaskCreate{Title: "For " + u.Username, Deadline: t0.Add(90 * time.Minute), AssignedTo: u.ID}); err != nil {
+			if _, err := w.db.Tasks.CreateTask(As(maria), tasktrack.TaskCreate{Title: "For " + u.Username, Deadline: t0.Add(90 * time.Minute), AssignedTo: u.ID}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := w.db.CreateTask(As(bob), tasktrack.TaskCreate{Title: "Bob's own", Deadline: t0.Add(90 * time.Minute), AssignedTo: bob.ID}); err != nil {
+		if _, err := w.db.Tasks.CreateTask(As(bob), tasktrack.TaskCreate{Title: "Bob's own", Deadline: t0.Add(90 * time.Minute), AssignedTo: bob.ID}); err != nil {
 			t.Fatal(err)
 		}
 		w.run(t)
@@ -427,7 +427,7 @@ func TestEmailRecipients(t *testing.T) {
 		// and root (bob's own alert not to bob), and an at-risk warning.
 		MustCreateTask(t, w.db, sam, "Second", 100*time.Minute)
 		w.clock.Add(2 * time.Hour)
-		if res, err := w.db.Sweep(context.Background()); err != nil || res.TasksMissed != 5 || res.UsersAtRisk != 1 {
+		if res, err := w.db.Sweeper.Sweep(context.Background()); err != nil || res.TasksMissed != 5 || res.UsersAtRisk != 1 {
 			t.Fatalf("sweep: %+v %v", res, err)
 		}
 		for w.run(t) > 0 {
@@ -463,13 +463,13 @@ func TestDailyDigest(t *testing.T) {
 		w.user(t, "bob", "manager")
 		sam := w.user(t, "sam", "user")
 		daily, paris := tasktrack.AlertMailDaily, "Europe/Paris"
-		if _, err := w.db.UpdatePreferences(As(maria), tasktrack.PreferencesUpdate{Alerts: &daily, Timezone: &paris}); err != nil {
+		if _, err := w.db.Preferences.UpdatePreferences(As(maria), tasktrack.PreferencesUpdate{Alerts: &daily, Timezone: &paris}); err != nil {
 			t.Fatal(err)
 		}
 		sweepAt := func(h, m int, day int) {
 			t.Helper()
 			w.clock.Set(time.Date(2026, 3, day, h, m, 0, 0, time.UTC))
-			if _, err := w.db.Sweep(context.Background()); err != nil {
+			if _, err := w.db.Sweeper.Sweep(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			for w.run(t) > 0 {
@@ -493,13 +493,13 @@ func TestDailyDigest(t *testing.T) {
 		MustCreateTask(t, w.db, sam, "Acknowledged", 30*time.Minute)
 		MustCreateTask(t, w.db, sam, "Open", 40*time.Minute)
 		sweepAt(9, 0, 2)
-		alerts, _, err := w.db.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed})
+		alerts, _, err := w.db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, a := range alerts {
 			if a.Task.Title == "Acknowledged" {
-				if _, err := w.db.AcknowledgeAlert(As(maria), a.ID); err != nil {
+				if _, err := w.db.Alerts.AcknowledgeAlert(As(maria), a.ID); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -548,7 +548,7 @@ func TestAlertBurst(t *testing.T) {
 				for w.run(t) > 0 {
 				}
 				w.clock.Add(31 * time.Hour)
-				if res, err := w.db.Sweep(context.Background()); err != nil || res.TasksMissed != c.misses {
+				if res, err := w.db.Sweeper.Sweep(context.Background()); err != nil || res.TasksMissed != c.misses {
 					t.Fatalf("sweep: %+v %v", res, err)
 				}
 				for w.run(t) > 0 {
@@ -593,14 +593,14 @@ func TestPurgeDeliveries(t *testing.T) {
 		w.run(t)
 		ctx := context.Background()
 		w.clock.Add(outbox.DefaultKeep)
-		if n, err := w.db.PurgeDeliveries(ctx, outbox.DefaultKeep); err != nil || n != 0 {
+		if n, err := w.db.Outbox.PurgeDeliveries(ctx, outbox.DefaultKeep); err != nil || n != 0 {
 			t.Fatalf("purged %d at the limit, %v", n, err)
 		}
 		w.clock.Add(time.Microsecond)
-		if n, err := w.db.PurgeDeliveries(ctx, outbox.DefaultKeep); err != nil || n != 1 {
+		if n, err := w.db.Outbox.PurgeDeliveries(ctx, outbox.DefaultKeep); err != nil || n != 1 {
 			t.Fatalf("purged %d past the limit, %v; want the sent one", n, err)
 		}
-		if pending, _, err := w.db.OutboxStats(ctx); err != nil || pending[tasktrack.DeliveryEmail] != 1 {
+		if pending, _, err := w.db.Outbox.OutboxStats(ctx); err != nil || pending[tasktrack.DeliveryEmail] != 1 {
 			t.Fatalf("waiting after the purge: %v %v", pending, err)
 		}
 	})

@@ -31,19 +31,19 @@ func BenchmarkWebhookBurst(b *testing.B) {
 				b.StopTimer()
 				db := Open(b, e)
 				url := srv.URL + "/"
-				h, err := db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
+				h, err := db.Webhooks.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret())
 				if err != nil {
 					b.Fatal(err)
 				}
 				for range burst {
-					if err := db.PingWebhook(System, h.ID); err != nil {
+					if err := db.Webhooks.PingWebhook(System, h.ID); err != nil {
 						b.Fatal(err)
 					}
 				}
-				hooks := &outbox.Webhooks{Store: db, Client: outbox.NewWebhookClient(outbox.DefaultWebhookTimeout, true),
+				hooks := &outbox.Webhooks{Store: db.Webhooks, Client: outbox.NewWebhookClient(outbox.DefaultWebhookTimeout, true),
 					PublicURL: "https://tt.example.com", PerEndpoint: outbox.DefaultWebhookPerEndpoint, Now: time.Now,
 					Logger: slog.New(slog.DiscardHandler)}
-				w := outbox.New(db, map[string]outbox.Kind{tasktrack.DeliveryWebhook: outbox.WebhookKind(hooks, 0)}, nil, slog.New(slog.DiscardHandler))
+				w := outbox.New(db.Outbox, map[string]outbox.Kind{tasktrack.DeliveryWebhook: outbox.WebhookKind(hooks, 0)}, nil, slog.New(slog.DiscardHandler))
 				received.Store(0)
 				b.StartTimer()
 				for received.Load() < burst {

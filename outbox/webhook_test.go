@@ -88,10 +88,10 @@ func newHookWorld(t *testing.T, e Engine, allowPrivate bool) *hookWorld {
 	t.Helper()
 	w := &hookWorld{db: Open(t, e), clock: NewClock(t0), rc: newReceiver(t)}
 	w.db.Now = w.clock.Now
-	w.hooks = &outbox.Webhooks{Store: w.db, Client: outbox.NewWebhookClient(2*time.Second, allowPrivate),
+	w.hooks = &outbox.Webhooks{Store: w.db.Webhooks, Client: outbox.NewWebhookClient(2*time.Second, allowPrivate),
 		PublicURL: "https://tt.example.com", Timeout: 2 * time.Second, PerEndpoint: 2, Now: w.clock.Now,
 		Logger: slog.New(slog.DiscardHandler)}
-	w.worker = outbox.New(w.db, map[string]outbox.Kind{tasktrack.DeliveryWebhook: outbox.WebhookKind(w.hooks, hookBase)},
+	w.worker = outbox.New(w.db.Outbox, map[string]outbox.Kind{tasktrack.DeliveryWebhook: outbox.WebhookKind(w.hooks, hookBase)},
 		w.db.OutboxChanged(), slog.New(slog.DiscardHandler))
 	w.worker.Now = w.clock.Now
 	w.worker.Rand = func() float64 { return 0 }
@@ -101,7 +101,7 @@ func newHookWorld(t *testing.T, e Engine, allowPrivate bool) *hookWorld {
 func (w *hookWorld) endpoint(t *testing.T, url string, format string, events ...string) (*tasktrack.Webhook, string) {
 	t.Helper()
 	secret := tasktrack.NewWebhookSecret()
-	h, err := w.db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: events, Format: &format}, secret)
+	h, err := w.db.Webhooks.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: events, Format: &format}, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func (w *hookWorld) run(t *testing.T) int {
 
 func (w *hookWorld) attempts(t *testing.T, id string) []*tasktrack.WebhookAttempt {
 	t.Helper()
-	a, _, err := w.db.FindWebhookAttempts(System, id, "", tasktrack.Page{Limit: tasktrack.MaxLimit})
+	a, _, err := w.db.Webhooks.FindWebhookAttempts(System, id, "", tasktrack.Page{Limit: tasktrack.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestWebhookEvents(t *testing.T) {
 		}
 		off, _ := w.endpoint(t, w.rc.srv.URL+"/off", tasktrack.FormatStandard, "*")
 		inactive := false
-		if _, err := w.db.UpdateWebhook(System, off.ID, tasktrack.WebhookInput{IsActive: &inactive}); err != nil {
+		if _, err := w.db.Webhooks.UpdateWebhook(System, off.ID, tasktrack.WebhookInput{IsActive: &inactive}); err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
@@ -170,36 +170,36 @@ func TestWebhookEvents(t *testing.T) {
 		sam := MustCreateUser(t, w.db, "sam", "user")
 		task := MustCreateTask(t, w.db, sam, "Quarterly report", time.Hour)
 		title := "Quarterly report, v2"
-		if _, err := w.db.UpdateTask(System, task.ID, tasktrack.TaskUpdate{Title: &title}); err != nil {
+		if _, err := w.db.Tasks.UpdateTask(System, task.ID, tasktrack.TaskUpdate{Title: &title}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.db.UpdateTaskStatus(As(sam), task.ID, tasktrack.StatusInProgress); err != nil {
+		if _, err := w.db.Tasks.UpdateTaskStatus(As(sam), task.ID, tasktrack.StatusInProgress); err != nil {
 			t.Fatal(err)
 		}
 		late := MustCreateTask(t, w.db, sam, "Late", time.Minute)
 		w.clock.Add(2 * time.Minute)
-		if _, err := w.db.Sweep(ctx); err != nil {
+		if _, err := w.db.Sweeper.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		alerts, _, err := w.db.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed})
+		alerts, _, err := w.db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Kind: tasktrack.AlertTaskMissed})
 		if err != nil || len(alerts) != 1 {
 			t.Fatalf("alerts %v %v", alerts, err)
 		}
-		if _, err := w.db.AcknowledgeAlert(System, alerts[0].ID); err != nil {
+		if _, err := w.db.Alerts.AcknowledgeAlert(System, alerts[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.db.DeleteTask(System, late.ID); err != nil {
+		if err := w.db.Tasks.DeleteTask(System, late.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.db.DeactivateUser(System, sam.ID); err != nil {
+		if _, err := w.db.Users.DeactivateUser(System, sam.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.db.ReactivateUser(System, sam.ID); err != nil {
+		if _, err := w.db.Users.ReactivateUser(System, sam.ID); err != nil {
 			t.Fatal(err)
 		}
 		// The same through an update of the user.
 		for _, active := range []bool{false, true} {
-			if _, err := w.db.UpdateUser(System, sam.ID, tasktrack.UserUpdate{IsActive: &active}); err != nil {
+			if _, err := w.db.Users.UpdateUser(System, sam.ID, tasktrack.UserUpdate{IsActive: &active}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -267,20 +267,20 @@ func TestWebhookSignatures(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		w := newHookWorld(t, e, true)
 		h, oldSecret := w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, "*")
-		if err := w.db.PingWebhook(System, h.ID); err != nil {
+		if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
 			t.Fatal(err)
 		}
 		w.run(t)
-		if _, err := w.db.RotateWebhookSecret(System, h.ID, "whsec_"+base64.StdEncoding.EncodeToString([]byte("a new secret of 24 bytes"))); err != nil {
+		if _, err := w.db.Webhooks.RotateWebhookSecret(System, h.ID, "whsec_"+base64.StdEncoding.EncodeToString([]byte("a new secret of 24 bytes"))); err != nil {
 			t.Fatal(err)
 		}
 		newSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a new secret of 24 bytes"))
-		if err := w.db.PingWebhook(System, h.ID); err != nil {
+		if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
 			t.Fatal(err)
 		}
 		w.run(t)
 		w.clock.Add(tasktrack.WebhookRotationGrace)
-		if err := w.db.PingWebhook(System, h.ID); err != nil {
+		if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
 			t.Fatal(err)
 		}
 		w.run(t)
@@ -327,7 +327,7 @@ func TestWebhookRetries(t *testing.T) {
 		w := newHookWorld(t, e, true)
 		w.rc.answers = []int{500, 500}
 		h, _ := w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, "*")
-		if err := w.db.PingWebhook(System, h.ID); err != nil {
+		if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
 			t.Fatal(err)
 		}
 		w.run(t)
@@ -361,12 +361,12 @@ func TestWebhookRetries(t *testing.T) {
 		if want := []string{"delivered 200 3", "retrying 500 2", "retrying 500 1"}; !slices.Equal(statuses, want) {
 			t.Errorf("log %q, want %q", statuses, want)
 		}
-		failed, n, err := w.db.FindWebhookAttempts(System, h.ID, "retrying", tasktrack.Page{})
+		failed, n, err := w.db.Webhooks.FindWebhookAttempts(System, h.ID, "retrying", tasktrack.Page{})
 		if err != nil || n != 2 || len(failed) != 2 {
 			t.Fatalf("retrying attempts %d %v", n, err)
 		}
 		// Redelivery sends the same event again.
-		if err := w.db.RedeliverWebhook(System, h.ID, failed[0].ID); err != nil {
+		if err := w.db.Webhooks.RedeliverWebhook(System, h.ID, failed[0].ID); err != nil {
 			t.Fatal(err)
 		}
 		w.run(t)
@@ -396,7 +396,7 @@ func TestWebhookFailures(t *testing.T) {
 				w := newHookWorld(t, e, true)
 				tt.setup(w)
 				h, _ := w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, "*")
-				if err := w.db.PingWebhook(System, h.ID); err != nil {
+				if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
 					t.Fatal(err)
 				}
 				w.run(t)
@@ -434,7 +434,7 @@ func TestWebhookSSRF(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.url, func(t *testing.T) {
 				h, _ := w.endpoint(t, tt.url, tasktrack.FormatStandard, "*")
-				if err := w.db.PingWebhook(System, h.ID); err != nil {
+				if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
 					t.Fatal(err)
 				}
 				w.run(t)
@@ -503,10 +503,10 @@ func TestWebhookDeleteDropsPending(t *testing.T) {
 		w := newHookWorld(t, e, true)
 		h, _ := w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, "*")
 		MustCreateUser(t, w.db, "sam", "user")
-		if err := w.db.DeleteWebhook(System, h.ID); err != nil {
+		if err := w.db.Webhooks.DeleteWebhook(System, h.ID); err != nil {
 			t.Fatal(err)
 		}
-		pending, _, err := w.db.OutboxStats(context.Background())
+		pending, _, err := w.db.Outbox.OutboxStats(context.Background())
 		if err != nil || pending[tasktrack.DeliveryWebhook] != 0 {
 			t.Fatalf("pending %v %v", pending, err)
 		}
@@ -525,7 +525,7 @@ func TestWebhookSweepData(t *testing.T) {
 		sam := MustCreateUser(t, w.db, "sam", "user")
 		task := MustCreateTask(t, w.db, sam, "Quarterly report", time.Minute)
 		w.clock.Add(2 * time.Minute)
-		if _, err := w.db.Sweep(context.Background()); err != nil {
+		if _, err := w.db.Sweeper.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		for w.run(t) > 0 {
@@ -583,14 +583,14 @@ func TestWebhookDisabled(t *testing.T) {
 					ok := i == tt.successAt
 					rec := tasktrack.WebhookAttemptRecord{WebhookID: h.ID, DeliveryID: "0193c2d4-5e6f-7a81-9b2c-3d4e5f607182",
 						EventType: tasktrack.EventPing, Attempt: i, OK: ok, ResponseStatus: 500, Error: "answered 500 Internal Server Error"}
-					if err := w.db.RecordWebhookAttempt(context.Background(), rec); err != nil {
+					if err := w.db.Webhooks.RecordWebhookAttempt(context.Background(), rec); err != nil {
 						t.Fatal(err)
 					}
 					if i < tt.failures {
 						w.clock.Add(tt.span / time.Duration(tt.failures-1))
 					}
 				}
-				got, err := w.db.FindWebhook(System, h.ID)
+				got, err := w.db.Webhooks.FindWebhook(System, h.ID)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -8,7 +8,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.AlertService = (*DB)(nil)
+// AlertService is the alerts the sweep and the webhooks raise: listing,
+// acknowledging, and following them by their position.
+type AlertService struct{ db *DB }
+
+var _ tasktrack.AlertService = (*AlertService)(nil)
 
 // The alert columns, with the task (if any) and its assignee's name.
 const alertColumns = `al.seq, al.id, al.kind, al.user_id, al.username, al.created_at, al.acknowledged_at,
@@ -49,8 +53,21 @@ func (db *DB) scanAlerts(rows *sql.Rows) ([]*tasktrack.Alert, error) {
 	return out, db.mapErr(rows.Err())
 }
 
+// findAlert is the alerts' one finder: alert id through q, the reader
+// pool or a transaction. An id that is not one is absent.
+func findAlert(ctx context.Context, q querier, id string) (*tasktrack.Alert, error) {
+	if !tasktrack.ValidID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	al, err := scanAlert(q.queryRow(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.id = ?", strings.ToLower(id)))
+	if err == sql.ErrNoRows {
+		return nil, tasktrack.ErrNotFound
+	}
+	return al, err
+}
+
 // FindAlerts lists alerts, newest first.
-func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) (_ []*tasktrack.Alert, _ int, err error) {
+func (s *AlertService) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) (_ []*tasktrack.Alert, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindAlerts")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListAlerts); err != nil {
 		return nil, 0, err
@@ -73,21 +90,21 @@ func (db *DB) FindAlerts(ctx context.Context, f tasktrack.AlertFilter) (_ []*tas
 		w.add("al.created_at >= ?", micros(*f.Since))
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM alerts al"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM alerts al"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
-	rows, err := db.query(ctx, "SELECT "+alertColumns+alertFrom+w.String()+" ORDER BY al.seq DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	rows, err := s.db.query(ctx, "SELECT "+alertColumns+alertFrom+w.String()+" ORDER BY al.seq DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err := db.scanAlerts(rows)
+	out, err := s.db.scanAlerts(rows)
 	return out, total, err
 }
 
 // AcknowledgeAlert marks an alert seen; a second acknowledgement keeps the
 // first.
-func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Alert, err error) {
+func (s *AlertService) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Alert, err error) {
 	defer wrap(&err, "sqlstore.AcknowledgeAlert(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanAcknowledgeAlert); err != nil {
@@ -98,7 +115,7 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Ale
 	}
 	id = strings.ToLower(id)
 	var al *tasktrack.Alert
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		var byID, byName any
 		if actor != nil {
 			byID, byName = actor.ID, actor.Username
@@ -108,11 +125,7 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Ale
 		if err != nil {
 			return err
 		}
-		al, err = scanAlert(tx.queryRow(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.id = ?", id))
-		if err == sql.ErrNoRows {
-			return tasktrack.ErrNotFound
-		}
-		if err != nil {
+		if al, err = findAlert(ctx, tx, id); err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -127,33 +140,39 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id string) (_ *tasktrack.Ale
 }
 
 // AlertSeq returns the commit position of the alert id.
-func (db *DB) AlertSeq(ctx context.Context, id string) (_ int64, err error) {
+func (s *AlertService) AlertSeq(ctx context.Context, id string) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.AlertSeq(%s)", id)
-	if !tasktrack.ValidID(id) {
-		return 0, tasktrack.ErrNotFound
+	al, err := findAlert(ctx, s.db, id)
+	if err != nil {
+		return 0, s.db.mapErr(err)
 	}
-	var seq int64
-	err = db.queryRow(ctx, "SELECT seq FROM alerts WHERE id = ?", strings.ToLower(id)).Scan(&seq)
-	return seq, db.mapErr(err)
+	return al.Seq, nil
 }
 
 // AlertsAfter returns alerts committed after seq, oldest first. Alerts are
 // only created by the sweep, which is serialized across processes, so the
 // order of seq is the order of commits and no alert can appear behind a
 // position a reader has passed.
-func (db *DB) AlertsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Alert, err error) {
+func (s *AlertService) AlertsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Alert, err error) {
 	defer wrap(&err, "sqlstore.AlertsAfter")
-	rows, err := db.query(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.seq > ? ORDER BY al.seq LIMIT ?", seq, limit)
+	rows, err := s.db.query(ctx, "SELECT "+alertColumns+alertFrom+" WHERE al.seq > ? ORDER BY al.seq LIMIT ?", seq, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.scanAlerts(rows)
+	return s.db.scanAlerts(rows)
 }
 
 // LastAlertSeq returns the newest alert's position.
-func (db *DB) LastAlertSeq(ctx context.Context) (_ int64, err error) {
+func (s *AlertService) LastAlertSeq(ctx context.Context) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.LastAlertSeq")
+	seq, err := lastAlertSeq(ctx, s.db)
+	return seq, s.db.mapErr(err)
+}
+
+// lastAlertSeq reads the newest alert's position through q: the reader
+// pool, or the sweep's transaction.
+func lastAlertSeq(ctx context.Context, q querier) (int64, error) {
 	var seq sql.NullInt64
-	err = db.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
-	return seq.Int64, db.mapErr(err)
+	err := q.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
+	return seq.Int64, err
 }

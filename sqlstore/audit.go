@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"tasktrack"
 )
 
-var _ tasktrack.AuditService = (*DB)(nil)
+// AuditService reads the audit log: all of it, and a task's history.
+type AuditService struct{ db *DB }
+
+var _ tasktrack.AuditService = (*AuditService)(nil)
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
@@ -82,18 +86,18 @@ func scanAuditEntry(s scanner) (*tasktrack.AuditEntry, error) {
 }
 
 // FindAuditEntries lists the audit log, newest first.
-func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ []*tasktrack.AuditEntry, _ int, err error) {
+func (s *AuditService) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ []*tasktrack.AuditEntry, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindAuditEntries")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
 		return nil, 0, err
 	}
 	w := auditWhere(f)
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM audit_log"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM audit_log"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
-	rows, err := db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	rows, err := s.db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -102,9 +106,86 @@ func (db *DB) FindAuditEntries(ctx context.Context, f tasktrack.AuditFilter) (_ 
 	for rows.Next() {
 		e, err := scanAuditEntry(rows)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		out = append(out, e)
 	}
-	return out, total, db.mapErr(rows.Err())
+	return out, total, s.db.mapErr(rows.Err())
+}
+
+// TaskHistory lists the audit entries about a task the caller may see,
+// oldest first, each with the username of the person it assigned the task
+// to. Entries keep the actor's name as it was; assignees are named as they
+// are now (the audit log stores their ids).
+func (s *AuditService) TaskHistory(ctx context.Context, taskID string, p tasktrack.Page) (_ []*tasktrack.TaskEvent, _ int, err error) {
+	defer wrap(&err, "sqlstore.TaskHistory(%s)", taskID)
+	t, err := s.db.Tasks.FindTaskByID(ctx, taskID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM audit_log WHERE target_id = ? AND target_type = 'task'", t.ID).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
+	}
+	limit, offset := pageArgs(p)
+	rows, err := s.db.query(ctx, auditSelect+" WHERE target_id = ? AND target_type = 'task' ORDER BY id LIMIT ? OFFSET ?", t.ID, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []*tasktrack.TaskEvent{}
+	var ids []any
+	for rows.Next() {
+		e, err := scanAuditEntry(rows)
+		if err != nil {
+			return nil, 0, s.db.mapErr(err)
+		}
+		ev := &tasktrack.TaskEvent{AuditEntry: *e}
+		var d struct {
+			AssignedTo *int64 `json:"assigned_to"`
+		}
+		if json.Unmarshal(e.Details, &d) == nil && d.AssignedTo != nil {
+			ev.AssigneeID = d.AssignedTo
+			ids = append(ids, *d.AssignedTo)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, s.db.mapErr(err)
+	}
+	names, err := s.db.usernames(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, ev := range out {
+		if ev.AssigneeID != nil {
+			ev.AssigneeUsername = names[*ev.AssigneeID]
+		}
+	}
+	return out, total, nil
+}
+
+// usernames maps user ids to their usernames; ids of users that are gone
+// are left out.
+func (db *DB) usernames(ctx context.Context, ids []any) (map[int64]string, error) {
+	names := map[int64]string{}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	rows, err := db.query(ctx, "SELECT id, username FROM users WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   int64
+			name string
+		)
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, db.mapErr(err)
+		}
+		names[id] = name
+	}
+	return names, db.mapErr(rows.Err())
 }

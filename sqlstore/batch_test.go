@@ -19,7 +19,7 @@ func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
 		boss := MustCreateUser(t, db, "boss", "manager")
 		ann := MustCreateUser(t, db, "ann", "user")
 		gone := MustCreateUser(t, db, "gone", "user")
-		if _, err := db.DeactivateUser(System, gone.ID); err != nil {
+		if _, err := db.Users.DeactivateUser(System, gone.ID); err != nil {
 			t.Fatal(err)
 		}
 		const n = 60
@@ -35,7 +35,7 @@ func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
 				case 2:
 					assignee = 99999
 				}
-				tasks[i], errs[i] = db.CreateTask(As(boss), tasktrack.TaskCreate{
+				tasks[i], errs[i] = db.Tasks.CreateTask(As(boss), tasktrack.TaskCreate{
 					Title: "task " + string(rune('A'+i%26)), Deadline: db.Now().Add(time.Hour), AssignedTo: assignee})
 			})
 		}
@@ -56,14 +56,14 @@ func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
 		if len(ids) != n/3 {
 			t.Fatalf("%d distinct ids, want %d", len(ids), n/3)
 		}
-		list, total, err := db.FindTasks(As(boss), tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1000}})
+		list, total, err := db.Tasks.FindTasks(As(boss), tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 1000}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if total != n/3 || len(list) != n/3 {
 			t.Fatalf("%d tasks stored (total %d), want %d", len(list), total, n/3)
 		}
-		entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskCreate, Page: tasktrack.Page{Limit: 1000}})
+		entries, _, err := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskCreate, Page: tasktrack.Page{Limit: 1000}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestConcurrentCreatesGetTheirOwnAnswers(t *testing.T) {
 				t.Fatalf("audit entry %+v", e)
 			}
 		}
-		notes, total, _, err := db.FindNotifications(As(ann), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 1000}})
+		notes, total, _, err := db.Notifications.FindNotifications(As(ann), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 1000}})
 		if err != nil {
 			t.Fatal(err)
 		}

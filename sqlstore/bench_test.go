@@ -54,7 +54,7 @@ func benchFill(b *testing.B, db *sqlstore.DB, n, overdue int) *benchSet {
 	users = append(users,
 		sqlstore.BulkUser{Username: "bench", PasswordHash: hash, Role: tasktrack.RoleUser},
 		sqlstore.BulkUser{Username: "bench-manager", PasswordHash: hash, Role: tasktrack.RoleManager})
-	ids, err := db.InsertUsers(ctx, users)
+	ids, err := db.Bulk.InsertUsers(ctx, users)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,17 +102,17 @@ func benchFill(b *testing.B, db *sqlstore.DB, n, overdue int) *benchSet {
 		i++
 		return t, true
 	}
-	if _, err := db.InsertTasks(ctx, next, nil); err != nil {
+	if _, err := db.Bulk.InsertTasks(ctx, next, nil); err != nil {
 		b.Fatal(err)
 	}
 	s := &benchSet{db: db}
-	if s.caller, err = db.AuthUser(ctx, callerID); err != nil {
+	if s.caller, err = db.Sessions.AuthUser(ctx, callerID); err != nil {
 		b.Fatal(err)
 	}
-	if s.manager, err = db.AuthUser(ctx, managerID); err != nil {
+	if s.manager, err = db.Sessions.AuthUser(ctx, managerID); err != nil {
 		b.Fatal(err)
 	}
-	tasks, _, err := db.FindTasks(As(s.caller), tasktrack.TaskFilter{})
+	tasks, _, err := db.Tasks.FindTasks(As(s.caller), tasktrack.TaskFilter{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func BenchmarkFindTasksOwn(b *testing.B) {
 		ctx := As(s.caller)
 		b.ReportAllocs()
 		for b.Loop() {
-			tasks, total, err := s.db.FindTasks(ctx, tasktrack.TaskFilter{})
+			tasks, total, err := s.db.Tasks.FindTasks(ctx, tasktrack.TaskFilter{})
 			if err != nil || total != 20 || len(tasks) != 20 {
 				b.Fatalf("got %d tasks of %d, %v", len(tasks), total, err)
 			}
@@ -157,7 +157,7 @@ func BenchmarkFindTasksOwnParallel(b *testing.B) {
 		b.ResetTimer() // not the fill
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				tasks, _, err := s.db.FindTasks(ctx, tasktrack.TaskFilter{})
+				tasks, _, err := s.db.Tasks.FindTasks(ctx, tasktrack.TaskFilter{})
 				if err != nil || len(tasks) != 20 {
 					b.Errorf("got %d tasks, %v", len(tasks), err)
 					return
@@ -173,7 +173,7 @@ func BenchmarkFindTasksManagerPage(b *testing.B) {
 		ctx := As(s.manager)
 		b.ReportAllocs()
 		for b.Loop() {
-			tasks, total, err := s.db.FindTasks(ctx, tasktrack.TaskFilter{})
+			tasks, total, err := s.db.Tasks.FindTasks(ctx, tasktrack.TaskFilter{})
 			if err != nil || total != 10_000 || len(tasks) != 100 {
 				b.Fatalf("got %d tasks of %d, %v", len(tasks), total, err)
 			}
@@ -193,7 +193,7 @@ func BenchmarkUpdateTaskStatus(b *testing.B) {
 		for b.Loop() {
 			n++
 			want := statuses[n%3]
-			t, err := s.db.UpdateTaskStatus(ctx, s.ids[n%len(s.ids)], want)
+			t, err := s.db.Tasks.UpdateTaskStatus(ctx, s.ids[n%len(s.ids)], want)
 			if err != nil || t.Status != want {
 				b.Fatalf("status %v, %v", t, err)
 			}
@@ -228,7 +228,7 @@ func BenchmarkSweep(b *testing.B) {
 			sdb := OpenDSN(b, path)
 			sdb.Now = func() time.Time { return t0 }
 			b.StartTimer()
-			res, err := sdb.Sweep(ctx)
+			res, err := sdb.Sweeper.Sweep(ctx)
 			b.StopTimer()
 			if err != nil || res.TasksMissed != overdue {
 				b.Fatalf("swept %d tasks, want %d: %v", res.TasksMissed, overdue, err)

@@ -8,6 +8,10 @@ import (
 	"tasktrack"
 )
 
+// BulkService loads users and tasks in bulk, without policy, for the demo
+// and the benchmarks.
+type BulkService struct{ db *DB }
+
 // BulkUser is a user row for a bulk load.
 type BulkUser struct {
 	Username     string
@@ -36,7 +40,7 @@ type BulkTask struct {
 // returns their ids. Each username and email is checked as CreateUser
 // checks them; the password comes hashed, and the names and role are
 // taken as they are. A username taken fails the whole load (KindConflict).
-func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) (_ []int64, err error) {
+func (s *BulkService) InsertUsers(ctx context.Context, users []BulkUser) (_ []int64, err error) {
 	defer wrap(&err, "sqlstore.InsertUsers")
 	for _, u := range users {
 		errs := tasktrack.FieldErrors{}
@@ -47,7 +51,7 @@ func (db *DB) InsertUsers(ctx context.Context, users []BulkUser) (_ []int64, err
 		}
 	}
 	ids := make([]int64, 0, len(users))
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		for _, u := range users {
 			var id int64
 			if err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, email, first_name, last_name, role_id, is_active, date_joined)
@@ -75,14 +79,14 @@ const bulkChunk = 50_000
 // the assignee and creator must exist; deadlines may be in the past (that
 // is what the sweep is for). Yielding rows in order of creation keeps the
 // time-ordered ids appending to the primary key.
-func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (_ int, err error) {
+func (s *BulkService) InsertTasks(ctx context.Context, next func() (BulkTask, bool), progress func(done int)) (_ int, err error) {
 	defer wrap(&err, "sqlstore.InsertTasks")
 	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	fullBatch := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", bulkBatch), ", ")
 	done, more := 0, true
 	for more {
-		err := db.update(ctx, func(tx *Tx) error {
+		err := s.db.update(ctx, func(tx *Tx) error {
 			for n := 0; n < bulkChunk && more; n += bulkBatch {
 				args := make([]any, 0, 10*bulkBatch)
 				rows := 0
@@ -134,7 +138,7 @@ func (db *DB) InsertTasks(ctx context.Context, next func() (BulkTask, bool), pro
 			progress(done)
 		}
 	}
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		return tx.audit(ctx, nil, tasktrack.ActionBulkTasks, "task", "", map[string]any{"count": done})
 	})
 	return done, err

@@ -23,7 +23,7 @@ func TestTaskTotalsFollowChanges(t *testing.T) {
 			for _, st := range filters {
 				for _, missedOnly := range []bool{false, true} {
 					f := tasktrack.TaskFilter{Statuses: st, MissedOnly: missedOnly, Page: tasktrack.Page{Limit: 1000}}
-					tasks, total, err := db.FindTasks(As(boss), f)
+					tasks, total, err := db.Tasks.FindTasks(As(boss), f)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -39,10 +39,10 @@ func TestTaskTotalsFollowChanges(t *testing.T) {
 			ids = append(ids, MustCreateTask(t, db, ann, "t", time.Duration(i+1)*time.Hour).ID)
 		}
 		check("after creates")
-		if _, err := db.UpdateTaskStatus(As(ann), ids[0], tasktrack.StatusInProgress); err != nil {
+		if _, err := db.Tasks.UpdateTaskStatus(As(ann), ids[0], tasktrack.StatusInProgress); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.UpdateTaskStatus(As(ann), ids[1], tasktrack.StatusCompleted); err != nil {
+		if _, err := db.Tasks.UpdateTaskStatus(As(ann), ids[1], tasktrack.StatusCompleted); err != nil {
 			t.Fatal(err)
 		}
 		check("after status changes")
@@ -50,16 +50,16 @@ func TestTaskTotalsFollowChanges(t *testing.T) {
 		mustSweep(t, db)
 		check("after a sweep")
 		later := clock.Now().Add(time.Hour)
-		if _, err := db.UpdateTask(As(boss), ids[2], tasktrack.TaskUpdate{Deadline: &later}); err != nil {
+		if _, err := db.Tasks.UpdateTask(As(boss), ids[2], tasktrack.TaskUpdate{Deadline: &later}); err != nil {
 			t.Fatal(err)
 		}
 		check("after re-opening")
-		if err := db.DeleteTask(As(boss), ids[3]); err != nil {
+		if err := db.Tasks.DeleteTask(As(boss), ids[3]); err != nil {
 			t.Fatal(err)
 		}
 		check("after a delete")
 		n := 0
-		_, err := db.InsertTasks(System, func() (sqlstore.BulkTask, bool) {
+		_, err := db.Bulk.InsertTasks(System, func() (sqlstore.BulkTask, bool) {
 			n++
 			return sqlstore.BulkTask{Title: "bulk", Deadline: clock.Now().Add(time.Hour), Status: tasktrack.StatusPending,
 				AssignedTo: ann.ID, CreatedBy: boss.ID, CreatedAt: clock.Now()}, n <= 25

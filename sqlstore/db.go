@@ -3,13 +3,30 @@
 // transaction that loads what it needs, asks the policy, writes the change
 // and its audit entry. What the two engines do differently lives in
 // dialect.go; everything else is shared.
+//
+// DB is the core the services share: the connections, the dialect, the
+// clock and the settings, the signals, the group-commit queue and the
+// statement caches; it opens, migrates, checks and closes the database.
+// The services are fields of DB, one per entity, each a type in the file
+// of its entity: Users (user.go), Sessions (session.go: logins, refresh
+// tokens, a user's own password), Tasks, Alerts, Audit (the log and a
+// task's history), Sweeper, Settings (setup.go: settings and the first
+// admin), Bulk, Importer, Notifications, Preferences, Outbox, Tokens
+// (personal access tokens), Calendars, Webhooks and Reports (stats.go: the
+// dashboard and the exports). Each implements its interface of the root
+// package.
+//
+// An entity's row is read one way: by its one finder (findUser, findTask,
+// findWebhook, ...), which takes a querier, the reader pool or the write
+// transaction of an update, so that a read and an update see the same
+// row the same way. A service that needs another's rows calls that
+// service's finder (the session service finds users through findUser).
 package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -17,8 +34,29 @@ import (
 	"tasktrack"
 )
 
-// DB is the store: every service of the domain, over one database.
+// DB is the store over one database: the connections, the engine's
+// dialect and the settings every service shares, and the services, one
+// per entity, each in the file of its entity. DB itself only opens,
+// migrates, checks and closes the database, and relays the signals of
+// other processes (Listen).
 type DB struct {
+	Users         *UserService
+	Sessions      *SessionService
+	Tasks         *TaskService
+	Alerts        *AlertService
+	Audit         *AuditService
+	Sweeper       *SweepService
+	Settings      *SettingService
+	Bulk          *BulkService
+	Importer      *ImportService
+	Notifications *NotificationService
+	Preferences   *PreferenceService
+	Outbox        *OutboxService
+	Tokens        *TokenService
+	Calendars     *CalendarService
+	Webhooks      *WebhookService
+	Reports       *ReportService
+
 	dialect dialect
 	// writer takes every write transaction; on SQLite it is a single
 	// connection that begins transactions as IMMEDIATE.
@@ -90,6 +128,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		Reminders:       []time.Duration{time.Hour, 24 * time.Hour},
 		signals:         newSignals(),
 	}
+	db.Users, db.Sessions, db.Tasks = &UserService{db}, &SessionService{db}, &TaskService{db}
+	db.Alerts, db.Audit, db.Sweeper = &AlertService{db}, &AuditService{db}, &SweepService{db}
+	db.Settings, db.Bulk, db.Importer = &SettingService{db}, &BulkService{db}, &ImportService{db}
+	db.Notifications, db.Preferences, db.Outbox = &NotificationService{db}, &PreferenceService{db}, &OutboxService{db}
+	db.Tokens, db.Calendars, db.Webhooks, db.Reports = &TokenService{db}, &CalendarService{db}, &WebhookService{db}, &ReportService{db}
 	var err error
 	if IsPostgres(dsn) {
 		err = db.openPostgres(ctx, dsn, opt)
@@ -266,9 +309,27 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
 
+// querier is what a service's finder reads through: the reader pool (the
+// DB) for a read, or the write transaction of an update, so that a row is
+// read one way whatever reads it.
+type querier interface {
+	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	queryRow(ctx context.Context, q string, args ...any) *sql.Row
+	// forUpdate is the clause that locks the rows a transaction reads in
+	// order to change them: empty on the reader pool, and on SQLite,
+	// whose single writer needs none.
+	forUpdate() string
+}
+
+func (db *DB) forUpdate() string { return "" }
+
+func (tx *Tx) forUpdate() string { return tx.db.dialect.forUpdate() }
+
 // mapErr turns driver errors into domain errors: constraint violations
 // become conflicts, a database that does not answer (in time) becomes
-// unavailable. A caller that went away keeps its context.Canceled.
+// unavailable. A caller that went away keeps its context.Canceled. Any
+// other error is internal and stays as the driver said it: the exported
+// method it escapes from names itself and the package (wrap.go), once.
 //
 // A write whose COMMIT was sent but not answered is unavailable too: it
 // may or may not have been applied, so it is reported and never retried
@@ -292,7 +353,7 @@ func (db *DB) mapErr(err error) error {
 	case errors.Is(err, context.DeadlineExceeded), db.dialect.isUnavailable(err):
 		return &tasktrack.Error{Kind: tasktrack.KindUnavailable, Message: tasktrack.ErrUnavailable.Message, Err: err}
 	}
-	return fmt.Errorf("sqlstore: %w", err)
+	return err
 }
 
 // Times are stored as Unix microseconds in both engines: one SQL text for

@@ -27,8 +27,8 @@ func (db *DB) QueryPlan(ctx context.Context, q string, args ...any) ([]string, e
 
 // CreateQueue reports the task creations waiting for the next batch, and
 // whether a batch is being written.
-func (db *DB) CreateQueue() (pending int, leading bool) {
-	db.creates.mu.Lock()
-	defer db.creates.mu.Unlock()
-	return len(db.creates.pending), db.creates.leading
+func (s *TaskService) CreateQueue() (pending int, leading bool) {
+	s.db.creates.mu.Lock()
+	defer s.db.creates.mu.Unlock()
+	return len(s.db.creates.pending), s.db.creates.leading
 }

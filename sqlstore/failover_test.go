@@ -72,13 +72,16 @@ func TestPostgresConnectTimeoutIsUnavailable(t *testing.T) {
 		call func() error
 	}{
 		{"ping", func() error { return db.Ping(System) }},
-		{"list", func() error { _, _, err := db.FindTasks(As(ann), tasktrack.TaskFilter{}); return err }},
+		{"list", func() error { _, _, err := db.Tasks.FindTasks(As(ann), tasktrack.TaskFilter{}); return err }},
 		{"create", func() error {
-			_, err := db.CreateTask(As(boss), tasktrack.TaskCreate{Title: "during", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID})
+			_, err := db.Tasks.CreateTask(As(boss), tasktrack.TaskCreate{Title: "during", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID})
 			return err
 		}},
-		{"status", func() error { _, err := db.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted); return err }},
-		{"sweep", func() error { _, err := db.Sweep(System); return err }},
+		{"status", func() error {
+			_, err := db.Tasks.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted)
+			return err
+		}},
+		{"sweep", func() error { _, err := db.Sweeper.Sweep(System); return err }},
 	}
 	// Twice each: the first calls may meet the pool's cut connections, the
 	// later ones must connect anew.
@@ -91,7 +94,7 @@ func TestPostgresConnectTimeoutIsUnavailable(t *testing.T) {
 	}
 
 	proxy.SetMode(ProxyPass)
-	if _, err := db.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted); err != nil {
+	if _, err := db.Tasks.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted); err != nil {
 		t.Fatalf("after the outage: %v", err)
 	}
 }
@@ -147,9 +150,9 @@ func TestPostgresReadOnlyServer(t *testing.T) {
 	// The first call may meet a terminated connection; then the pool
 	// connects anew, to the read-only server.
 	for range 2 {
-		_, err := db.CreateTask(As(boss), tasktrack.TaskCreate{Title: "during", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID})
+		_, err := db.Tasks.CreateTask(As(boss), tasktrack.TaskCreate{Title: "during", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID})
 		wantUnavailable(t, "create on a read-only server", err)
-		_, err = db.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted)
+		_, err = db.Tasks.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted)
 		wantUnavailable(t, "status on a read-only server", err)
 		wantUnavailable(t, "ping of a read-only server", db.Ping(ctx))
 	}
@@ -169,10 +172,10 @@ func TestPostgresReadOnlyServer(t *testing.T) {
 	if err := db.Ping(ctx); err != nil {
 		t.Errorf("ping after the primary is back: %v", err)
 	}
-	if _, err := db.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted); err != nil {
+	if _, err := db.Tasks.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusCompleted); err != nil {
 		t.Errorf("status after the primary is back: %v", err)
 	}
-	if _, err := db.CreateTask(As(boss), tasktrack.TaskCreate{Title: "after", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID}); err != nil {
+	if _, err := db.Tasks.CreateTask(As(boss), tasktrack.TaskCreate{Title: "after", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID}); err != nil {
 		t.Errorf("create after the primary is back: %v", err)
 	}
 }
@@ -190,10 +193,10 @@ func TestPostgresCommitOutcomeUnknown(t *testing.T) {
 	ctx := context.Background()
 
 	answered := proxy.CutAtCommit()
-	_, err := db.CreateTask(As(boss), tasktrack.TaskCreate{Title: "in doubt", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID})
+	_, err := db.Tasks.CreateTask(As(boss), tasktrack.TaskCreate{Title: "in doubt", Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID})
 	wantUnavailable(t, "create whose commit is cut", err)
 	<-answered
-	tasks, n, err := db.FindTasks(As(boss), tasktrack.TaskFilter{Search: "in doubt"})
+	tasks, n, err := db.Tasks.FindTasks(As(boss), tasktrack.TaskFilter{Search: "in doubt"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,22 +204,22 @@ func TestPostgresCommitOutcomeUnknown(t *testing.T) {
 		t.Fatalf("tasks titled %q after the cut: %d, want exactly 1", "in doubt", n)
 	}
 	task := tasks[0]
-	if _, n, err := db.FindAuditEntries(ctx, tasktrack.AuditFilter{Action: "task.create", TargetID: task.ID}); err != nil || n != 1 {
+	if _, n, err := db.Audit.FindAuditEntries(ctx, tasktrack.AuditFilter{Action: "task.create", TargetID: task.ID}); err != nil || n != 1 {
 		t.Errorf("task.create entries: %d (%v), want 1", n, err)
 	}
 
 	answered = proxy.CutAtCommit()
-	_, err = db.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusInProgress)
+	_, err = db.Tasks.UpdateTaskStatus(As(ann), task.ID, tasktrack.StatusInProgress)
 	wantUnavailable(t, "status change whose commit is cut", err)
 	<-answered
-	got, err := db.FindTaskByID(As(boss), task.ID)
+	got, err := db.Tasks.FindTaskByID(As(boss), task.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Status != tasktrack.StatusInProgress {
 		t.Errorf("status after the cut: %s, want in_progress", got.Status)
 	}
-	if _, n, err := db.FindAuditEntries(ctx, tasktrack.AuditFilter{Action: "task.status", TargetID: task.ID}); err != nil || n != 1 {
+	if _, n, err := db.Audit.FindAuditEntries(ctx, tasktrack.AuditFilter{Action: "task.status", TargetID: task.ID}); err != nil || n != 1 {
 		t.Errorf("task.status entries: %d (%v), want 1", n, err)
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"tasktrack"
 )
 
+// ImportService writes what was read from the Django original.
+type ImportService struct{ db *DB }
+
 // ImportOptions tune ImportDjango.
 type ImportOptions struct {
 	// Merge imports into a database that already holds data, skipping
@@ -61,14 +64,14 @@ var errDryRun = &tasktrack.Error{Kind: tasktrack.KindInternal, Message: "dry run
 // same data changes nothing: when nothing is imported, no audit entry is
 // written either. Otherwise one import.django entry, by the system,
 // records the counts.
-func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks []*tasktrack.Task, opt ImportOptions) (_ *ImportResult, err error) {
+func (s *ImportService) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks []*tasktrack.Task, opt ImportOptions) (_ *ImportResult, err error) {
 	defer wrap(&err, "sqlstore.ImportDjango")
 	if err := checkImport(users, tasks); err != nil {
 		return nil, err
 	}
 	res := &ImportResult{}
-	err = db.update(ctx, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
 		var nUsers, nTasks int
@@ -114,7 +117,7 @@ func (db *DB) ImportDjango(ctx context.Context, users []*tasktrack.User, tasks [
 		if res.UsersImported > 0 {
 			// New users' ids follow the imported ones, but never go back,
 			// which would give a deleted user's id again.
-			return db.dialect.followIDs(ctx, tx)
+			return s.db.dialect.followIDs(ctx, tx)
 		}
 		return nil
 	})

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -34,26 +33,6 @@ func pbkdf2Iterations(hash string) (int, string) {
 		return 0, ""
 	}
 	return iter, djangoPBKDF2Prefix + n + "$"
-}
-
-// MaxLegacyIterations returns the highest PBKDF2 iteration count among the
-// Django hashes still stored, 0 when none is left. A database that has
-// never had it computed (one imported before the setting existed) has it
-// computed now, once.
-func (db *DB) MaxLegacyIterations(ctx context.Context) (_ int, err error) {
-	defer wrap(&err, "sqlstore.MaxLegacyIterations")
-	v, err := db.Setting(ctx, legacyIterationsKey, func() (string, error) {
-		n, err := maxLegacyIterations(ctx, db.query)
-		return strconv.Itoa(n), err
-	})
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("setting %s: %w", legacyIterationsKey, err)
-	}
-	return n, nil
 }
 
 // maxLegacyIterations reads every Django hash stored; it runs at an
@@ -100,8 +79,7 @@ func (tx *Tx) legacyHashGone(ctx context.Context, oldHash string) error {
 	if prefix == "" {
 		return nil
 	}
-	var v string
-	err := tx.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", legacyIterationsKey).Scan(&v)
+	v, err := findSetting(ctx, tx, legacyIterationsKey)
 	if err == sql.ErrNoRows {
 		return nil // not computed yet: its first reader counts
 	}

@@ -47,7 +47,7 @@ func TestMaxLegacyIterationsFollowsHashes(t *testing.T) {
 			importedUser(6, "f", "user", djangoHash(1000)),
 			importedUser(7, "locked", "user", "!unusable"),
 		}
-		if _, err := db.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
+		if _, err := db.Importer.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		admin := users[0]
@@ -58,31 +58,31 @@ func TestMaxLegacyIterationsFollowsHashes(t *testing.T) {
 			want int
 		}{
 			{"after the import", func() error { return nil }, 5000},
-			{"one of two at 5000 deleted", func() error { return db.DeleteUser(As(admin), 3) }, 5000},
+			{"one of two at 5000 deleted", func() error { return db.Users.DeleteUser(As(admin), 3) }, 5000},
 			{"the other at 5000 updated", func() error {
-				_, err := db.UpdateUser(As(admin), 4, tasktrack.UserUpdate{Password: &newPassword})
+				_, err := db.Users.UpdateUser(As(admin), 4, tasktrack.UserUpdate{Password: &newPassword})
 				return err
 			}, 3000},
-			{"a lower one upgraded", func() error { return db.UpgradePasswordHash(ctx, 5, djangoHash(2000), argon2Hash) }, 3000},
-			{"the one at 3000 reset", func() error { return db.SetUserPassword(As(admin), 2, newPassword) }, 1000},
+			{"a lower one upgraded", func() error { return db.Sessions.UpgradePasswordHash(ctx, 5, djangoHash(2000), argon2Hash) }, 3000},
+			{"the one at 3000 reset", func() error { return db.Users.SetUserPassword(As(admin), 2, newPassword) }, 1000},
 			{"a merge brings one at 9000", func() error {
-				_, err := db.ImportDjango(ctx, []*tasktrack.User{importedUser(8, "g", "user", djangoHash(9000))}, nil, sqlstore.ImportOptions{Merge: true})
+				_, err := db.Importer.ImportDjango(ctx, []*tasktrack.User{importedUser(8, "g", "user", djangoHash(9000))}, nil, sqlstore.ImportOptions{Merge: true})
 				return err
 			}, 9000},
 			{"a dry run brings one at 20000", func() error {
-				_, err := db.ImportDjango(ctx, []*tasktrack.User{importedUser(9, "h", "user", djangoHash(20000))}, nil, sqlstore.ImportOptions{Merge: true, DryRun: true})
+				_, err := db.Importer.ImportDjango(ctx, []*tasktrack.User{importedUser(9, "h", "user", djangoHash(20000))}, nil, sqlstore.ImportOptions{Merge: true, DryRun: true})
 				return err
 			}, 9000},
 			{"the one at 9000 changed by its user", func() error {
-				return db.SetOwnPassword(As(&tasktrack.User{ID: 8, Username: "g"}), djangoHash(9000), newPassword)
+				return db.Sessions.SetOwnPassword(As(&tasktrack.User{ID: 8, Username: "g"}), djangoHash(9000), newPassword)
 			}, 1000},
-			{"the last upgraded", func() error { return db.UpgradePasswordHash(ctx, 6, djangoHash(1000), argon2Hash) }, 0},
+			{"the last upgraded", func() error { return db.Sessions.UpgradePasswordHash(ctx, 6, djangoHash(1000), argon2Hash) }, 0},
 		}
 		for _, s := range steps {
 			if err := s.do(); err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			}
-			if got, err := db.MaxLegacyIterations(ctx); err != nil || got != s.want {
+			if got, err := db.Sessions.MaxLegacyIterations(ctx); err != nil || got != s.want {
 				t.Fatalf("%s: MaxLegacyIterations = %d, %v; want %d", s.name, got, err, s.want)
 			}
 		}
@@ -97,7 +97,7 @@ func TestMaxLegacyIterationsCountedOnce(t *testing.T) {
 		dsn := DSN(t, e)
 		db := OpenDSN(t, dsn)
 		users := []*tasktrack.User{importedUser(1, "a", "user", djangoHash(4000)), importedUser(2, "b", "user", djangoHash(600000))}
-		if _, err := db.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
+		if _, err := db.Importer.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		driver := "sqlite"
@@ -112,7 +112,7 @@ func TestMaxLegacyIterationsCountedOnce(t *testing.T) {
 		if _, err := raw.ExecContext(ctx, "DELETE FROM settings WHERE key = 'legacy_pbkdf2_iterations'"); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := db.MaxLegacyIterations(ctx); err != nil || got != 600000 {
+		if got, err := db.Sessions.MaxLegacyIterations(ctx); err != nil || got != 600000 {
 			t.Fatalf("MaxLegacyIterations = %d, %v; want 600000", got, err)
 		}
 		var v string
@@ -128,19 +128,19 @@ func TestSetOwnPasswordRefusesAChangedHash(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {
 		db := Open(t, e)
 		ann := MustCreateUser(t, db, "ann", "user")
-		stored, err := db.AuthUser(System, ann.ID)
+		stored, err := db.Sessions.AuthUser(System, ann.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = db.SetOwnPassword(As(ann), stored.PasswordHash+"x", "ann-new-pass-1")
+		err = db.Sessions.SetOwnPassword(As(ann), stored.PasswordHash+"x", "ann-new-pass-1")
 		var te *tasktrack.Error
 		if !errors.As(err, &te) || te.Kind != tasktrack.KindInvalid || len(te.Fields["old_password"]) != 1 || te.Fields["old_password"][0] != tasktrack.WrongOldPassword {
 			t.Fatalf("SetOwnPassword with a stale hash: %v, want the old_password field error", err)
 		}
-		if now, _ := db.AuthUser(System, ann.ID); now.PasswordHash != stored.PasswordHash || now.TokenVersion != stored.TokenVersion {
+		if now, _ := db.Sessions.AuthUser(System, ann.ID); now.PasswordHash != stored.PasswordHash || now.TokenVersion != stored.TokenVersion {
 			t.Fatal("a refused change changed the user")
 		}
-		if err := db.SetOwnPassword(As(ann), stored.PasswordHash, "ann-new-pass-1"); err != nil {
+		if err := db.Sessions.SetOwnPassword(As(ann), stored.PasswordHash, "ann-new-pass-1"); err != nil {
 			t.Fatalf("SetOwnPassword with the current hash: %v", err)
 		}
 	})

@@ -9,6 +9,18 @@ import (
 // alerts; when it does not, alert streams learn of them only by polling.
 func (db *DB) Listens() bool { return db.dialect.listens() }
 
+// AlertsChanged is signalled after this process committed new alerts,
+// or (on PostgreSQL, through Listen) any other did.
+func (db *DB) AlertsChanged() <-chan struct{} { return db.alertsChanged }
+
+// NotificationsChanged is signalled after new notifications were committed
+// by this process, or (on PostgreSQL) by any other.
+func (db *DB) NotificationsChanged() <-chan struct{} { return db.signals.notifications }
+
+// OutboxChanged is signalled after new deliveries were committed by this
+// process, or (on PostgreSQL) by any other.
+func (db *DB) OutboxChanged() <-chan struct{} { return db.signals.outbox }
+
 // The LISTEN connection retries after a loss with a backoff that starts
 // short, so that a failover of a few seconds delays notifications by no
 // more than that, and is capped low for the same reason.

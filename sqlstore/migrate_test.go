@@ -158,22 +158,22 @@ func TestMigrateAccountsFromOldSchema(t *testing.T) {
 			{2, "Bob", "bob", 1, []string{"bob", "BOB", "ｂｏｂ"}},
 			{3, "Ｃａｒｏｌ", "carol", 1, []string{"carol", "Ｃａｒｏｌ", "CAROL"}},
 		} {
-			u, err := db.AuthUser(ctx, c.id)
+			u, err := db.Sessions.AuthUser(ctx, c.id)
 			if err != nil || u.Username != c.name || u.TokenVersion != c.version || len(u.TokenKey) < 32 || keys[u.TokenKey] {
 				t.Fatalf("user %d after the migration: %+v, %v", c.id, u, err)
 			}
 			keys[u.TokenKey] = true
 			for _, login := range c.logins {
-				if got, err := db.UserByUsername(ctx, login); err != nil || got.ID != c.id {
+				if got, err := db.Sessions.UserByUsername(ctx, login); err != nil || got.ID != c.id {
 					t.Errorf("%q finds %+v, %v; want user %d", login, got, err, c.id)
 				}
 			}
 		}
-		task, err := db.FindTaskByID(System, oldTask)
+		task, err := db.Tasks.FindTaskByID(System, oldTask)
 		if err != nil || task.AssignedTo != 2 || task.CreatedBy == nil || *task.CreatedBy != 1 {
 			t.Errorf("task after the migration: %+v, %v", task, err)
 		}
-		if hashes, err := db.RefreshTokenHashes(ctx); err != nil || !slices.Equal(hashes, []string{"hash-of-bob"}) {
+		if hashes, err := db.Sessions.RefreshTokenHashes(ctx); err != nil || !slices.Equal(hashes, []string{"hash-of-bob"}) {
 			t.Errorf("refresh tokens after the migration: %q, %v", hashes, err)
 		}
 		rows, err := raw.Query("SELECT created_at, deadline FROM alerts ORDER BY seq")

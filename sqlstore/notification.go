@@ -9,7 +9,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.NotificationService = (*DB)(nil)
+// NotificationService is the inbox: a person's notifications, reading
+// them, and following them by their position.
+type NotificationService struct{ db *DB }
+
+var _ tasktrack.NotificationService = (*NotificationService)(nil)
 
 // Notifications are written by many kinds of transaction (task creations,
 // updates, reactivations, the sweep), on many replicas. For a stream to
@@ -47,14 +51,6 @@ func signal(ch chan struct{}) {
 	default:
 	}
 }
-
-// NotificationsChanged is signalled after new notifications were committed
-// by this process, or (on PostgreSQL) by any other.
-func (db *DB) NotificationsChanged() <-chan struct{} { return db.signals.notifications }
-
-// OutboxChanged is signalled after new deliveries were committed by this
-// process, or (on PostgreSQL) by any other.
-func (db *DB) OutboxChanged() <-chan struct{} { return db.signals.outbox }
 
 // note is a notification about to be written.
 type note struct {
@@ -106,9 +102,7 @@ func (tx *Tx) lockNotifications(ctx context.Context) (int64, error) {
 	if err := tx.db.dialect.lock(ctx, tx, lockNotifications); err != nil {
 		return 0, err
 	}
-	var seq sql.NullInt64
-	err := tx.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
-	return seq.Int64, err
+	return lastNotificationSeq(ctx, tx)
 }
 
 // notified finishes what notify and the sweep began: the emails of the
@@ -302,8 +296,23 @@ func inboxOwner(ctx context.Context) (*tasktrack.User, error) {
 	return actor, tasktrack.Authorize(actor, tasktrack.CanUseInbox)
 }
 
+// findNotification is the notifications' one finder: notification id of
+// the actor's inbox (anyone else's is absent), through q, the reader pool
+// or a transaction.
+func findNotification(ctx context.Context, q querier, actor *tasktrack.User, id string) (*tasktrack.Notification, error) {
+	if !tasktrack.ValidID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	n, err := scanNotification(q.queryRow(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.id = ? AND n.user_id = ?",
+		strings.ToLower(id), actor.ID), actor)
+	if err == sql.ErrNoRows {
+		return nil, tasktrack.ErrNotFound
+	}
+	return n, err
+}
+
 // FindNotifications lists the actor's notifications, newest first.
-func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) (_ []*tasktrack.Notification, _ int, _ int, err error) {
+func (s *NotificationService) FindNotifications(ctx context.Context, f tasktrack.NotificationFilter) (_ []*tasktrack.Notification, _ int, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindNotifications")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
@@ -322,28 +331,28 @@ func (db *DB) FindNotifications(ctx context.Context, f tasktrack.NotificationFil
 		w.add("n.kind = ?", f.Kind)
 	}
 	var total, unread int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM notifications n"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM notifications n"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, 0, s.db.mapErr(err)
 	}
-	if err := db.queryRow(ctx, "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", actor.ID).Scan(&unread); err != nil {
-		return nil, 0, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", actor.ID).Scan(&unread); err != nil {
+		return nil, 0, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
 	if total == 0 || offset >= total {
 		return []*tasktrack.Notification{}, total, unread, nil
 	}
-	rows, err := db.query(ctx, "SELECT "+notificationColumns+notificationFrom+w.String()+" ORDER BY n.seq DESC LIMIT ? OFFSET ?",
+	rows, err := s.db.query(ctx, "SELECT "+notificationColumns+notificationFrom+w.String()+" ORDER BY n.seq DESC LIMIT ? OFFSET ?",
 		append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	out, err := db.scanNotifications(rows, actor)
+	out, err := s.db.scanNotifications(rows, actor)
 	return out, total, unread, err
 }
 
 // ReadNotification marks one of the actor's notifications read; reading
 // it again keeps the first time. Anyone else's is absent.
-func (db *DB) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Notification, err error) {
+func (s *NotificationService) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Notification, err error) {
 	defer wrap(&err, "sqlstore.ReadNotification(%s)", id)
 	actor, err := inboxOwner(ctx)
 	if err != nil {
@@ -354,30 +363,27 @@ func (db *DB) ReadNotification(ctx context.Context, id string) (_ *tasktrack.Not
 	}
 	id = strings.ToLower(id)
 	var n *tasktrack.Notification
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL",
 			micros(tx.now), id, actor.ID); err != nil {
 			return err
 		}
 		var err error
-		n, err = scanNotification(tx.queryRow(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.id = ? AND n.user_id = ?", id, actor.ID), actor)
-		if err == sql.ErrNoRows {
-			return tasktrack.ErrNotFound
-		}
+		n, err = findNotification(ctx, tx, actor, id)
 		return err
 	})
 	return n, err
 }
 
 // ReadAllNotifications marks all of the actor's unread notifications read.
-func (db *DB) ReadAllNotifications(ctx context.Context) (_ int, err error) {
+func (s *NotificationService) ReadAllNotifications(ctx context.Context) (_ int, err error) {
 	defer wrap(&err, "sqlstore.ReadAllNotifications")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL", micros(tx.now), actor.ID)
 		if err != nil {
 			return err
@@ -390,40 +396,46 @@ func (db *DB) ReadAllNotifications(ctx context.Context) (_ int, err error) {
 
 // NotificationSeq returns the commit position of one of the actor's
 // notifications.
-func (db *DB) NotificationSeq(ctx context.Context, id string) (_ int64, err error) {
+func (s *NotificationService) NotificationSeq(ctx context.Context, id string) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.NotificationSeq(%s)", id)
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if !tasktrack.ValidID(id) {
-		return 0, tasktrack.ErrNotFound
+	n, err := findNotification(ctx, s.db, actor, id)
+	if err != nil {
+		return 0, s.db.mapErr(err)
 	}
-	var seq int64
-	err = db.queryRow(ctx, "SELECT seq FROM notifications WHERE id = ? AND user_id = ?", strings.ToLower(id), actor.ID).Scan(&seq)
-	return seq, db.mapErr(err)
+	return n.Seq, nil
 }
 
 // NotificationsAfter returns the actor's notifications committed after
 // seq, oldest first; seq order is commit order (see lockNotifications).
-func (db *DB) NotificationsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Notification, err error) {
+func (s *NotificationService) NotificationsAfter(ctx context.Context, seq int64, limit int) (_ []*tasktrack.Notification, err error) {
 	defer wrap(&err, "sqlstore.NotificationsAfter")
 	actor, err := inboxOwner(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.user_id = ? AND n.seq > ? ORDER BY n.seq LIMIT ?",
+	rows, err := s.db.query(ctx, "SELECT "+notificationColumns+notificationFrom+" WHERE n.user_id = ? AND n.seq > ? ORDER BY n.seq LIMIT ?",
 		actor.ID, seq, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.scanNotifications(rows, actor)
+	return s.db.scanNotifications(rows, actor)
 }
 
 // LastNotificationSeq returns the newest notification's position.
-func (db *DB) LastNotificationSeq(ctx context.Context) (_ int64, err error) {
+func (s *NotificationService) LastNotificationSeq(ctx context.Context) (_ int64, err error) {
 	defer wrap(&err, "sqlstore.LastNotificationSeq")
+	seq, err := lastNotificationSeq(ctx, s.db)
+	return seq, s.db.mapErr(err)
+}
+
+// lastNotificationSeq reads the newest notification's position through q:
+// the reader pool, or a transaction holding lockNotifications.
+func lastNotificationSeq(ctx context.Context, q querier) (int64, error) {
 	var seq sql.NullInt64
-	err = db.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
-	return seq.Int64, db.mapErr(err)
+	err := q.queryRow(ctx, "SELECT max(seq) FROM notifications").Scan(&seq)
+	return seq.Int64, err
 }

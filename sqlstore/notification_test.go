@@ -17,7 +17,7 @@ import (
 // inbox returns u's notifications, oldest first, as "kind: message".
 func inbox(t *testing.T, db *sqlstore.DB, u *tasktrack.User) []string {
 	t.Helper()
-	list, total, _, err := db.FindNotifications(As(u), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 1000}})
+	list, total, _, err := db.Notifications.FindNotifications(As(u), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,35 +53,35 @@ func TestNotificationsForThePersonConcerned(t *testing.T) {
 		admin := MustCreateUser(t, db, "root", "admin")
 		ctx := As(maria)
 
-		report, err := db.CreateTask(ctx, tasktrack.TaskCreate{Title: "Report", Deadline: clock.Now().Add(3 * time.Hour), AssignedTo: sam.ID})
+		report, err := db.Tasks.CreateTask(ctx, tasktrack.TaskCreate{Title: "Report", Deadline: clock.Now().Add(3 * time.Hour), AssignedTo: sam.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		own, err := db.CreateTask(ctx, tasktrack.TaskCreate{Title: "Own", Deadline: clock.Now().Add(3 * time.Hour), AssignedTo: maria.ID})
+		own, err := db.Tasks.CreateTask(ctx, tasktrack.TaskCreate{Title: "Own", Deadline: clock.Now().Add(3 * time.Hour), AssignedTo: maria.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		title, desc, deadline := "Q3 report", "numbers", clock.Now().Add(2*time.Hour)
-		if _, err := db.UpdateTask(ctx, report.ID, tasktrack.TaskUpdate{Title: &title, Deadline: &deadline}); err != nil {
+		if _, err := db.Tasks.UpdateTask(ctx, report.ID, tasktrack.TaskUpdate{Title: &title, Deadline: &deadline}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.UpdateTask(ctx, report.ID, tasktrack.TaskUpdate{Description: &desc}); err != nil {
+		if _, err := db.Tasks.UpdateTask(ctx, report.ID, tasktrack.TaskUpdate{Description: &desc}); err != nil {
 			t.Fatal(err)
 		}
 		// A status change by a manager, and the assignee's own: nothing.
 		inProgress := tasktrack.StatusInProgress
-		if _, err := db.UpdateTask(ctx, report.ID, tasktrack.TaskUpdate{Status: &inProgress}); err != nil {
+		if _, err := db.Tasks.UpdateTask(ctx, report.ID, tasktrack.TaskUpdate{Status: &inProgress}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.UpdateTaskStatus(As(sam), report.ID, tasktrack.StatusPending); err != nil {
+		if _, err := db.Tasks.UpdateTaskStatus(As(sam), report.ID, tasktrack.StatusPending); err != nil {
 			t.Fatal(err)
 		}
 		// Her own task changed by herself: nothing; reassigned to kim:
 		// kim is told she has it, nobody else anything.
-		if _, err := db.UpdateTask(ctx, own.ID, tasktrack.TaskUpdate{Title: &title}); err != nil {
+		if _, err := db.Tasks.UpdateTask(ctx, own.ID, tasktrack.TaskUpdate{Title: &title}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.UpdateTask(ctx, own.ID, tasktrack.TaskUpdate{Title: &desc, AssignedTo: &kim.ID}); err != nil {
+		if _, err := db.Tasks.UpdateTask(ctx, own.ID, tasktrack.TaskUpdate{Title: &desc, AssignedTo: &kim.ID}); err != nil {
 			t.Fatal(err)
 		}
 		// The system's creation (no actor) is someone else's.
@@ -90,18 +90,18 @@ func TestNotificationsForThePersonConcerned(t *testing.T) {
 		if res := mustSweep(t, db); res.TasksMissed != 3 {
 			t.Fatalf("sweep: %+v", res)
 		}
-		if _, err := db.DeactivateUser(As(admin), sam.ID); err != nil {
+		if _, err := db.Users.DeactivateUser(As(admin), sam.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ReactivateUser(ctx, sam.ID); err != nil {
+		if _, err := db.Users.ReactivateUser(ctx, sam.ID); err != nil {
 			t.Fatal(err)
 		}
 		// Reactivated through an update of the user, by an admin.
-		if _, err := db.DeactivateUser(As(admin), kim.ID); err != nil {
+		if _, err := db.Users.DeactivateUser(As(admin), kim.ID); err != nil {
 			t.Fatal(err)
 		}
 		active := true
-		if _, err := db.UpdateUser(As(admin), kim.ID, tasktrack.UserUpdate{IsActive: &active}); err != nil {
+		if _, err := db.Users.UpdateUser(As(admin), kim.ID, tasktrack.UserUpdate{IsActive: &active}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -122,7 +122,7 @@ func TestNotificationsForThePersonConcerned(t *testing.T) {
 
 		// The task embedded is the task as it is now, and its details say
 		// what happened.
-		list, _, unread, err := db.FindNotifications(As(sam), tasktrack.NotificationFilter{Kind: tasktrack.NotifyTaskChanged})
+		list, _, unread, err := db.Notifications.FindNotifications(As(sam), tasktrack.NotificationFilter{Kind: tasktrack.NotifyTaskChanged})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestNotificationsForThePersonConcerned(t *testing.T) {
 			t.Fatalf("task_changed: %d listed, %d unread, first %+v details %s", len(list), unread, list[1].Task, list[1].Details)
 		}
 		// The former assignee no longer sees the task it was about.
-		list, _, _, err = db.FindNotifications(As(maria), tasktrack.NotificationFilter{})
+		list, _, _, err = db.Notifications.FindNotifications(As(maria), tasktrack.NotificationFilter{})
 		if err != nil || len(list) != 0 {
 			t.Fatalf("maria: %v %v", list, err)
 		}
@@ -146,12 +146,12 @@ func TestInbox(t *testing.T) {
 		sam := MustCreateUser(t, db, "sam", "user")
 		kim := MustCreateUser(t, db, "kim", "user")
 		for i := range 3 {
-			if _, err := db.CreateTask(As(maria), tasktrack.TaskCreate{Title: fmt.Sprint("T", i), Deadline: clock.Now().Add(time.Hour), AssignedTo: sam.ID}); err != nil {
+			if _, err := db.Tasks.CreateTask(As(maria), tasktrack.TaskCreate{Title: fmt.Sprint("T", i), Deadline: clock.Now().Add(time.Hour), AssignedTo: sam.ID}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		MustCreateTask(t, db, kim, "kim's", time.Hour)
-		list, total, unread, err := db.FindNotifications(As(sam), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 2}})
+		list, total, unread, err := db.Notifications.FindNotifications(As(sam), tasktrack.NotificationFilter{Page: tasktrack.Page{Limit: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,12 +159,12 @@ func TestInbox(t *testing.T) {
 			t.Fatalf("page 1: total %d unread %d %d listed", total, unread, len(list))
 		}
 		clock.Add(time.Minute)
-		read, err := db.ReadNotification(As(sam), strings.ToUpper(list[1].ID))
+		read, err := db.Notifications.ReadNotification(As(sam), strings.ToUpper(list[1].ID))
 		if err != nil || read.ReadAt == nil || !read.ReadAt.Equal(clock.Now()) {
 			t.Fatalf("read: %+v %v", read, err)
 		}
 		clock.Add(time.Minute)
-		again, err := db.ReadNotification(As(sam), list[1].ID)
+		again, err := db.Notifications.ReadNotification(As(sam), list[1].ID)
 		if err != nil || !again.ReadAt.Equal(*read.ReadAt) {
 			t.Fatalf("read again: %v %v, want the first time kept", again.ReadAt, err)
 		}
@@ -172,7 +172,7 @@ func TestInbox(t *testing.T) {
 			who *tasktrack.User
 			id  string
 		}{{kim, list[1].ID}, {maria, list[0].ID}, {sam, "not-an-id"}, {sam, "01900000-0000-7000-8000-000000000000"}} {
-			if _, err := db.ReadNotification(As(c.who), c.id); tasktrack.ErrorKind(err) != tasktrack.KindNotFound {
+			if _, err := db.Notifications.ReadNotification(As(c.who), c.id); tasktrack.ErrorKind(err) != tasktrack.KindNotFound {
 				t.Errorf("%s reads %s: %v, want not found", c.who.Username, c.id, err)
 			}
 		}
@@ -186,21 +186,21 @@ func TestInbox(t *testing.T) {
 			{tasktrack.NotificationFilter{Kind: tasktrack.NotifyTaskReminder}, 0, 0},
 			{tasktrack.NotificationFilter{Page: tasktrack.Page{Offset: 5}}, 3, 0},
 		} {
-			list, total, unread, err := db.FindNotifications(As(sam), c.f)
+			list, total, unread, err := db.Notifications.FindNotifications(As(sam), c.f)
 			if err != nil || total != c.total || len(list) != c.count || unread != 2 {
 				t.Errorf("%+v: total %d, %d listed, %d unread, %v", c.f, total, len(list), unread, err)
 			}
 		}
-		if n, err := db.ReadAllNotifications(As(sam)); err != nil || n != 2 {
+		if n, err := db.Notifications.ReadAllNotifications(As(sam)); err != nil || n != 2 {
 			t.Fatalf("read all: %d %v", n, err)
 		}
-		if n, err := db.ReadAllNotifications(As(sam)); err != nil || n != 0 {
+		if n, err := db.Notifications.ReadAllNotifications(As(sam)); err != nil || n != 0 {
 			t.Fatalf("read all again: %d %v", n, err)
 		}
-		if _, _, unread, _ := db.FindNotifications(As(kim), tasktrack.NotificationFilter{}); unread != 1 {
+		if _, _, unread, _ := db.Notifications.FindNotifications(As(kim), tasktrack.NotificationFilter{}); unread != 1 {
 			t.Fatalf("kim's unread %d: sam's read-all touched it", unread)
 		}
-		if _, _, _, err := db.FindNotifications(System, tasktrack.NotificationFilter{}); tasktrack.ErrorKind(err) != tasktrack.KindUnauthenticated {
+		if _, _, _, err := db.Notifications.FindNotifications(System, tasktrack.NotificationFilter{}); tasktrack.ErrorKind(err) != tasktrack.KindUnauthenticated {
 			t.Fatalf("the system's inbox: %v", err)
 		}
 	})
@@ -209,7 +209,7 @@ func TestInbox(t *testing.T) {
 // remindersOf lists the reminders in u's inbox as "title lead".
 func remindersOf(t *testing.T, db *sqlstore.DB, u *tasktrack.User) []string {
 	t.Helper()
-	list, _, _, err := db.FindNotifications(As(u), tasktrack.NotificationFilter{Kind: tasktrack.NotifyTaskReminder, Page: tasktrack.Page{Limit: 1000}})
+	list, _, _, err := db.Notifications.FindNotifications(As(u), tasktrack.NotificationFilter{Kind: tasktrack.NotifyTaskReminder, Page: tasktrack.Page{Limit: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +230,10 @@ func TestReminders(t *testing.T) {
 		done := MustCreateTask(t, db, sam, "Done", 30*time.Minute)
 		MustCreateTask(t, db, sam, "Missed", time.Minute)
 		MustCreateTask(t, db, gone, "Paused", 30*time.Minute)
-		if _, err := db.UpdateTaskStatus(As(sam), done.ID, tasktrack.StatusCompleted); err != nil {
+		if _, err := db.Tasks.UpdateTaskStatus(As(sam), done.ID, tasktrack.StatusCompleted); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.DeactivateUser(System, gone.ID); err != nil {
+		if _, err := db.Users.DeactivateUser(System, gone.ID); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(2 * time.Minute) // Missed is now missed.
@@ -273,7 +273,7 @@ func TestReminders(t *testing.T) {
 		}
 		// A deadline moved gives fresh reminders for the new one.
 		moved := report.Deadline.Add(48 * time.Hour)
-		if _, err := db.UpdateTask(System, report.ID, tasktrack.TaskUpdate{Deadline: &moved}); err != nil {
+		if _, err := db.Tasks.UpdateTask(System, report.ID, tasktrack.TaskUpdate{Deadline: &moved}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Set(moved.Add(-23 * time.Hour))
@@ -321,7 +321,7 @@ func TestRemindersOnceAcrossConcurrentSweeps(t *testing.T) {
 		reminded := make([]int, len(dbs)*3)
 		for i := range reminded {
 			wg.Go(func() {
-				res, err := dbs[i%len(dbs)].Sweep(context.Background())
+				res, err := dbs[i%len(dbs)].Sweeper.Sweep(context.Background())
 				if err != nil {
 					t.Error(err)
 				}
@@ -343,7 +343,7 @@ func TestRemindersOnceAcrossConcurrentSweeps(t *testing.T) {
 // about u.
 func atRisk(t *testing.T, db *sqlstore.DB, u *tasktrack.User) (notes, alerts int) {
 	t.Helper()
-	_, notes, _, err := db.FindNotifications(As(u), tasktrack.NotificationFilter{Kind: tasktrack.NotifyAtRisk})
+	_, notes, _, err := db.Notifications.FindNotifications(As(u), tasktrack.NotificationFilter{Kind: tasktrack.NotifyAtRisk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestAtRisk(t *testing.T) {
 		return func(_ *testing.T, _ *sqlstore.DB, clock *Clock, _ *tasktrack.User) { clock.Add(d) }
 	}
 	reactivate := func(t *testing.T, db *sqlstore.DB, clock *Clock, u *tasktrack.User) {
-		if _, err := db.ReactivateUser(System, u.ID); err != nil {
+		if _, err := db.Users.ReactivateUser(System, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(time.Minute)
@@ -449,7 +449,7 @@ func TestAtRiskMessage(t *testing.T) {
 	if res := mustSweep(t, db); res.UsersAtRisk != 1 {
 		t.Fatalf("sweep: %+v", res)
 	}
-	list, _, _, err := db.FindNotifications(As(sam), tasktrack.NotificationFilter{Kind: tasktrack.NotifyAtRisk})
+	list, _, _, err := db.Notifications.FindNotifications(As(sam), tasktrack.NotificationFilter{Kind: tasktrack.NotifyAtRisk})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("%v %v", list, err)
 	}

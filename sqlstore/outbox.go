@@ -14,7 +14,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.OutboxStore = (*DB)(nil)
+// OutboxService is the worker's side of the outbox: claiming due
+// deliveries, recording their outcomes, counting and purging them.
+type OutboxService struct{ db *DB }
+
+var _ tasktrack.OutboxStore = (*OutboxService)(nil)
 
 // The outbox is the deliveries table: every email (and, later, webhook
 // call) is a row written in the transaction of the change that caused it,
@@ -329,13 +333,13 @@ func (db *DB) skipLocked() string {
 const deliveryColumns = "id, kind, target, user_id, payload, attempt, created_at"
 
 // ClaimDeliveries leases due deliveries to owner.
-func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) (_ []*tasktrack.Delivery, err error) {
+func (s *OutboxService) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) (_ []*tasktrack.Delivery, err error) {
 	defer wrap(&err, "sqlstore.ClaimDeliveries")
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
 	var out []*tasktrack.Delivery
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		now, until := micros(tx.now), micros(tx.now.Add(lease))
 		args := []any{owner, until, until, now}
 		for _, k := range kinds {
@@ -345,7 +349,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string,
 		rows, err := tx.query(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempt = attempt + 1
 			WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
 				AND kind IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ")+`)
-				ORDER BY next_attempt_at LIMIT ?`+db.skipLocked()+`)
+				ORDER BY next_attempt_at LIMIT ?`+s.db.skipLocked()+`)
 			RETURNING `+deliveryColumns, args...)
 		if err != nil {
 			return err
@@ -372,12 +376,12 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, kinds []string,
 // DeliveriesSucceeded records deliveries made, in one transaction. It
 // holds whoever claimed a row last: the message has gone, and must not go
 // again.
-func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) (err error) {
+func (s *OutboxService) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery) (err error) {
 	defer wrap(&err, "sqlstore.DeliveriesSucceeded")
 	if len(ds) == 0 {
 		return nil
 	}
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		args := []any{micros(tx.now), micros(tx.now)}
 		for _, d := range ds {
 			args = append(args, d.ID)
@@ -390,9 +394,9 @@ func (db *DB) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack.Delivery)
 }
 
 // RetryDelivery makes a delivery due again after delay.
-func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) (err error) {
+func (s *OutboxService) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) (err error) {
 	defer wrap(&err, "sqlstore.RetryDelivery")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
 			WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now.Add(delay)), reason, d.ID, owner)
 		return err
@@ -400,9 +404,9 @@ func (db *DB) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner st
 }
 
 // FailDelivery gives a delivery up and writes its audit entry.
-func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, reason, action string, details map[string]any) (err error) {
+func (s *OutboxService) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, reason, action string, details map[string]any) (err error) {
 	defer wrap(&err, "sqlstore.FailDelivery")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `UPDATE deliveries SET status = 'failed', finished_at = ?, lease_owner = NULL, lease_until = NULL,
 			last_error = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now), reason, d.ID, owner)
 		if err != nil {
@@ -420,9 +424,9 @@ func (db *DB) FailDelivery(ctx context.Context, d *tasktrack.Delivery, owner, re
 }
 
 // OutboxStats counts the waiting deliveries by kind and finds the oldest.
-func (db *DB) OutboxStats(ctx context.Context) (_ map[string]int, _ time.Time, err error) {
+func (s *OutboxService) OutboxStats(ctx context.Context) (_ map[string]int, _ time.Time, err error) {
 	defer wrap(&err, "sqlstore.OutboxStats")
-	rows, err := db.query(ctx, "SELECT kind, count(*), min(created_at) FROM deliveries WHERE status = 'pending' GROUP BY kind")
+	rows, err := s.db.query(ctx, "SELECT kind, count(*), min(created_at) FROM deliveries WHERE status = 'pending' GROUP BY kind")
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -436,22 +440,22 @@ func (db *DB) OutboxStats(ctx context.Context) (_ map[string]int, _ time.Time, e
 			first int64
 		)
 		if err := rows.Scan(&kind, &n, &first); err != nil {
-			return nil, time.Time{}, db.mapErr(err)
+			return nil, time.Time{}, s.db.mapErr(err)
 		}
 		pending[kind] = n
 		if t := fromMicros(first); oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
 	}
-	return pending, oldest, db.mapErr(rows.Err())
+	return pending, oldest, s.db.mapErr(rows.Err())
 }
 
 // PurgeDeliveries deletes the deliveries finished (delivered or given up)
 // more than keep ago, and says how many.
-func (db *DB) PurgeDeliveries(ctx context.Context, keep time.Duration) (_ int, err error) {
+func (s *OutboxService) PurgeDeliveries(ctx context.Context, keep time.Duration) (_ int, err error) {
 	defer wrap(&err, "sqlstore.PurgeDeliveries")
 	var n int64
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "DELETE FROM deliveries WHERE status <> 'pending' AND finished_at < ?", micros(tx.now.Add(-keep)))
 		if err != nil {
 			return err

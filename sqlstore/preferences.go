@@ -7,7 +7,10 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.PreferencesService = (*DB)(nil)
+// PreferenceService is a person's choices of emails and timezone.
+type PreferenceService struct{ db *DB }
+
+var _ tasktrack.PreferencesService = (*PreferenceService)(nil)
 
 // The preference columns, in the order of tasktrack.NotificationKinds,
 // then the alerts mode and the timezone.
@@ -33,19 +36,26 @@ func scanPreferences(s scanner) (tasktrack.Preferences, error) {
 
 // FindPreferences returns the actor's preferences, the defaults until
 // they choose.
-func (db *DB) FindPreferences(ctx context.Context) (_ tasktrack.Preferences, err error) {
+func (s *PreferenceService) FindPreferences(ctx context.Context) (_ tasktrack.Preferences, err error) {
 	defer wrap(&err, "sqlstore.FindPreferences")
 	actor, err := preferencesOwner(ctx)
 	if err != nil {
 		return tasktrack.Preferences{}, err
 	}
-	p, err := scanPreferences(db.queryRow(ctx, "SELECT "+preferenceColumns+" FROM user_preferences WHERE user_id = ?", actor.ID))
-	return p, db.mapErr(err)
+	p, err := findPreferences(ctx, s.db, actor.ID)
+	return p, s.db.mapErr(err)
+}
+
+// findPreferences is the preferences' one finder: user id's, through q,
+// the reader pool or a transaction, which locks them to change them; the
+// defaults for a person who never chose.
+func findPreferences(ctx context.Context, q querier, userID int64) (tasktrack.Preferences, error) {
+	return scanPreferences(q.queryRow(ctx, "SELECT "+preferenceColumns+" FROM user_preferences WHERE user_id = ?"+q.forUpdate(), userID))
 }
 
 // UpdatePreferences changes the actor's preferences and records the
 // change in the audit log.
-func (db *DB) UpdatePreferences(ctx context.Context, in tasktrack.PreferencesUpdate) (_ tasktrack.Preferences, err error) {
+func (s *PreferenceService) UpdatePreferences(ctx context.Context, in tasktrack.PreferencesUpdate) (_ tasktrack.Preferences, err error) {
 	defer wrap(&err, "sqlstore.UpdatePreferences")
 	actor, err := preferencesOwner(ctx)
 	if err != nil {
@@ -57,9 +67,9 @@ func (db *DB) UpdatePreferences(ctx context.Context, in tasktrack.PreferencesUpd
 		return tasktrack.Preferences{}, err
 	}
 	var p tasktrack.Preferences
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		var err error
-		p, err = scanPreferences(tx.queryRow(ctx, "SELECT "+preferenceColumns+" FROM user_preferences WHERE user_id = ?"+db.dialect.forUpdate(), actor.ID))
+		p, err = findPreferences(ctx, tx, actor.ID)
 		if err != nil {
 			return err
 		}

@@ -14,13 +14,6 @@ import (
 // the emails of all of them. Set-based like the rest of the sweep; see
 // Sweep for the order.
 
-// lastAlertSeq returns the newest alert's position within tx.
-func (tx *Tx) lastAlertSeq(ctx context.Context) (int64, error) {
-	var seq sql.NullInt64
-	err := tx.queryRow(ctx, "SELECT max(seq) FROM alerts").Scan(&seq)
-	return seq.Int64, err
-}
-
 // warnAtRisk keeps the at-risk warnings: it forgets those of people whose
 // counted misses (countedMisses, as for deactivation) dropped below N-1 or
 // who were reactivated since, and warns the active non-admins who now have

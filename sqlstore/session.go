@@ -4,17 +4,46 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"tasktrack"
 )
 
-var _ tasktrack.SessionStore = (*DB)(nil)
+// SessionService is what signing in needs: the users by id and by name
+// (through the user service's finders), login records, refresh tokens and
+// their rotation, password changes by their owner, and the cost of the
+// costliest imported hash.
+type SessionService struct{ db *DB }
+
+var _ tasktrack.SessionStore = (*SessionService)(nil)
+
+// AuthUser loads a user by id for authentication, without policy.
+func (s *SessionService) AuthUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.AuthUser(%d)", id)
+	u, err := findUser(ctx, s.db, id)
+	if err != nil {
+		return nil, s.db.mapErr(err)
+	}
+	return u, nil
+}
+
+// UserByUsername loads a user by username (by its key, so any case or
+// width variant finds the one account) for login, without policy.
+func (s *SessionService) UserByUsername(ctx context.Context, username string) (_ *tasktrack.User, err error) {
+	defer wrap(&err, "sqlstore.UserByUsername")
+	u, err := findUserByName(ctx, s.db, username)
+	if err != nil {
+		return nil, s.db.mapErr(err)
+	}
+	return u, nil
+}
 
 // RecordLogin writes the audit entry of a login attempt. u is nil when the
 // username is unknown.
-func (db *DB) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
+func (s *SessionService) RecordLogin(ctx context.Context, u *tasktrack.User, username string, ok bool, addr string) (err error) {
 	defer wrap(&err, "sqlstore.RecordLogin")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		return tx.recordLogin(ctx, u, username, ok, addr)
 	})
 }
@@ -39,9 +68,9 @@ func (tx *Tx) recordLogin(ctx context.Context, u *tasktrack.User, username strin
 // password hash with newHash when it is not "" (unless the hash changed
 // meanwhile), and saves the refresh token t the login issued: one write
 // transaction, where there were three.
-func (db *DB) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, addr string, t tasktrack.RefreshToken, newHash string) (err error) {
+func (s *SessionService) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, addr string, t tasktrack.RefreshToken, newHash string) (err error) {
 	defer wrap(&err, "sqlstore.LoginSucceeded(%d)", u.ID)
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		if err := tx.recordLogin(ctx, u, username, true, addr); err != nil {
 			return err
 		}
@@ -55,9 +84,9 @@ func (db *DB) LoginSucceeded(ctx context.Context, u *tasktrack.User, username, a
 }
 
 // SaveRefreshToken stores a newly issued refresh token.
-func (db *DB) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) (err error) {
+func (s *SessionService) SaveRefreshToken(ctx context.Context, t tasktrack.RefreshToken) (err error) {
 	defer wrap(&err, "sqlstore.SaveRefreshToken")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		return tx.saveRefresh(ctx, t)
 	})
 }
@@ -74,13 +103,13 @@ func (tx *Tx) saveRefresh(ctx context.Context, t tasktrack.RefreshToken) error {
 // unauthenticated error when it is unknown, expired, or its user may no
 // longer sign in or has another token key than next carries. It returns
 // the user.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (_ *tasktrack.User, err error) {
+func (s *SessionService) RotateRefreshToken(ctx context.Context, oldHash string, next tasktrack.RefreshToken) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.RotateRefreshToken")
 	var (
 		u      *tasktrack.User
 		reused bool
 	)
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		var (
 			family           string
 			userID, ver, exp int64
@@ -103,7 +132,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next taskt
 		if exp <= micros(tx.now) {
 			return errTokenInvalid
 		}
-		if u, err = tx.findUser(ctx, userID); err != nil {
+		if u, err = findUser(ctx, tx, userID); err != nil {
 			if errors.Is(err, tasktrack.ErrNotFound) {
 				return errTokenInvalid
 			}
@@ -133,9 +162,9 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash string, next taskt
 
 // RevokeRefreshFamily revokes the refresh token with hash h and its whole
 // rotation family (logout).
-func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
+func (s *SessionService) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
 	defer wrap(&err, "sqlstore.RevokeRefreshFamily")
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		var (
 			family string
 			exp    int64
@@ -155,9 +184,9 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, h string) (err error) {
 // UpgradePasswordHash replaces a user's password hash after a successful
 // login with an outdated one, unless it changed meanwhile. The token
 // version stays: it is the same password.
-func (db *DB) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
+func (s *SessionService) UpgradePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (err error) {
 	defer wrap(&err, "sqlstore.UpgradePasswordHash(%d)", id)
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		return tx.upgradePasswordHash(ctx, id, oldHash, newHash)
 	})
 }
@@ -177,3 +206,61 @@ func (tx *Tx) upgradePasswordHash(ctx context.Context, id int64, oldHash, newHas
 }
 
 var errTokenInvalid = tasktrack.ErrTokenInvalid
+
+// SetOwnPassword sets the caller's password once auth has checked their
+// current one, whose hash is oldHash; if the hash has changed since, the
+// old password given is no longer the current one.
+func (s *SessionService) SetOwnPassword(ctx context.Context, oldHash, newPassword string) (err error) {
+	defer wrap(&err, "sqlstore.SetOwnPassword")
+	actor := tasktrack.ActorFromContext(ctx)
+	if actor == nil {
+		return tasktrack.ErrNotAuthenticated
+	}
+	errs := tasktrack.FieldErrors{}
+	tasktrack.ValidatePassword(errs, "new_password", newPassword, actor.Username)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	return s.db.Users.setPassword(ctx, actor, actor.ID, newPassword, "self", oldHash)
+}
+
+// MaxLegacyIterations returns the highest PBKDF2 iteration count among the
+// Django hashes still stored, 0 when none is left. A database that has
+// never had it computed (one imported before the setting existed) has it
+// computed now, once.
+func (s *SessionService) MaxLegacyIterations(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "sqlstore.MaxLegacyIterations")
+	v, err := s.db.Settings.Setting(ctx, legacyIterationsKey, func() (string, error) {
+		n, err := maxLegacyIterations(ctx, s.db.query)
+		return strconv.Itoa(n), err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("setting %s: %w", legacyIterationsKey, err)
+	}
+	return n, nil
+}
+
+// RefreshTokenHashes returns what is stored of every refresh token (spent
+// and revoked ones included), oldest first. It is for tests and operators
+// checking that no raw token is ever written to the database.
+func (s *SessionService) RefreshTokenHashes(ctx context.Context) (_ []string, err error) {
+	defer wrap(&err, "sqlstore.RefreshTokenHashes")
+	rows, err := s.db.query(ctx, "SELECT token_hash FROM refresh_tokens ORDER BY created_at, token_hash")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, s.db.mapErr(err)
+		}
+		hashes = append(hashes, h)
+	}
+	return hashes, s.db.mapErr(rows.Err())
+}

@@ -23,11 +23,11 @@ func TestLoginSucceededIsOneTransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		users := []*tasktrack.User{importedUser(1, "admin", "admin", argon2Hash), importedUser(2, "d", "user", djangoHash(2000))}
-		if _, err := db.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
+		if _, err := db.Importer.ImportDjango(ctx, users, nil, sqlstore.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		admin := users[0]
-		u, err := db.AuthUser(ctx, 2)
+		u, err := db.Sessions.AuthUser(ctx, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,12 +35,12 @@ func TestLoginSucceededIsOneTransaction(t *testing.T) {
 		token := func(hash string) tasktrack.RefreshToken {
 			return tasktrack.RefreshToken{Hash: hash, FamilyID: hash, UserID: u.ID, TokenVersion: u.TokenVersion, TokenKey: u.TokenKey, ExpiresAt: exp}
 		}
-		if err := db.SaveRefreshToken(ctx, token("taken")); err != nil {
+		if err := db.Sessions.SaveRefreshToken(ctx, token("taken")); err != nil {
 			t.Fatal(err)
 		}
 		actions := func() []string {
 			t.Helper()
-			entries, _, err := db.FindAuditEntries(As(admin), tasktrack.AuditFilter{TargetID: "2", Page: tasktrack.Page{Limit: 10}})
+			entries, _, err := db.Audit.FindAuditEntries(As(admin), tasktrack.AuditFilter{TargetID: "2", Page: tasktrack.Page{Limit: 10}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,18 +61,18 @@ func TestLoginSucceededIsOneTransaction(t *testing.T) {
 			{"new token", "fresh", -1, 0, []string{tasktrack.ActionLogin, tasktrack.ActionPasswordUpgraded}},
 		}
 		for _, s := range steps {
-			err := db.LoginSucceeded(ctx, u, u.Username, "192.0.2.1", token(s.token), argon2Hash)
+			err := db.Sessions.LoginSucceeded(ctx, u, u.Username, "192.0.2.1", token(s.token), argon2Hash)
 			if s.wantErr < 0 && err != nil || s.wantErr >= 0 && (err == nil || tasktrack.ErrorKind(err) != s.wantErr) {
 				t.Fatalf("%s: LoginSucceeded = %v, want kind %d", s.name, err, s.wantErr)
 			}
-			if got, err := db.MaxLegacyIterations(ctx); err != nil || got != s.wantLegacy {
+			if got, err := db.Sessions.MaxLegacyIterations(ctx); err != nil || got != s.wantLegacy {
 				t.Fatalf("%s: MaxLegacyIterations = %d, %v; want %d", s.name, got, err, s.wantLegacy)
 			}
 			if got := actions(); !slices.Equal(got, s.wantAudit) {
 				t.Fatalf("%s: audit of the user = %q, want %q", s.name, got, s.wantAudit)
 			}
 		}
-		if got, err := db.RotateRefreshToken(ctx, "fresh", token("next")); err != nil || got.ID != u.ID {
+		if got, err := db.Sessions.RotateRefreshToken(ctx, "fresh", token("next")); err != nil || got.ID != u.ID {
 			t.Fatalf("rotating the login's token: %+v, %v", got, err)
 		}
 	})

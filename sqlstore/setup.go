@@ -7,48 +7,62 @@ import (
 	"tasktrack"
 )
 
+// SettingService is what starting a process needs: the settings kept in
+// the database and the first admin.
+type SettingService struct{ db *DB }
+
 // Setting returns the value of a setting kept in the database; when it is
 // not set yet, it stores the value made by create. Replicas that start at
 // once all get the value the first one stored.
-func (db *DB) Setting(ctx context.Context, key string, create func() (string, error)) (_ string, err error) {
+func (s *SettingService) Setting(ctx context.Context, key string, create func() (string, error)) (_ string, err error) {
 	defer wrap(&err, "sqlstore.Setting")
-	var v string
-	err = db.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	v, err := findSetting(ctx, s.db, key)
 	if err == nil {
 		return v, nil
 	}
 	if err != sql.ErrNoRows {
-		return "", db.mapErr(err)
+		return "", s.db.mapErr(err)
 	}
 	nv, err := create()
 	if err != nil {
 		return "", err
 	}
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, nv); err != nil {
 			return err
 		}
-		return tx.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+		var err error
+		v, err = findSetting(ctx, tx, key)
+		return err
 	})
 	return v, err
 }
 
+// findSetting is the settings' one finder: the value of setting key,
+// through q, the reader pool or a transaction; sql.ErrNoRows when it is
+// not set.
+func findSetting(ctx context.Context, q querier, key string) (string, error) {
+	var v string
+	err := q.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	return v, err
+}
+
 // HasUsers reports whether the database holds any user.
-func (db *DB) HasUsers(ctx context.Context) (_ bool, err error) {
+func (s *SettingService) HasUsers(ctx context.Context) (_ bool, err error) {
 	defer wrap(&err, "sqlstore.HasUsers")
 	var n int
-	err = db.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) AS u").Scan(&n)
-	return n > 0, db.mapErr(err)
+	err = s.db.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) AS u").Scan(&n)
+	return n > 0, s.db.mapErr(err)
 }
 
 // BootstrapAdmin creates the first admin, named admin, with the given
 // password hash if the database has no users yet. It reports whether it
 // did; replicas that start at once create it once.
-func (db *DB) BootstrapAdmin(ctx context.Context, hash string) (_ bool, err error) {
+func (s *SettingService) BootstrapAdmin(ctx context.Context, hash string) (_ bool, err error) {
 	defer wrap(&err, "sqlstore.BootstrapAdmin")
 	created := false
-	err = db.update(ctx, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
 		var n int

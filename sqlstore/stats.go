@@ -11,7 +11,10 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.ReportService = (*DB)(nil)
+// ReportService is the dashboard and the exports.
+type ReportService struct{ db *DB }
+
+var _ tasktrack.ReportService = (*ReportService)(nil)
 
 // weekOf is SQL for the start of the ISO week of the time in col, as the
 // tallies of 0004_stats.sql key them.
@@ -56,21 +59,21 @@ func (s *snapshot) queryRow(ctx context.Context, q string, args ...any) *sql.Row
 // Dashboard answers the dashboard from the tallies of 0004_stats.sql and the
 // sweep's own count of misses: managers and admins get everyone's figures
 // and every person's standing, a user their own figures only.
-func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
+func (s *ReportService) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
 	defer wrap(&err, "sqlstore.Dashboard")
 	actor := tasktrack.ActorFromContext(ctx)
 	team := tasktrack.Allowed(actor, tasktrack.CanSeeTeamStats)
-	now := db.now()
+	now := s.db.now()
 	weeks := tasktrack.StatsWeekStarts(now)
 	first, end := micros(weeks[0]), micros(weeks[len(weeks)-1].AddDate(0, 0, 7))
-	st := &tasktrack.Stats{GeneratedAt: now, Threshold: db.MissedThreshold, Window: db.MissedWindow}
+	st := &tasktrack.Stats{GeneratedAt: now, Threshold: s.db.MissedThreshold, Window: s.db.MissedWindow}
 
 	// The figures of one user, or of everyone.
 	mine, args := "", []any{}
 	if !team {
 		mine, args = " AND user_id = ?", []any{actor.ID}
 	}
-	snap, err := db.readSnapshot(ctx)
+	snap, err := s.db.readSnapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +81,7 @@ func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
 
 	rows, err := snap.query(ctx, "SELECT status, sum(n) FROM user_task_counts WHERE true"+mine+" GROUP BY status", args...)
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 	err = scanAll(rows, func() error {
 		var (
@@ -101,7 +104,7 @@ func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
 		return nil
 	})
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 
 	due := "SELECT count(*) FROM tasks WHERE status IN ('pending', 'in_progress') AND deadline >= ? AND deadline <= ?"
@@ -111,7 +114,7 @@ func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
 		dueArgs = append(dueArgs, actor.ID)
 	}
 	if err := snap.queryRow(ctx, due, dueArgs...).Scan(&st.DueSoon); err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 
 	st.Weeks = make([]tasktrack.WeekStats, len(weeks))
@@ -123,7 +126,7 @@ func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
 	rows, err = snap.query(ctx, `SELECT week, sum(completed), sum(on_time), sum(missed) FROM user_week_counts
 		WHERE week >= ? AND week < ?`+mine+` GROUP BY week`, append([]any{first, end}, args...)...)
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 	err = scanAll(rows, func() error {
 		var (
@@ -139,12 +142,12 @@ func (db *DB) Dashboard(ctx context.Context) (_ *tasktrack.Stats, err error) {
 		return nil
 	})
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 
-	people, err := db.people(ctx, snap, now, first, end, team, actor)
+	people, err := s.db.people(ctx, snap, now, first, end, team, actor)
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 	if team {
 		st.People = people
@@ -236,18 +239,18 @@ func scanAll(rows *sql.Rows, scan func() error) error {
 
 // ExportTasks streams the tasks of a list, in the list's order: one query
 // read row by row, so that memory stays flat however many there are.
-func (db *DB) ExportTasks(ctx context.Context, f tasktrack.TaskFilter, fn func(*tasktrack.Task) error) (err error) {
+func (s *ReportService) ExportTasks(ctx context.Context, f tasktrack.TaskFilter, fn func(*tasktrack.Task) error) (err error) {
 	defer wrap(&err, "sqlstore.ExportTasks")
 	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
 	if err != nil {
 		return err
 	}
 	q, args := l.selectSQL()
-	rows, err := db.query(ctx, q, args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
-	return db.mapErr(scanAll(rows, func() error {
+	return s.db.mapErr(scanAll(rows, func() error {
 		t, err := scanTask(rows)
 		if err != nil {
 			return err
@@ -258,17 +261,17 @@ func (db *DB) ExportTasks(ctx context.Context, f tasktrack.TaskFilter, fn func(*
 
 // ExportAuditEntries streams the audit entries a filter selects, newest
 // first, as ExportTasks does.
-func (db *DB) ExportAuditEntries(ctx context.Context, f tasktrack.AuditFilter, fn func(*tasktrack.AuditEntry) error) (err error) {
+func (s *ReportService) ExportAuditEntries(ctx context.Context, f tasktrack.AuditFilter, fn func(*tasktrack.AuditEntry) error) (err error) {
 	defer wrap(&err, "sqlstore.ExportAuditEntries")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadAudit); err != nil {
 		return err
 	}
 	w := auditWhere(f)
-	rows, err := db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC", w.args...)
+	rows, err := s.db.query(ctx, auditSelect+w.String()+" ORDER BY id DESC", w.args...)
 	if err != nil {
 		return err
 	}
-	return db.mapErr(scanAll(rows, func() error {
+	return s.db.mapErr(scanAll(rows, func() error {
 		e, err := scanAuditEntry(rows)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ func BenchmarkCreateTask(b *testing.B) {
 		in := tasktrack.TaskCreate{Title: "Bench", Deadline: t0.Add(48 * time.Hour), AssignedTo: s.caller.ID}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := s.db.CreateTask(ctx, in); err != nil {
+			if _, err := s.db.Tasks.CreateTask(ctx, in); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -41,7 +41,7 @@ func BenchmarkDashboard(b *testing.B) {
 	if path := os.Getenv("TASKTRACK_BENCH_DB"); path != "" {
 		db = OpenDSN(b, path)
 		for _, role := range []string{"manager", "user"} {
-			users, _, err := db.FindUsers(System, tasktrack.UserFilter{Role: role, Page: tasktrack.Page{Limit: 1}})
+			users, _, err := db.Users.FindUsers(System, tasktrack.UserFilter{Role: role, Page: tasktrack.Page{Limit: 1}})
 			if err != nil || len(users) == 0 {
 				b.Fatalf("no %s in %s: %v", role, path, err)
 			}
@@ -55,7 +55,7 @@ func BenchmarkDashboard(b *testing.B) {
 		n := benchTasks(b, 100_000)
 		db = Open(b, SQLite)
 		s := benchFill(b, db, n, n/10)
-		if _, err := db.Sweep(context.Background()); err != nil {
+		if _, err := db.Sweeper.Sweep(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		manager, user = s.manager, s.caller
@@ -65,7 +65,7 @@ func BenchmarkDashboard(b *testing.B) {
 			ctx := As(viewer)
 			b.ReportAllocs()
 			for b.Loop() {
-				st, err := db.Dashboard(ctx)
+				st, err := db.Reports.Dashboard(ctx)
 				if err != nil || len(st.Weeks) != tasktrack.StatsWeeks {
 					b.Fatalf("%v %v", st, err)
 				}
@@ -80,7 +80,7 @@ func BenchmarkDashboard(b *testing.B) {
 func BenchmarkCreateTaskParallel(b *testing.B) {
 	benchEngines(b, 10_000, func(b *testing.B, s *benchSet) {
 		url := "https://hooks.example.com/tasktrack"
-		if _, err := s.db.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret()); err != nil {
+		if _, err := s.db.Webhooks.CreateWebhook(System, tasktrack.WebhookInput{URL: &url, Events: []string{"*"}}, tasktrack.NewWebhookSecret()); err != nil {
 			b.Fatal(err)
 		}
 		s.db.Email = true
@@ -91,7 +91,7 @@ func BenchmarkCreateTaskParallel(b *testing.B) {
 		b.ResetTimer() // not the fill
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := s.db.CreateTask(ctx, in); err != nil {
+				if _, err := s.db.Tasks.CreateTask(ctx, in); err != nil {
 					b.Error(err)
 					return
 				}

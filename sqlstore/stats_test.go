@@ -18,7 +18,7 @@ func allTasks(t *testing.T, db *sqlstore.DB) []*tasktrack.Task {
 	t.Helper()
 	var out []*tasktrack.Task
 	for offset := 0; ; offset += tasktrack.MaxLimit {
-		page, total, err := db.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit, Offset: offset}})
+		page, total, err := db.Tasks.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit, Offset: offset}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func allTasks(t *testing.T, db *sqlstore.DB) []*tasktrack.Task {
 // rows themselves: every task, and every user (or only one).
 func dashboardFromRows(t *testing.T, db *sqlstore.DB, now time.Time, only *tasktrack.User) *tasktrack.Stats {
 	t.Helper()
-	users, _, err := db.FindUsers(System, tasktrack.UserFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	users, _, err := db.Users.FindUsers(System, tasktrack.UserFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func checkDashboard(t *testing.T, db *sqlstore.DB, when string, manager *tasktra
 	now := db.Now().UTC()
 	var team *tasktrack.Stats
 	for _, viewer := range append([]*tasktrack.User{manager}, users...) {
-		got, err := db.Dashboard(As(viewer))
+		got, err := db.Reports.Dashboard(As(viewer))
 		if err != nil {
 			t.Fatalf("%s: dashboard as %s: %v", when, viewer.Username, err)
 		}
@@ -203,14 +203,14 @@ func checkDashboard(t *testing.T, db *sqlstore.DB, when string, manager *tasktra
 
 func mustStatus(t *testing.T, db *sqlstore.DB, actor *tasktrack.User, id string, s tasktrack.Status) {
 	t.Helper()
-	if _, err := db.UpdateTaskStatus(As(actor), id, s); err != nil {
+	if _, err := db.Tasks.UpdateTaskStatus(As(actor), id, s); err != nil {
 		t.Fatalf("%s sets %s: %v", actor.Username, s, err)
 	}
 }
 
 func mustUpdate(t *testing.T, db *sqlstore.DB, actor *tasktrack.User, id string, in tasktrack.TaskUpdate) {
 	t.Helper()
-	if _, err := db.UpdateTask(As(actor), id, in); err != nil {
+	if _, err := db.Tasks.UpdateTask(As(actor), id, in); err != nil {
 		t.Fatalf("update %s: %v", id, err)
 	}
 }
@@ -308,13 +308,13 @@ func TestDashboardWeeks(t *testing.T) {
 		checkDashboard(t, db, "after re-opening a miss", boss, cat)
 		mustUpdate(t, db, boss, a2.ID, tasktrack.TaskUpdate{AssignedTo: &bob.ID})
 		checkDashboard(t, db, "after moving a completion to another person", boss, ann, bob)
-		if err := db.DeleteTask(As(boss), a1.ID); err != nil {
+		if err := db.Tasks.DeleteTask(As(boss), a1.ID); err != nil {
 			t.Fatal(err)
 		}
 		checkDashboard(t, db, "after deleting a completion", boss, ann)
 		n := 0
 		statuses := []tasktrack.Status{tasktrack.StatusPending, tasktrack.StatusInProgress, tasktrack.StatusCompleted, tasktrack.StatusMissed}
-		_, err := db.InsertTasks(System, func() (sqlstore.BulkTask, bool) {
+		_, err := db.Bulk.InsertTasks(System, func() (sqlstore.BulkTask, bool) {
 			n++
 			return sqlstore.BulkTask{Title: "bulk", Deadline: clock.Now().Add(time.Duration(n-20) * 7 * time.Hour), Status: statuses[n%4],
 				AssignedTo: []int64{ann.ID, bob.ID, cat.ID}[n%3], CreatedBy: boss.ID, CreatedAt: clock.Now().Add(-40 * 24 * time.Hour)}, n <= 40
@@ -375,11 +375,11 @@ func TestDashboardCountsMissesAsTheSweep(t *testing.T) {
 		clock.Set(reactivation)
 		mustSweep(t, db)
 		for _, id := range []int64{back.ID, gone.ID} {
-			if _, err := db.DeactivateUser(System, id); err != nil {
+			if _, err := db.Users.DeactivateUser(System, id); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.ReactivateUser(As(boss), back.ID); err != nil {
+		if _, err := db.Users.ReactivateUser(As(boss), back.ID); err != nil {
 			t.Fatal(err)
 		}
 		clock.Set(T)
@@ -473,7 +473,7 @@ func TestExports(t *testing.T) {
 		for _, viewer := range []*tasktrack.User{boss, ann} {
 			for i, f := range filters {
 				var exported []*tasktrack.Task
-				err := db.ExportTasks(As(viewer), f, func(t *tasktrack.Task) error {
+				err := db.Reports.ExportTasks(As(viewer), f, func(t *tasktrack.Task) error {
 					exported = append(exported, t)
 					return nil
 				})
@@ -487,7 +487,7 @@ func TestExports(t *testing.T) {
 					t.Fatal(err)
 				}
 				f.Page = tasktrack.Page{Limit: 1000}
-				listed, total, err := db.FindTasks(As(viewer), f)
+				listed, total, err := db.Tasks.FindTasks(As(viewer), f)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -503,19 +503,19 @@ func TestExports(t *testing.T) {
 		}
 		// A page's limit and offset do not narrow an export.
 		n := 0
-		if err := db.ExportTasks(As(boss), tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 5, Offset: 3}}, func(*tasktrack.Task) error { n++; return nil }); err != nil || n != 30 {
+		if err := db.Reports.ExportTasks(As(boss), tasktrack.TaskFilter{Page: tasktrack.Page{Limit: 5, Offset: 3}}, func(*tasktrack.Task) error { n++; return nil }); err != nil || n != 30 {
 			t.Errorf("export with a page: %d tasks, %v", n, err)
 		}
 		// An error from the callback stops the export and comes back.
 		stop := &tasktrack.Error{Kind: tasktrack.KindInvalid, Message: "stop"}
 		n = 0
-		if err := db.ExportTasks(As(boss), tasktrack.TaskFilter{}, func(*tasktrack.Task) error { n++; return stop }); err != stop || n != 1 {
+		if err := db.Reports.ExportTasks(As(boss), tasktrack.TaskFilter{}, func(*tasktrack.Task) error { n++; return stop }); err != stop || n != 1 {
 			t.Errorf("stopped export: %d tasks, %v", n, err)
 		}
 
 		audit := func(ctx context.Context, f tasktrack.AuditFilter) ([]int64, error) {
 			var out []int64
-			err := db.ExportAuditEntries(ctx, f, func(e *tasktrack.AuditEntry) error {
+			err := db.Reports.ExportAuditEntries(ctx, f, func(e *tasktrack.AuditEntry) error {
 				out = append(out, e.ID)
 				return nil
 			})
@@ -527,7 +527,7 @@ func TestExports(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.Page = tasktrack.Page{Limit: 1000}
-			entries, _, err := db.FindAuditEntries(System, f)
+			entries, _, err := db.Audit.FindAuditEntries(System, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -584,14 +584,14 @@ func TestTalliesUnderConcurrentWriters(t *testing.T) {
 				for i := range 25 {
 					// Every writer walks the people in its own order.
 					u := people[(w*5+i*(w%5+1))%len(people)]
-					task, err := s.CreateTask(As(boss), tasktrack.TaskCreate{Title: "t", Deadline: clock.Now().Add(time.Duration(i%3+1) * time.Minute), AssignedTo: u.ID})
+					task, err := s.Tasks.CreateTask(As(boss), tasktrack.TaskCreate{Title: "t", Deadline: clock.Now().Add(time.Duration(i%3+1) * time.Minute), AssignedTo: u.ID})
 					if err != nil {
 						fail(err)
 						return
 					}
 					// A sweep may have missed it in between: that is a conflict.
 					if i%4 == 0 {
-						if _, err := s.UpdateTaskStatus(As(boss), task.ID, tasktrack.StatusCompleted); err != nil && tasktrack.ErrorKind(err) != tasktrack.KindConflict {
+						if _, err := s.Tasks.UpdateTaskStatus(As(boss), task.ID, tasktrack.StatusCompleted); err != nil && tasktrack.ErrorKind(err) != tasktrack.KindConflict {
 							fail(err)
 							return
 						}
@@ -607,7 +607,7 @@ func TestTalliesUnderConcurrentWriters(t *testing.T) {
 				if i == 10 {
 					clock.Add(2 * time.Minute)
 				}
-				if _, err := stores[i%len(stores)].Sweep(context.Background()); err != nil {
+				if _, err := stores[i%len(stores)].Sweeper.Sweep(context.Background()); err != nil {
 					fail(err)
 					return
 				}

@@ -7,7 +7,10 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.Sweeper = (*DB)(nil)
+// SweepService runs the sweep.
+type SweepService struct{ db *DB }
+
+var _ tasktrack.Sweeper = (*SweepService)(nil)
 
 // sweptDetails is the audit details of a deactivation by the sweep.
 const sweptDetails = `{"reason":"` + tasktrack.ReasonMissedDeadlines + `"}`
@@ -32,23 +35,23 @@ const sweptDetails = `{"reason":"` + tasktrack.ReasonMissedDeadlines + `"}`
 // Every statement only touches rows not yet changed, so a second sweep, or
 // one racing in another process, changes nothing twice; on PostgreSQL an
 // advisory lock also makes concurrent sweeps take turns.
-func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
+func (s *SweepService) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
 	defer wrap(&err, "sqlstore.Sweep")
 	start := time.Now()
 	var (
 		res    tasktrack.SweepResult
 		phases []any
 	)
-	err = db.update(ctx, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockSweep); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lock(ctx, tx, lockSweep); err != nil {
 			return err
 		}
 		// The lock may have waited for another sweep: act at the time it
 		// was taken.
-		tx.now = db.now()
+		tx.now = s.db.now()
 		now := micros(tx.now)
 		res = tasktrack.SweepResult{At: tx.now}
-		alertsBefore, err := tx.lastAlertSeq(ctx)
+		alertsBefore, err := lastAlertSeq(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -57,7 +60,7 @@ func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
 			phases = append(phases, name, time.Since(phase).Round(time.Microsecond))
 			phase = time.Now()
 		}
-		if db.dialect.keepsTaskCounts() {
+		if s.db.dialect.keepsTaskCounts() {
 			// SQLite's row triggers leave the counters of the tasks about
 			// to be marked to the sweep, which moves them in a few grouped
 			// statements rather than once per task.
@@ -100,11 +103,11 @@ func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
 			lap("audit")
 		}
 		// Deactivate users with too many counted misses.
-		from, to := db.missWindow(tx.now)
+		from, to := s.db.missWindow(tx.now)
 		r, err = tx.exec(ctx, `UPDATE users SET is_active = FALSE, deactivated_at = ?, deactivation_reason = ?,
 				token_version = token_version + 1
 			WHERE is_active AND role_id <> ? AND `+countedMisses("users")+` >= ?`,
-			now, tasktrack.ReasonMissedDeadlines, tasktrack.RoleAdmin.ID, from, to, db.MissedThreshold)
+			now, tasktrack.ReasonMissedDeadlines, tasktrack.RoleAdmin.ID, from, to, s.db.MissedThreshold)
 		if err != nil {
 			return err
 		}
@@ -140,19 +143,19 @@ func (db *DB) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err error) {
 		}
 		lap("notices")
 		if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
-			return db.dialect.notify(ctx, tx, alertsChannel)
+			return s.db.dialect.notify(ctx, tx, alertsChannel)
 		}
 		return nil
 	})
 	res.Duration = time.Since(start)
 	if err != nil {
-		db.Logger.Error("sweep failed", "err", err, "duration", res.Duration)
+		s.db.Logger.Error("sweep failed", "err", err, "duration", res.Duration)
 		return res, err
 	}
-	db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated,
+	s.db.Logger.Info("sweep", append([]any{"tasks_missed", res.TasksMissed, "users_deactivated", res.UsersDeactivated,
 		"users_at_risk", res.UsersAtRisk, "reminders", res.Reminders, "duration", res.Duration}, phases...)...)
 	if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
-		db.signalAlerts()
+		s.db.signalAlerts()
 	}
 	return res, nil
 }
@@ -174,9 +177,6 @@ func countedMisses(u string) string {
 func (db *DB) missWindow(now time.Time) (from, to int64) {
 	return micros(now) - db.MissedWindow.Microseconds(), micros(now)
 }
-
-// AlertsChanged is signalled after this process committed new alerts.
-func (db *DB) AlertsChanged() <-chan struct{} { return db.alertsChanged }
 
 // moveCountsToMissed moves the per-status counters for the open tasks due
 // before now, which the sweep is about to mark missed (the counters'

@@ -26,7 +26,7 @@ func sweepDB(t *testing.T, e Engine, threshold int, window time.Duration) (*sqls
 
 func mustSweep(t *testing.T, db *sqlstore.DB) tasktrack.SweepResult {
 	t.Helper()
-	res, err := db.Sweep(context.Background())
+	res, err := db.Sweeper.Sweep(context.Background())
 	if err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
@@ -35,7 +35,7 @@ func mustSweep(t *testing.T, db *sqlstore.DB) tasktrack.SweepResult {
 
 func taskStatus(t *testing.T, db *sqlstore.DB, id string) *tasktrack.Task {
 	t.Helper()
-	task, err := db.FindTaskByID(System, id)
+	task, err := db.Tasks.FindTaskByID(System, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func taskStatus(t *testing.T, db *sqlstore.DB, id string) *tasktrack.Task {
 
 func alertsOf(t *testing.T, db *sqlstore.DB, kind string) []*tasktrack.Alert {
 	t.Helper()
-	alerts, total, err := db.FindAlerts(System, tasktrack.AlertFilter{Kind: kind, Page: tasktrack.Page{Limit: 1000}})
+	alerts, total, err := db.Alerts.FindAlerts(System, tasktrack.AlertFilter{Kind: kind, Page: tasktrack.Page{Limit: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func alertsOf(t *testing.T, db *sqlstore.DB, kind string) []*tasktrack.Alert {
 
 func userActive(t *testing.T, db *sqlstore.DB, id int64) *tasktrack.User {
 	t.Helper()
-	u, err := db.FindUserByID(System, id)
+	u, err := db.Users.FindUserByID(System, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +71,10 @@ func TestSweepMarksOverdueOpenTasksOnly(t *testing.T) {
 		overdueInProgress := MustCreateTask(t, db, alice, "in progress, due soon", time.Hour)
 		completed := MustCreateTask(t, db, alice, "completed, due soon", time.Hour)
 		later := MustCreateTask(t, db, alice, "due later", 3*time.Hour)
-		if _, err := db.UpdateTaskStatus(As(alice), overdueInProgress.ID, tasktrack.StatusInProgress); err != nil {
+		if _, err := db.Tasks.UpdateTaskStatus(As(alice), overdueInProgress.ID, tasktrack.StatusInProgress); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.UpdateTaskStatus(As(alice), completed.ID, tasktrack.StatusCompleted); err != nil {
+		if _, err := db.Tasks.UpdateTaskStatus(As(alice), completed.ID, tasktrack.StatusCompleted); err != nil {
 			t.Fatal(err)
 		}
 		if res := mustSweep(t, db); res.TasksMissed != 0 {
@@ -119,7 +119,7 @@ func TestSweepMarksOverdueOpenTasksOnly(t *testing.T) {
 			t.Fatalf("after a second sweep %d alerts, want 2", n)
 		}
 		// Each miss is audited by the system.
-		entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskMissed})
+		entries, _, err := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskMissed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestSweepDeactivatesAtThreshold(t *testing.T) {
 				t.Errorf("user_deactivated alert carries a task")
 			}
 		}
-		entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionUserDeactivate})
+		entries, _, err := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionUserDeactivate})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +230,7 @@ func TestReactivationStartsCountAfresh(t *testing.T) {
 		if res := mustSweep(t, db); res.UsersDeactivated != 1 {
 			t.Fatalf("deactivated %d, want 1", res.UsersDeactivated)
 		}
-		if _, err := db.ReactivateUser(As(boss), bob.ID); err != nil {
+		if _, err := db.Users.ReactivateUser(As(boss), bob.ID); err != nil {
 			t.Fatal(err)
 		}
 		u := userActive(t, db, bob.ID)
@@ -269,18 +269,18 @@ func TestReopenByNewDeadline(t *testing.T) {
 		mustSweep(t, db)
 		// A deadline still in the past is refused.
 		past := clock.Now().Add(-time.Minute)
-		if _, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &past}); tasktrack.ErrorKind(err) != tasktrack.KindInvalid {
+		if _, err := db.Tasks.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &past}); tasktrack.ErrorKind(err) != tasktrack.KindInvalid {
 			t.Fatalf("past deadline: err %v, want invalid", err)
 		}
 		future := clock.Now().Add(time.Hour)
-		got, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future})
+		got, err := db.Tasks.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Status != tasktrack.StatusPending || got.MissedAt != nil {
 			t.Fatalf("re-opened task: status %s missed_at %v", got.Status, got.MissedAt)
 		}
-		entries, _, _ := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskReopen})
+		entries, _, _ := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskReopen})
 		if len(entries) != 1 || entries[0].ActorID == nil || *entries[0].ActorID != boss.ID {
 			t.Fatalf("want one task.reopen entry by the manager, got %d", len(entries))
 		}
@@ -319,7 +319,7 @@ func TestConcurrentSweepsActOnce(t *testing.T) {
 		results := make([]tasktrack.SweepResult, 8)
 		errs := make([]error, 8)
 		for i := range results {
-			wg.Go(func() { results[i], errs[i] = stores[i%len(stores)].Sweep(context.Background()) })
+			wg.Go(func() { results[i], errs[i] = stores[i%len(stores)].Sweeper.Sweep(context.Background()) })
 		}
 		wg.Wait()
 		missed, deactivated := 0, 0
@@ -368,7 +368,7 @@ func TestSweepRaisesOneAlertPerDeadline(t *testing.T) {
 			t.Fatalf("%d task_missed alerts for one deadline, want 1", n)
 		}
 		future := clock.Now().Add(time.Hour)
-		if _, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future}); err != nil {
+		if _, err := db.Tasks.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(2 * time.Hour)
@@ -396,10 +396,10 @@ func TestMissedStatusChangesOnlyByDeadline(t *testing.T) {
 			name   string
 			change func() error
 		}{
-			{"manager, status", func() error { _, err := db.UpdateTaskStatus(As(boss), task.ID, pending); return err }},
-			{"admin, status", func() error { _, err := db.UpdateTaskStatus(As(admin), task.ID, pending); return err }},
+			{"manager, status", func() error { _, err := db.Tasks.UpdateTaskStatus(As(boss), task.ID, pending); return err }},
+			{"admin, status", func() error { _, err := db.Tasks.UpdateTaskStatus(As(admin), task.ID, pending); return err }},
 			{"manager, update with a status", func() error {
-				_, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Status: &pending, Title: &title})
+				_, err := db.Tasks.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Status: &pending, Title: &title})
 				return err
 			}},
 		} {
@@ -411,7 +411,7 @@ func TestMissedStatusChangesOnlyByDeadline(t *testing.T) {
 			t.Fatalf("a refused change moved the task: %s %q", got.Status, got.Title)
 		}
 		inProgress, future := tasktrack.StatusInProgress, clock.Now().Add(time.Hour)
-		got, err := db.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future, Status: &inProgress})
+		got, err := db.Tasks.UpdateTask(As(boss), task.ID, tasktrack.TaskUpdate{Deadline: &future, Status: &inProgress})
 		if err != nil || got.Status != tasktrack.StatusInProgress || got.MissedAt != nil {
 			t.Fatalf("a new deadline with a status: %+v, %v", got, err)
 		}

@@ -10,7 +10,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.TaskService = (*DB)(nil)
+// TaskService is the tasks: finding, creating (in groups, see
+// createQueue), changing and deleting them.
+type TaskService struct{ db *DB }
+
+var _ tasktrack.TaskService = (*TaskService)(nil)
 
 const taskColumns = `t.id, t.title, t.description, t.deadline, t.status, t.assigned_to, a.username,
 	t.created_by, t.created_at, t.updated_at, t.completed_at, t.missed_at`
@@ -39,15 +43,18 @@ func scanTask(s scanner) (*tasktrack.Task, error) {
 	return &t, nil
 }
 
-func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) {
+// findTask is the tasks' one finder: task id through q, the reader pool
+// or a transaction, which locks the task (not its assignee) to change it.
+// An id that is not one is absent.
+func findTask(ctx context.Context, q querier, id string) (*tasktrack.Task, error) {
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	q := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
-	if f := tx.db.dialect.forUpdate(); f != "" {
-		q += " FOR UPDATE OF t"
+	sel := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
+	if q.forUpdate() != "" {
+		sel += " FOR UPDATE OF t"
 	}
-	t, err := scanTask(tx.queryRow(ctx, q, strings.ToLower(id)))
+	t, err := scanTask(q.queryRow(ctx, sel, strings.ToLower(id)))
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -55,14 +62,11 @@ func (tx *Tx) findTask(ctx context.Context, id string) (*tasktrack.Task, error) 
 }
 
 // FindTaskByID returns a task the caller may see.
-func (db *DB) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
+func (s *TaskService) FindTaskByID(ctx context.Context, id string) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.FindTaskByID(%s)", id)
-	if !tasktrack.ValidID(id) {
-		return nil, tasktrack.ErrNotFound
-	}
-	t, err := scanTask(db.queryRow(ctx, "SELECT "+taskColumns+taskFrom+" WHERE t.id = ?", strings.ToLower(id)))
+	t, err := findTask(ctx, s.db, id)
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 	if !tasktrack.CanSeeTask(tasktrack.ActorFromContext(ctx), t) {
 		return nil, tasktrack.ErrNotFound
@@ -153,58 +157,58 @@ func (l *taskList) selectSQL() (string, []any) {
 
 // FindTasks lists the tasks the caller may see: all of them for managers
 // and admins, their own for users.
-func (db *DB) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*tasktrack.Task, _ int, err error) {
+func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ []*tasktrack.Task, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindTasks")
 	l, err := newTaskList(tasktrack.ActorFromContext(ctx), f)
 	if err != nil {
 		return nil, 0, err
 	}
-	cq, cargs := countSQL(db.dialect, &l.w, f, l.all)
+	cq, cargs := countSQL(s.db.dialect, &l.w, f, l.all)
 	q, args := l.selectSQL()
 	limit, offset := pageArgs(f.Page)
 	tasks := []*tasktrack.Task{}
 	total := 0
 	var rows *sql.Rows
-	if db.dialect.roundTrips() {
+	if s.db.dialect.roundTrips() {
 		// The count rides on the page as a first column, an uncorrelated
 		// subquery run once: one round trip rather than two, and the
 		// count and the page read from one snapshot.
-		rows, err = db.query(ctx, "SELECT ("+cq+"), "+strings.TrimPrefix(q, "SELECT ")+" LIMIT ? OFFSET ?",
+		rows, err = s.db.query(ctx, "SELECT ("+cq+"), "+strings.TrimPrefix(q, "SELECT ")+" LIMIT ? OFFSET ?",
 			append(append(cargs, args...), limit, offset)...)
 	} else {
 		// In process, two statements cost less than a count column on
 		// every row of the page.
-		if err := db.queryRow(ctx, cq, cargs...).Scan(&total); err != nil {
-			return nil, 0, db.mapErr(err)
+		if err := s.db.queryRow(ctx, cq, cargs...).Scan(&total); err != nil {
+			return nil, 0, s.db.mapErr(err)
 		}
 		if total == 0 || offset >= total {
 			return tasks, total, nil
 		}
-		rows, err = db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
+		rows, err = s.db.query(ctx, q+" LIMIT ? OFFSET ?", append(args, limit, offset)...)
 	}
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	var row scanner = rows
-	if db.dialect.roundTrips() {
+	if s.db.dialect.roundTrips() {
 		row = &countedRow{rows: rows, total: &total}
 	}
 	for rows.Next() {
 		t, err := scanTask(row)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		tasks = append(tasks, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, db.mapErr(err)
+		return nil, 0, s.db.mapErr(err)
 	}
-	if len(tasks) == 0 && offset > 0 && db.dialect.roundTrips() {
+	if len(tasks) == 0 && offset > 0 && s.db.dialect.roundTrips() {
 		// A page past the end carries no count: ask for it alone.
-		err = db.queryRow(ctx, cq, cargs...).Scan(&total)
+		err = s.db.queryRow(ctx, cq, cargs...).Scan(&total)
 	}
-	return tasks, total, db.mapErr(err)
+	return tasks, total, s.db.mapErr(err)
 }
 
 // countedRow scans a row of a list whose first column is the count of the
@@ -236,8 +240,8 @@ func countSQL(d dialect, w *where, f tasktrack.TaskFilter, all bool) (string, []
 		}
 		if len(statuses) > 0 {
 			q += " WHERE status IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + ")"
-			for _, s := range statuses {
-				args = append(args, string(s))
+			for _, st := range statuses {
+				args = append(args, string(st))
 			}
 		}
 		return q, args
@@ -277,7 +281,7 @@ func assigneeError(id int64, a assignee, found bool) error {
 // CreateTask creates a pending task. Creations that arrive together share
 // one write transaction (see createQueue); each is answered only after the
 // transaction holding it has committed.
-func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *tasktrack.Task, err error) {
+func (s *TaskService) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.CreateTask")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateTask); err != nil {
@@ -286,11 +290,11 @@ func (db *DB) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (_ *taskt
 	errs := tasktrack.FieldErrors{}
 	in.Title = tasktrack.NormalizeTitle(errs, in.Title)
 	tasktrack.ValidateDescription(errs, in.Description)
-	tasktrack.ValidateDeadline(errs, in.Deadline, db.now())
+	tasktrack.ValidateDeadline(errs, in.Deadline, s.db.now())
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	return db.creates.submit(db, ctx, actor, in)
+	return s.db.creates.submit(s.db, ctx, actor, in)
 }
 
 func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
@@ -302,7 +306,7 @@ func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
 }
 
 // UpdateTask changes a task's fields (admins and managers).
-func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
+func (s *TaskService) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.UpdateTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateTask); err != nil {
@@ -323,8 +327,8 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 		return nil, err
 	}
 	var t *tasktrack.Task
-	err = db.update(ctx, func(tx *Tx) error {
-		old, err := tx.findTask(ctx, id)
+	err = s.db.update(ctx, func(tx *Tx) error {
+		old, err := findTask(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -396,14 +400,14 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in tasktrack.TaskUpdate
 }
 
 // DeleteTask deletes a task (admins and managers).
-func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
+func (s *TaskService) DeleteTask(ctx context.Context, id string) (err error) {
 	defer wrap(&err, "sqlstore.DeleteTask(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteTask); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		t, err := tx.findTask(ctx, id)
+	return s.db.update(ctx, func(tx *Tx) error {
+		t, err := findTask(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -418,15 +422,15 @@ func (db *DB) DeleteTask(ctx context.Context, id string) (err error) {
 }
 
 // UpdateTaskStatus changes a task's status and nothing else.
-func (db *DB) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (_ *tasktrack.Task, err error) {
+func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status tasktrack.Status) (_ *tasktrack.Task, err error) {
 	defer wrap(&err, "sqlstore.UpdateTaskStatus(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
 	var t *tasktrack.Task
-	err = db.update(ctx, func(tx *Tx) error {
-		old, err := tx.findTask(ctx, id)
+	err = s.db.update(ctx, func(tx *Tx) error {
+		old, err := findTask(ctx, tx, id)
 		if err != nil {
 			return err
 		}

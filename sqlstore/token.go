@@ -10,9 +10,13 @@ import (
 	"tasktrack"
 )
 
+// TokenService is the personal access tokens: their owners' management
+// of them, and finding one by its hash to authenticate a request.
+type TokenService struct{ db *DB }
+
 var (
-	_ tasktrack.PersonalTokenService = (*DB)(nil)
-	_ tasktrack.PersonalTokenStore   = (*DB)(nil)
+	_ tasktrack.PersonalTokenService = (*TokenService)(nil)
+	_ tasktrack.PersonalTokenStore   = (*TokenService)(nil)
 )
 
 const tokenColumns = `p.id, p.user_id, p.name, p.scopes, p.created_at, p.expires_at, p.last_used_at, p.revoked_at`
@@ -62,19 +66,19 @@ func joinScopes(scopes []tasktrack.Scope) string {
 
 // CreatePersonalToken stores a new token of the actor's, with its audit
 // entry.
-func (db *DB) CreatePersonalToken(ctx context.Context, in tasktrack.PersonalTokenCreate, hash string) (_ *tasktrack.PersonalToken, err error) {
+func (s *TokenService) CreatePersonalToken(ctx context.Context, in tasktrack.PersonalTokenCreate, hash string) (_ *tasktrack.PersonalToken, err error) {
 	defer wrap(&err, "sqlstore.CreatePersonalToken")
 	actor := tasktrack.ActorFromContext(ctx)
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
 	errs := tasktrack.FieldErrors{}
-	name, scopes := tasktrack.ValidatePersonalToken(errs, in, db.now())
+	name, scopes := tasktrack.ValidatePersonalToken(errs, in, s.db.now())
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	var t *tasktrack.PersonalToken
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		t = &tasktrack.PersonalToken{
 			ID: uuidV7At(tx.now.UnixMilli()).String(), UserID: actor.ID, Name: name, Scopes: scopes, CreatedAt: tx.now,
 		}
@@ -103,21 +107,21 @@ const liveTokens = ` FROM personal_tokens p JOIN users u ON u.id = p.user_id
 	WHERE p.user_id = ? AND p.revoked_at IS NULL AND (u.reactivated_at IS NULL OR p.created_at > u.reactivated_at)`
 
 // FindPersonalTokens lists the live tokens of user userID, newest first.
-func (db *DB) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.Page) (_ []*tasktrack.PersonalToken, _ int, err error) {
+func (s *TokenService) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.Page) (_ []*tasktrack.PersonalToken, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindPersonalTokens")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
 		return nil, 0, err
 	}
-	if err := db.userExists(ctx, userID); err != nil {
-		return nil, 0, err
+	if _, err := findUser(ctx, s.db, userID); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*)"+liveTokens, userID).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*)"+liveTokens, userID).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(p)
-	rows, err := db.query(ctx, "SELECT "+tokenColumns+liveTokens+" ORDER BY p.created_at DESC, p.id DESC LIMIT ? OFFSET ?", userID, limit, offset)
+	rows, err := s.db.query(ctx, "SELECT "+tokenColumns+liveTokens+" ORDER BY p.created_at DESC, p.id DESC LIMIT ? OFFSET ?", userID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -126,22 +130,16 @@ func (db *DB) FindPersonalTokens(ctx context.Context, userID int64, p tasktrack.
 	for rows.Next() {
 		var r tokenRow
 		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		out = append(out, r.token())
 	}
-	return out, total, db.mapErr(rows.Err())
-}
-
-// userExists answers ErrNotFound unless user id exists.
-func (db *DB) userExists(ctx context.Context, id int64) error {
-	var one int
-	return db.mapErr(db.queryRow(ctx, "SELECT 1 FROM users WHERE id = ?", id).Scan(&one))
+	return out, total, s.db.mapErr(rows.Err())
 }
 
 // RevokePersonalToken revokes token id of user userID; it stops working
 // at the next request, in every process.
-func (db *DB) RevokePersonalToken(ctx context.Context, userID int64, id string) (err error) {
+func (s *TokenService) RevokePersonalToken(ctx context.Context, userID int64, id string) (err error) {
 	defer wrap(&err, "sqlstore.RevokePersonalToken(%s)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.AuthorizeTokens(actor, userID); err != nil {
@@ -150,7 +148,7 @@ func (db *DB) RevokePersonalToken(ctx context.Context, userID int64, id string) 
 	if !tasktrack.ValidID(id) {
 		return tasktrack.ErrNotFound
 	}
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		var name string
 		err := tx.queryRow(ctx, `UPDATE personal_tokens SET revoked_at = ?
 			WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING name`, micros(tx.now), strings.ToLower(id), userID).Scan(&name)
@@ -171,13 +169,13 @@ const tokenByHash = "SELECT " + tokenColumns + ", p.token_hash, " + userColumns 
 
 // PersonalTokenByHash loads a token and its owner by the hash of its
 // secret (tokenByHash).
-func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (_ *tasktrack.PersonalToken, _ *tasktrack.User, err error) {
+func (s *TokenService) PersonalTokenByHash(ctx context.Context, hash string) (_ *tasktrack.PersonalToken, _ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.PersonalTokenByHash")
 	var r tokenRow
-	row := db.queryRow(ctx, tokenByHash, hash)
+	row := s.db.queryRow(ctx, tokenByHash, hash)
 	u, err := scanUser(prefixScanner{row, append(r.dest(), &r.t.Hash)})
 	if err != nil {
-		return nil, nil, db.mapErr(err)
+		return nil, nil, s.db.mapErr(err)
 	}
 	return r.token(), u, nil
 }
@@ -193,9 +191,9 @@ func (p prefixScanner) Scan(dest ...any) error { return p.s.Scan(append(p.prefix
 // TouchPersonalToken records a use of token id at at, at most once a
 // minute: the condition holds across processes, so replicas serving the
 // same token write it once between them.
-func (db *DB) TouchPersonalToken(ctx context.Context, id string, at time.Time) (err error) {
+func (s *TokenService) TouchPersonalToken(ctx context.Context, id string, at time.Time) (err error) {
 	defer wrap(&err, "sqlstore.TouchPersonalToken(%s)", id)
-	return db.update(ctx, func(tx *Tx) error {
+	return s.db.update(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, `UPDATE personal_tokens SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`, micros(at), id, micros(at.Add(-time.Minute)))
 		return err

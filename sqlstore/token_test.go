@@ -45,7 +45,7 @@ func TestBatchedCreatesNameTheirOwnToken(t *testing.T) {
 		db := OpenDSN(t, dsn)
 		boss := MustCreateUser(t, db, "boss", "manager")
 		ann := MustCreateUser(t, db, "ann", "user")
-		token, err := db.CreatePersonalToken(As(boss), tasktrack.PersonalTokenCreate{Name: "ci", Scopes: []string{"read", "write"}}, strings.Repeat("ab", 32))
+		token, err := db.Tokens.CreatePersonalToken(As(boss), tasktrack.PersonalTokenCreate{Name: "ci", Scopes: []string{"read", "write"}}, strings.Repeat("ab", 32))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,13 +70,13 @@ func TestBatchedCreatesNameTheirOwnToken(t *testing.T) {
 		}
 		create := func(ctx context.Context, title string, wg *sync.WaitGroup) {
 			wg.Go(func() {
-				if _, err := db.CreateTask(ctx, tasktrack.TaskCreate{Title: title, Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID}); err != nil {
+				if _, err := db.Tasks.CreateTask(ctx, tasktrack.TaskCreate{Title: title, Deadline: db.Now().Add(time.Hour), AssignedTo: ann.ID}); err != nil {
 					t.Error(err)
 				}
 			})
 		}
 		waitFor := func(pending int) {
-			for n, leading := db.CreateQueue(); n != pending || !leading; n, leading = db.CreateQueue() {
+			for n, leading := db.Tasks.CreateQueue(); n != pending || !leading; n, leading = db.Tasks.CreateQueue() {
 				runtime.Gosched()
 			}
 		}
@@ -92,7 +92,7 @@ func TestBatchedCreatesNameTheirOwnToken(t *testing.T) {
 		}
 		wg.Wait()
 
-		entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskCreate})
+		entries, _, err := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionTaskCreate})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,11 @@ import (
 	"tasktrack"
 )
 
-var _ tasktrack.UserService = (*DB)(nil)
+// UserService is the users: finding, creating, changing, deactivating and
+// reactivating them, and their standing towards the sweep.
+type UserService struct{ db *DB }
+
+var _ tasktrack.UserService = (*UserService)(nil)
 
 const userColumns = `u.id, u.username, u.email, u.first_name, u.last_name, u.role_id, u.is_active,
 	u.date_joined, u.deactivated_at, u.deactivation_reason, u.reactivated_at, u.reactivated_by,
@@ -41,46 +45,41 @@ func scanUser(s scanner) (*tasktrack.User, error) {
 // a name are one name.
 func usernameKey(username string) string { return tasktrack.UsernameKey(username) }
 
-func (tx *Tx) findUser(ctx context.Context, id int64) (*tasktrack.User, error) {
-	u, err := scanUser(tx.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?"+tx.db.dialect.forUpdate(), id))
+// findUser is the users' one finder by id: through q, the reader pool or
+// a transaction, which locks the row to change it. The reads and the
+// updates of the users, and the session service's, all go through it.
+func findUser(ctx context.Context, q querier, id int64) (*tasktrack.User, error) {
+	return foundUser(scanUser(q.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?"+q.forUpdate(), id)))
+}
+
+// findUserByName finds a user by username (by its key, so any case or
+// width variant finds the one account).
+func findUserByName(ctx context.Context, q querier, username string) (*tasktrack.User, error) {
+	return foundUser(scanUser(q.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?"+q.forUpdate(), usernameKey(username))))
+}
+
+func foundUser(u *tasktrack.User, err error) (*tasktrack.User, error) {
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
 	return u, err
 }
 
-// AuthUser loads a user by id for authentication, without policy.
-func (db *DB) AuthUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
-	defer wrap(&err, "sqlstore.AuthUser(%d)", id)
-	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id))
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	return u, nil
-}
-
-// UserByUsername loads a user by username (by its key, so any case or
-// width variant finds the one account) for login, without policy.
-func (db *DB) UserByUsername(ctx context.Context, username string) (_ *tasktrack.User, err error) {
-	defer wrap(&err, "sqlstore.UserByUsername")
-	u, err := scanUser(db.queryRow(ctx, "SELECT "+userColumns+" FROM users u WHERE u.username_key = ?", usernameKey(username)))
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	return u, nil
-}
-
 // FindUserByID returns one user.
-func (db *DB) FindUserByID(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+func (s *UserService) FindUserByID(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.FindUserByID(%d)", id)
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanReadUser); err != nil {
 		return nil, err
 	}
-	return db.AuthUser(ctx, id)
+	u, err := findUser(ctx, s.db, id)
+	if err != nil {
+		return nil, s.db.mapErr(err)
+	}
+	return u, nil
 }
 
 // FindUsers lists users by id.
-func (db *DB) FindUsers(ctx context.Context, f tasktrack.UserFilter) (_ []*tasktrack.User, _ int, err error) {
+func (s *UserService) FindUsers(ctx context.Context, f tasktrack.UserFilter) (_ []*tasktrack.User, _ int, err error) {
 	defer wrap(&err, "sqlstore.FindUsers")
 	if err := tasktrack.Authorize(tasktrack.ActorFromContext(ctx), tasktrack.CanListUsers); err != nil {
 		return nil, 0, err
@@ -98,11 +97,11 @@ func (db *DB) FindUsers(ctx context.Context, f tasktrack.UserFilter) (_ []*taskt
 		w.add(`(u.username_key LIKE ? ESCAPE '\' OR lower(u.email) LIKE ? ESCAPE '\' OR lower(u.first_name) LIKE ? ESCAPE '\' OR lower(u.last_name) LIKE ? ESCAPE '\')`, p, p, p, p)
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM users u"+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM users u"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(f.Page)
-	rows, err := db.query(ctx, "SELECT "+userColumns+" FROM users u"+w.String()+" ORDER BY u.id LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
+	rows, err := s.db.query(ctx, "SELECT "+userColumns+" FROM users u"+w.String()+" ORDER BY u.id LIMIT ? OFFSET ?", append(w.args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -111,11 +110,11 @@ func (db *DB) FindUsers(ctx context.Context, f tasktrack.UserFilter) (_ []*taskt
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		users = append(users, u)
 	}
-	return users, total, db.mapErr(rows.Err())
+	return users, total, s.db.mapErr(rows.Err())
 }
 
 func (db *DB) hash(password string) (string, error) {
@@ -123,7 +122,7 @@ func (db *DB) hash(password string) (string, error) {
 }
 
 // CreateUser creates a user; the system (no actor) may too.
-func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (_ *tasktrack.User, err error) {
+func (s *UserService) CreateUser(ctx context.Context, in tasktrack.UserCreate) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.CreateUser")
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanCreateUser); err != nil {
@@ -142,12 +141,12 @@ func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (_ *taskt
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	hash, err := db.hash(in.Password)
+	hash, err := s.db.hash(in.Password)
 	if err != nil {
 		return nil, err
 	}
 	var u *tasktrack.User
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		var id int64
 		err := tx.queryRow(ctx, `INSERT INTO users (username, username_key, password, email, first_name, last_name, role_id, is_active, date_joined)
 			VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, ?) ON CONFLICT (username_key) DO NOTHING RETURNING id`,
@@ -158,7 +157,7 @@ func (db *DB) CreateUser(ctx context.Context, in tasktrack.UserCreate) (_ *taskt
 		if err != nil {
 			return err
 		}
-		if u, err = tx.findUser(ctx, id); err != nil {
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := tx.userEvent(ctx, tasktrack.EventUserCreated, u); err != nil {
@@ -183,7 +182,7 @@ func (tx *Tx) keepAnAdmin(ctx context.Context, u *tasktrack.User) error {
 }
 
 // UpdateUser changes a user's email, names, role, active flag or password.
-func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate) (_ *tasktrack.User, err error) {
+func (s *UserService) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.UpdateUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateUser); err != nil {
@@ -209,24 +208,24 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, in tasktrack.UserUpdate)
 	var hash string
 	if in.Password != nil {
 		// The password rules need the username: check it first.
-		cur, err := db.AuthUser(ctx, id)
+		cur, err := findUser(ctx, s.db, id)
 		if err != nil {
-			return nil, err
+			return nil, s.db.mapErr(err)
 		}
 		tasktrack.ValidatePassword(errs, "password", *in.Password, cur.Username)
 		if err := errs.Err(); err != nil {
 			return nil, err
 		}
-		if hash, err = db.hash(*in.Password); err != nil {
+		if hash, err = s.db.hash(*in.Password); err != nil {
 			return nil, err
 		}
 	}
 	var u *tasktrack.User
-	err = db.update(ctx, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
-		old, err := tx.findUser(ctx, id)
+		old, err := findUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -335,17 +334,17 @@ func actorID(actor *tasktrack.User) *int64 {
 }
 
 // DeleteUser deletes a user who has no tasks and is not the last admin.
-func (db *DB) DeleteUser(ctx context.Context, id int64) (err error) {
+func (s *UserService) DeleteUser(ctx context.Context, id int64) (err error) {
 	defer wrap(&err, "sqlstore.DeleteUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeleteUser); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+	return s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
-		u, err := tx.findUser(ctx, id)
+		u, err := findUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -374,16 +373,16 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) (err error) {
 
 // ReactivateUser makes an inactive user active again; misses before now
 // no longer count towards deactivation.
-func (db *DB) ReactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+func (s *UserService) ReactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.ReactivateUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanReactivateUser); err != nil {
 		return nil, err
 	}
 	var u *tasktrack.User
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		var err error
-		if u, err = tx.findUser(ctx, id); err != nil {
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := tasktrack.AuthorizeReactivate(actor, u); err != nil {
@@ -409,19 +408,19 @@ func (db *DB) ReactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, 
 }
 
 // DeactivateUser deactivates a user by hand.
-func (db *DB) DeactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
+func (s *UserService) DeactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.DeactivateUser(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanDeactivateUser); err != nil {
 		return nil, err
 	}
 	var u *tasktrack.User
-	err = db.update(ctx, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockUsers); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lock(ctx, tx, lockUsers); err != nil {
 			return err
 		}
 		var err error
-		if u, err = tx.findUser(ctx, id); err != nil {
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if !u.IsActive {
@@ -443,57 +442,37 @@ func (db *DB) DeactivateUser(ctx context.Context, id int64) (_ *tasktrack.User, 
 }
 
 // SetUserPassword sets another user's password (an admin's reset).
-func (db *DB) SetUserPassword(ctx context.Context, id int64, password string) (err error) {
+func (s *UserService) SetUserPassword(ctx context.Context, id int64, password string) (err error) {
 	defer wrap(&err, "sqlstore.SetUserPassword(%d)", id)
 	actor := tasktrack.ActorFromContext(ctx)
 	if err := tasktrack.Authorize(actor, tasktrack.CanSetUserPassword); err != nil {
 		return err
 	}
-	u, err := db.AuthUser(ctx, id)
+	u, err := findUser(ctx, s.db, id)
 	if err != nil {
-		return err
+		return s.db.mapErr(err)
 	}
 	errs := tasktrack.FieldErrors{}
 	tasktrack.ValidatePassword(errs, "password", password, u.Username)
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	return db.setPassword(ctx, actor, id, password, "admin", "")
-}
-
-// SetOwnPassword sets the caller's password once auth has checked their
-// current one, whose hash is oldHash; if the hash has changed since, the
-// old password given is no longer the current one.
-func (db *DB) SetOwnPassword(ctx context.Context, oldHash, newPassword string) (err error) {
-	defer wrap(&err, "sqlstore.SetOwnPassword")
-	actor := tasktrack.ActorFromContext(ctx)
-	if actor == nil {
-		return tasktrack.ErrNotAuthenticated
-	}
-	errs := tasktrack.FieldErrors{}
-	tasktrack.ValidatePassword(errs, "new_password", newPassword, actor.Username)
-	if err := errs.Err(); err != nil {
-		return err
-	}
-	return db.setPassword(ctx, actor, actor.ID, newPassword, "self", oldHash)
+	return s.setPassword(ctx, actor, id, password, "admin", "")
 }
 
 // setPassword sets user id's password; with a non-empty oldHash, only if
 // that is still the user's hash.
-func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by, oldHash string) error {
-	hash, err := db.hash(password)
+func (s *UserService) setPassword(ctx context.Context, actor *tasktrack.User, id int64, password, by, oldHash string) error {
+	hash, err := s.db.hash(password)
 	if err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		var cur string
-		err := tx.queryRow(ctx, "SELECT password FROM users WHERE id = ?"+tx.db.dialect.forUpdate(), id).Scan(&cur)
-		if err == sql.ErrNoRows {
-			return tasktrack.ErrNotFound
-		}
+	return s.db.update(ctx, func(tx *Tx) error {
+		u, err := findUser(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		cur := u.PasswordHash
 		if oldHash != "" && cur != oldHash {
 			errs := tasktrack.FieldErrors{}
 			errs.Add("old_password", tasktrack.WrongOldPassword)
@@ -507,4 +486,26 @@ func (db *DB) setPassword(ctx context.Context, actor *tasktrack.User, id int64, 
 		}
 		return tx.audit(ctx, actor, tasktrack.ActionUserPassword, "user", itoa(id), map[string]any{"by": by})
 	})
+}
+
+// UserStanding counts a user's misses as the sweep does: missed tasks whose
+// deadlines fall in [now - window, now] and after the last reactivation.
+func (s *UserService) UserStanding(ctx context.Context, id int64) (_ *tasktrack.Standing, err error) {
+	defer wrap(&err, "sqlstore.UserStanding(%d)", id)
+	u, err := s.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.now()
+	st := &tasktrack.Standing{Threshold: s.db.MissedThreshold, Window: s.db.MissedWindow, CountedSince: now.Add(-s.db.MissedWindow)}
+	if u.IsAdmin() {
+		st.Threshold = 0
+	}
+	if u.ReactivatedAt != nil && !u.ReactivatedAt.Before(st.CountedSince) {
+		st.CountedSince = *u.ReactivatedAt
+	}
+	// The sweep's own count (countedMisses), for this one user.
+	from, to := s.db.missWindow(now)
+	err = s.db.queryRow(ctx, `SELECT `+countedMisses("u")+` FROM users u WHERE u.id = ?`, from, to, id).Scan(&st.MissedInWindow)
+	return st, s.db.mapErr(err)
 }

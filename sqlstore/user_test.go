@@ -21,7 +21,7 @@ func TestUserIDsAreNeverReused(t *testing.T) {
 		imported := func(id int64, name string) *tasktrack.User {
 			return &tasktrack.User{ID: id, Username: name, Role: tasktrack.RoleUser, IsActive: true, DateJoined: joined, PasswordHash: "!"}
 		}
-		if _, err := db.ImportDjango(ctx, []*tasktrack.User{imported(1, "one"), imported(3, "three")}, nil, sqlstore.ImportOptions{}); err != nil {
+		if _, err := db.Importer.ImportDjango(ctx, []*tasktrack.User{imported(1, "one"), imported(3, "three")}, nil, sqlstore.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		keys := map[string]bool{}
@@ -40,15 +40,15 @@ func TestUserIDsAreNeverReused(t *testing.T) {
 			return u
 		}
 		intern := next("intern")
-		if err := db.DeleteUser(System, intern.ID); err != nil {
+		if err := db.Users.DeleteUser(System, intern.ID); err != nil {
 			t.Fatal(err)
 		}
 		next("after-delete")
 		newest := next("newest")
-		if err := db.DeleteUser(System, newest.ID); err != nil {
+		if err := db.Users.DeleteUser(System, newest.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ImportDjango(ctx, []*tasktrack.User{imported(2, "two")}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
+		if _, err := db.Importer.ImportDjango(ctx, []*tasktrack.User{imported(2, "two")}, nil, sqlstore.ImportOptions{Merge: true}); err != nil {
 			t.Fatal(err)
 		}
 		next("after-import")
@@ -64,15 +64,15 @@ func TestRefreshRotationChecksTheTokenKey(t *testing.T) {
 		ctx := context.Background()
 		u := MustCreateUser(t, db, "alice", "user")
 		exp := db.Now().Add(time.Hour)
-		if err := db.SaveRefreshToken(ctx, tasktrack.RefreshToken{Hash: "first", FamilyID: "family", UserID: u.ID, TokenVersion: u.TokenVersion, ExpiresAt: exp}); err != nil {
+		if err := db.Sessions.SaveRefreshToken(ctx, tasktrack.RefreshToken{Hash: "first", FamilyID: "family", UserID: u.ID, TokenVersion: u.TokenVersion, ExpiresAt: exp}); err != nil {
 			t.Fatal(err)
 		}
 		for _, key := range []string{"", "another-accounts-key"} {
-			if _, err := db.RotateRefreshToken(ctx, "first", tasktrack.RefreshToken{Hash: "second", TokenKey: key, ExpiresAt: exp}); err != tasktrack.ErrTokenInvalid {
+			if _, err := db.Sessions.RotateRefreshToken(ctx, "first", tasktrack.RefreshToken{Hash: "second", TokenKey: key, ExpiresAt: exp}); err != tasktrack.ErrTokenInvalid {
 				t.Errorf("rotation with key %q: %v, want %v", key, err, tasktrack.ErrTokenInvalid)
 			}
 		}
-		if got, err := db.RotateRefreshToken(ctx, "first", tasktrack.RefreshToken{Hash: "second", TokenKey: u.TokenKey, ExpiresAt: exp}); err != nil || got.ID != u.ID {
+		if got, err := db.Sessions.RotateRefreshToken(ctx, "first", tasktrack.RefreshToken{Hash: "second", TokenKey: u.TokenKey, ExpiresAt: exp}); err != nil || got.ID != u.ID {
 			t.Errorf("rotation with the user's key: %+v, %v", got, err)
 		}
 	})

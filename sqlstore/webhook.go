@@ -10,9 +10,13 @@ import (
 	"tasktrack"
 )
 
+// WebhookService is the webhook endpoints: their management, their
+// attempts, and what the sender needs and records.
+type WebhookService struct{ db *DB }
+
 var (
-	_ tasktrack.WebhookService = (*DB)(nil)
-	_ tasktrack.WebhookStore   = (*DB)(nil)
+	_ tasktrack.WebhookService = (*WebhookService)(nil)
+	_ tasktrack.WebhookStore   = (*WebhookService)(nil)
 )
 
 // Webhook endpoints, the events written for them to the outbox, and the
@@ -49,16 +53,18 @@ func splitEvents(s string) []string {
 	return strings.Split(strings.Trim(s, ","), ",")
 }
 
-func (db *DB) authorizeWebhooks(ctx context.Context) (*tasktrack.User, error) {
+func authorizeWebhooks(ctx context.Context) (*tasktrack.User, error) {
 	actor := tasktrack.ActorFromContext(ctx)
 	return actor, tasktrack.Authorize(actor, tasktrack.CanManageWebhooks)
 }
 
-func (tx *Tx) findWebhook(ctx context.Context, id string) (*tasktrack.Webhook, error) {
+// findWebhook is the endpoints' one finder: endpoint id through q, the
+// reader pool or a transaction. An id that is not one is absent.
+func findWebhook(ctx context.Context, q querier, id string) (*tasktrack.Webhook, error) {
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	w, err := scanWebhook(tx.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
+	w, err := scanWebhook(q.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -66,16 +72,17 @@ func (tx *Tx) findWebhook(ctx context.Context, id string) (*tasktrack.Webhook, e
 }
 
 // FindWebhooks lists the endpoints, oldest first.
-func (db *DB) FindWebhooks(ctx context.Context, p tasktrack.Page) ([]*tasktrack.Webhook, int, error) {
-	if _, err := db.authorizeWebhooks(ctx); err != nil {
+func (s *WebhookService) FindWebhooks(ctx context.Context, p tasktrack.Page) (_ []*tasktrack.Webhook, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindWebhooks")
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return nil, 0, err
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM webhooks").Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM webhooks").Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(p)
-	rows, err := db.query(ctx, "SELECT "+webhookColumns+" FROM webhooks w ORDER BY w.created_at, w.id LIMIT ? OFFSET ?", limit, offset)
+	rows, err := s.db.query(ctx, "SELECT "+webhookColumns+" FROM webhooks w ORDER BY w.created_at, w.id LIMIT ? OFFSET ?", limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -84,26 +91,24 @@ func (db *DB) FindWebhooks(ctx context.Context, p tasktrack.Page) ([]*tasktrack.
 	for rows.Next() {
 		w, err := scanWebhook(rows)
 		if err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		out = append(out, w)
 	}
-	return out, total, db.mapErr(rows.Err())
+	return out, total, s.db.mapErr(rows.Err())
 }
 
 // FindWebhook reads one endpoint.
-func (db *DB) FindWebhook(ctx context.Context, id string) (*tasktrack.Webhook, error) {
-	if _, err := db.authorizeWebhooks(ctx); err != nil {
+func (s *WebhookService) FindWebhook(ctx context.Context, id string) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.FindWebhook(%s)", id)
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return nil, err
 	}
-	if !tasktrack.ValidID(id) {
-		return nil, tasktrack.ErrNotFound
+	w, err := findWebhook(ctx, s.db, id)
+	if err != nil {
+		return nil, s.db.mapErr(err)
 	}
-	w, err := scanWebhook(db.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks w WHERE w.id = ?", strings.ToLower(id)))
-	if err == sql.ErrNoRows {
-		return nil, tasktrack.ErrNotFound
-	}
-	return w, db.mapErr(err)
+	return w, nil
 }
 
 // webhookAudit is what an endpoint's audit entries say: never its secret.
@@ -112,8 +117,9 @@ func webhookAudit(w *tasktrack.Webhook) map[string]any {
 }
 
 // CreateWebhook stores an endpoint.
-func (db *DB) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secret string) (*tasktrack.Webhook, error) {
-	actor, err := db.authorizeWebhooks(ctx)
+func (s *WebhookService) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secret string) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.CreateWebhook")
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +144,7 @@ func (db *DB) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secr
 	if in.IsActive != nil {
 		w.IsActive = *in.IsActive
 	}
-	err = db.update(ctx, func(tx *Tx) error {
+	err = s.db.update(ctx, func(tx *Tx) error {
 		w.ID, w.CreatedAt = uuidV7At(tx.now.UnixMilli()).String(), tx.now
 		if _, err := tx.exec(ctx, `INSERT INTO webhooks (id, url, events, format, description, is_active, created_at, secret)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, w.ID, w.URL, joinEvents(w.Events), w.Format, w.Description, w.IsActive,
@@ -155,8 +161,9 @@ func (db *DB) CreateWebhook(ctx context.Context, in tasktrack.WebhookInput, secr
 
 // UpdateWebhook changes the fields given. Turning an endpoint on clears
 // the reason it was turned off, and its run of failures.
-func (db *DB) UpdateWebhook(ctx context.Context, id string, in tasktrack.WebhookInput) (*tasktrack.Webhook, error) {
-	actor, err := db.authorizeWebhooks(ctx)
+func (s *WebhookService) UpdateWebhook(ctx context.Context, id string, in tasktrack.WebhookInput) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.UpdateWebhook(%s)", id)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +173,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, id string, in tasktrack.Webhook
 		return nil, err
 	}
 	var w *tasktrack.Webhook
-	err = db.update(ctx, func(tx *Tx) error {
-		if w, err = tx.findWebhook(ctx, id); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if w, err = findWebhook(ctx, tx, id); err != nil {
 			return err
 		}
 		if in.URL != nil {
@@ -205,13 +212,14 @@ func (db *DB) UpdateWebhook(ctx context.Context, id string, in tasktrack.Webhook
 
 // DeleteWebhook deletes an endpoint, its attempts, and its pending
 // deliveries; those delivered or failed stay until purged.
-func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
-	actor, err := db.authorizeWebhooks(ctx)
+func (s *WebhookService) DeleteWebhook(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "sqlstore.DeleteWebhook(%s)", id)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		w, err := tx.findWebhook(ctx, id)
+	return s.db.update(ctx, func(tx *Tx) error {
+		w, err := findWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -230,14 +238,15 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
 
 // RotateWebhookSecret makes secret the endpoint's, keeping the old one
 // signing for the grace period.
-func (db *DB) RotateWebhookSecret(ctx context.Context, id, secret string) (*tasktrack.Webhook, error) {
-	actor, err := db.authorizeWebhooks(ctx)
+func (s *WebhookService) RotateWebhookSecret(ctx context.Context, id, secret string) (_ *tasktrack.Webhook, err error) {
+	defer wrap(&err, "sqlstore.RotateWebhookSecret(%s)", id)
+	actor, err := authorizeWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var w *tasktrack.Webhook
-	err = db.update(ctx, func(tx *Tx) error {
-		if w, err = tx.findWebhook(ctx, id); err != nil {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		if w, err = findWebhook(ctx, tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE webhooks SET old_secret = secret, old_secret_until = ?, secret = ? WHERE id = ?`,
@@ -253,12 +262,13 @@ func (db *DB) RotateWebhookSecret(ctx context.Context, id, secret string) (*task
 }
 
 // PingWebhook writes a ping to one endpoint, subscribed to it or not.
-func (db *DB) PingWebhook(ctx context.Context, id string) error {
-	if _, err := db.authorizeWebhooks(ctx); err != nil {
+func (s *WebhookService) PingWebhook(ctx context.Context, id string) (err error) {
+	defer wrap(&err, "sqlstore.PingWebhook(%s)", id)
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		w, err := tx.findWebhook(ctx, id)
+	return s.db.update(ctx, func(tx *Tx) error {
+		w, err := findWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -328,13 +338,14 @@ const attemptStatus = `CASE WHEN a.ok THEN 'delivered'
 const attemptsFrom = ` FROM webhook_attempts a LEFT JOIN deliveries d ON d.id = a.delivery_id WHERE a.webhook_id = ?`
 
 // FindWebhookAttempts lists an endpoint's attempts, newest first.
-func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p tasktrack.Page) ([]*tasktrack.WebhookAttempt, int, error) {
-	if _, err := db.authorizeWebhooks(ctx); err != nil {
+func (s *WebhookService) FindWebhookAttempts(ctx context.Context, id, status string, p tasktrack.Page) (_ []*tasktrack.WebhookAttempt, _ int, err error) {
+	defer wrap(&err, "sqlstore.FindWebhookAttempts(%s)", id)
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return nil, 0, err
 	}
-	w, err := db.FindWebhook(ctx, id)
+	w, err := findWebhook(ctx, s.db, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, s.db.mapErr(err)
 	}
 	inner := `SELECT a.id, a.delivery_id, a.event_type, a.attempt, ` + attemptStatus + ` AS status, a.response_status, a.error,
 		a.duration_ms, a.created_at,
@@ -346,14 +357,14 @@ func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p task
 		args = append(args, status)
 	}
 	var total int
-	if err := db.queryRow(ctx, "SELECT count(*) FROM ("+inner+") x"+filter, args...).Scan(&total); err != nil {
-		return nil, 0, db.mapErr(err)
+	if err := s.db.queryRow(ctx, "SELECT count(*) FROM ("+inner+") x"+filter, args...).Scan(&total); err != nil {
+		return nil, 0, s.db.mapErr(err)
 	}
 	limit, offset := pageArgs(p)
-	rows, err := db.query(ctx, "SELECT x.* FROM ("+inner+") x"+filter+" ORDER BY x.created_at DESC, x.id DESC LIMIT ? OFFSET ?",
+	rows, err := s.db.query(ctx, "SELECT x.* FROM ("+inner+") x"+filter+" ORDER BY x.created_at DESC, x.id DESC LIMIT ? OFFSET ?",
 		append(args, limit, offset)...)
 	if err != nil {
-		return nil, 0, db.mapErr(err)
+		return nil, 0, s.db.mapErr(err)
 	}
 	defer rows.Close()
 	out := []*tasktrack.WebhookAttempt{}
@@ -366,7 +377,7 @@ func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p task
 			nextAtUS sql.NullInt64
 		)
 		if err := rows.Scan(&a.ID, &a.EventID, &a.EventType, &a.Attempt, &a.Status, &code, &msg, &a.DurationMS, &created, &nextAtUS); err != nil {
-			return nil, 0, db.mapErr(err)
+			return nil, 0, s.db.mapErr(err)
 		}
 		if code.Valid {
 			c := int(code.Int64)
@@ -378,17 +389,18 @@ func (db *DB) FindWebhookAttempts(ctx context.Context, id, status string, p task
 		a.CreatedAt, a.NextAttemptAt = fromMicros(created), timePtr(nextAtUS)
 		out = append(out, &a)
 	}
-	return out, total, db.mapErr(rows.Err())
+	return out, total, s.db.mapErr(rows.Err())
 }
 
 // RedeliverWebhook makes the delivery of an attempt due again at once,
 // keeping its id (the webhook-id) and counting attempts on.
-func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) error {
-	if _, err := db.authorizeWebhooks(ctx); err != nil {
+func (s *WebhookService) RedeliverWebhook(ctx context.Context, id, attemptID string) (err error) {
+	defer wrap(&err, "sqlstore.RedeliverWebhook(%s)", id)
+	if _, err := authorizeWebhooks(ctx); err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		w, err := tx.findWebhook(ctx, id)
+	return s.db.update(ctx, func(tx *Tx) error {
+		w, err := findWebhook(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -410,7 +422,8 @@ func (db *DB) RedeliverWebhook(ctx context.Context, id, attemptID string) error 
 }
 
 // WebhookTarget loads what the sender needs of an endpoint.
-func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookTarget, error) {
+func (s *WebhookService) WebhookTarget(ctx context.Context, id string) (_ *tasktrack.WebhookTarget, err error) {
+	defer wrap(&err, "sqlstore.WebhookTarget(%s)", id)
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
@@ -420,16 +433,16 @@ func (db *DB) WebhookTarget(ctx context.Context, id string) (*tasktrack.WebhookT
 		old      sql.NullString
 		oldUntil sql.NullInt64
 	)
-	err := db.queryRow(ctx, "SELECT id, url, format, is_active, secret, old_secret, old_secret_until FROM webhooks WHERE id = ?", strings.ToLower(id)).
+	err = s.db.queryRow(ctx, "SELECT id, url, format, is_active, secret, old_secret, old_secret_until FROM webhooks WHERE id = ?", strings.ToLower(id)).
 		Scan(&t.ID, &t.URL, &t.Format, &t.IsActive, &secret, &old, &oldUntil)
 	if err == sql.ErrNoRows {
 		return nil, tasktrack.ErrNotFound
 	}
 	if err != nil {
-		return nil, db.mapErr(err)
+		return nil, s.db.mapErr(err)
 	}
 	t.Secrets = []string{secret}
-	if old.Valid && oldUntil.Valid && oldUntil.Int64 > micros(db.now()) {
+	if old.Valid && oldUntil.Valid && oldUntil.Int64 > micros(s.db.now()) {
 		t.Secrets = append(t.Secrets, old.String)
 	}
 	return &t, nil
@@ -445,8 +458,9 @@ const (
 
 // RecordWebhookAttempt records an attempt and keeps the endpoint's run of
 // failures; a run long enough turns the endpoint off with an audit entry.
-func (db *DB) RecordWebhookAttempt(ctx context.Context, r tasktrack.WebhookAttemptRecord) error {
-	return db.update(ctx, func(tx *Tx) error {
+func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.WebhookAttemptRecord) (err error) {
+	defer wrap(&err, "sqlstore.RecordWebhookAttempt(%s)", r.WebhookID)
+	return s.db.update(ctx, func(tx *Tx) error {
 		var code, msg any
 		if r.ResponseStatus != 0 {
 			code = r.ResponseStatus
@@ -563,12 +577,13 @@ func (tx *Tx) sweepWebhooks(ctx context.Context) error {
 
 // WebhookHealth counts the endpoints that are on and off, and those on
 // whose last attempt failed.
-func (db *DB) WebhookHealth(ctx context.Context) (active, disabled, failing int, err error) {
-	err = db.queryRow(ctx, `SELECT
+func (s *WebhookService) WebhookHealth(ctx context.Context) (active, disabled, failing int, err error) {
+	defer wrap(&err, "sqlstore.WebhookHealth")
+	err = s.db.queryRow(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN is_active THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN is_active THEN 0 ELSE 1 END), 0),
 		COALESCE(SUM(CASE WHEN is_active AND failures > 0 THEN 1 ELSE 0 END), 0) FROM webhooks`).Scan(&active, &disabled, &failing)
-	return active, disabled, failing, db.mapErr(err)
+	return active, disabled, failing, s.db.mapErr(err)
 }
 
 // userActiveEvent writes user.reactivated or user.deactivated for an

@@ -5,10 +5,8 @@ package main
 // over HTTP like any client would.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -331,7 +329,7 @@ func (s *server) scrape(t testing.TB) *response {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %s", res.StatusCode, body)
 	}
-	return &response{status: res.StatusCode, header: res.Header, body: body}
+	return &response{Status: res.StatusCode, Header: res.Header, Body: body}
 }
 
 // signal sends sig to the server.
@@ -361,262 +359,37 @@ func (s *server) kill() {
 // httpClient is shared by the test clients; each request has a timeout.
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
-// client calls a server's API, signed in or not.
-type client struct {
-	t       testing.TB
-	s       *server
-	access  string
-	refresh string
-	id      int64
-}
+// client calls a server's API, signed in or not; response is its answer.
+type (
+	client   = apitest.Client
+	response = apitest.Response
+)
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+// userPassword is the password createUser gives.
+var userPassword = apitest.UserPassword
 
-func (r *response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+// waitFor polls cond every 20ms until it holds or d has passed.
+var waitFor = apitest.WaitFor
 
-func (r *response) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
+// alertStreamPath is the path of the alert stream.
+const alertStreamPath = "/api/alerts/stream/"
 
-// object decodes the body as a JSON object.
-func (r *response) object(t testing.TB) map[string]any {
-	t.Helper()
-	var m map[string]any
-	r.decode(t, &m)
-	return m
+// client is a client of s that fails t and sends access (none if empty).
+func (s *server) client(t testing.TB, access string) *client {
+	return &client{T: func() testing.TB { return t }, URL: s.url, HTTP: httpClient, Access: access}
 }
 
 // anon is a client without credentials.
-func (s *server) anon(t testing.TB) *client { return &client{t: t, s: s} }
+func (s *server) anon(t testing.TB) *client { return s.client(t, "") }
 
 // tryLogin asks for a token pair.
 func (s *server) tryLogin(t testing.TB, username, password string) *response {
 	t.Helper()
-	return s.anon(t).do("POST", "/api/token/", map[string]string{"username": username, "password": password})
+	return s.anon(t).Do("POST", "/api/token/", map[string]string{"username": username, "password": password})
 }
 
 // login signs in and returns a client with the user's tokens.
 func (s *server) login(t testing.TB, username, password string) *client {
 	t.Helper()
-	r := s.tryLogin(t, username, password)
-	if r.status != http.StatusOK {
-		t.Fatalf("login %s: %s", username, r)
-	}
-	var pair struct{ Access, Refresh string }
-	r.decode(t, &pair)
-	c := &client{t: t, s: s, access: pair.Access, refresh: pair.Refresh}
-	var me struct {
-		ID       int64
-		Username string
-	}
-	c.want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
-	if me.Username != username {
-		t.Fatalf("login %s: /me is %q", username, me.Username)
-	}
-	c.id = me.ID
-	return c
-}
-
-// request sends one request; it is safe for any goroutine and never
-// fails the test.
-func (c *client) request(method, path string, body any, headers ...string) (*response, error) {
-	req, _, err := apitest.NewRequest(method, c.s.url+path, body)
-	if err != nil {
-		return nil, err
-	}
-	r, err := apitest.Send(httpClient, req, c.access, headers...)
-	if err != nil {
-		return nil, err
-	}
-	return &response{status: r.Status, header: r.Header, body: r.Body}, nil
-}
-
-// do sends a request with a JSON body and fails the test on a transport
-// error or a 5xx.
-func (c *client) do(method, path string, body any, headers ...string) *response {
-	c.t.Helper()
-	r, err := c.request(method, path, body, headers...)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	if r.status >= 500 {
-		c.t.Errorf("%s %s: %s", method, path, r)
-	}
-	return r
-}
-
-// want sends a request and fails the test unless it answers status.
-func (c *client) want(method, path string, body any, status int, headers ...string) *response {
-	c.t.Helper()
-	r := c.do(method, path, body, headers...)
-	if r.status != status {
-		c.t.Fatalf("%s %s: got %s, want %d", method, path, r, status)
-	}
-	return r
-}
-
-// userPassword is the password createUser gives.
-func userPassword(username string) string { return "pw-" + username + "-secret" }
-
-// createUser creates a user through the API and returns their id.
-func (c *client) createUser(username, role string) int64 {
-	c.t.Helper()
-	r := c.want("POST", "/api/user/users/", map[string]string{
-		"username": username, "password": userPassword(username), "role": role,
-		"email": username + "@example.com",
-	}, http.StatusCreated)
-	var u struct {
-		ID       int64
-		Username string
-		Role     struct{ Name string }
-		IsActive bool `json:"is_active"`
-	}
-	r.decode(c.t, &u)
-	if u.Username != username || u.Role.Name != role || !u.IsActive || u.ID == 0 {
-		c.t.Fatalf("created user: %s", r.body)
-	}
-	return u.ID
-}
-
-// createTask creates a task due at deadline for assignee and returns its
-// id.
-func (c *client) createTask(assignee int64, title string, deadline time.Time) string {
-	c.t.Helper()
-	r := c.want("POST", "/api/task/tasks/", map[string]any{
-		"title": title, "description": "about " + title,
-		"deadline": deadline.UTC().Format(time.RFC3339Nano), "assigned_to": assignee,
-	}, http.StatusCreated)
-	id, _ := r.object(c.t)["id"].(string)
-	if id == "" {
-		c.t.Fatalf("created task without id: %s", r.body)
-	}
-	return id
-}
-
-// waitFor polls cond every 20ms until it holds or d has passed.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// sseEvent is one event of a text/event-stream.
-type sseEvent struct {
-	event, id, data string
-}
-
-// sseStream is an open event stream whose events arrive on events;
-// connected is closed when the server's first comment arrived.
-type sseStream struct {
-	events    chan sseEvent
-	connected chan struct{}
-	cancel    context.CancelFunc
-}
-
-// openStream opens the alert stream as c, resuming after lastEventID
-// when it is not empty. The stream is closed at the end of the test.
-func (c *client) openStream(lastEventID string) *sseStream {
-	c.t.Helper()
-	return c.openStreamAt("/api/alerts/stream/", lastEventID)
-}
-
-// openStreamAt opens the event stream at path as c.
-func (c *client) openStreamAt(path, lastEventID string) *sseStream {
-	c.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", c.s.url+path, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.access)
-	req.Header.Set("Accept", "text/event-stream")
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		c.t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		cancel()
-		c.t.Fatalf("stream: %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), b)
-	}
-	st := &sseStream{events: make(chan sseEvent, 100), connected: make(chan struct{}), cancel: cancel}
-	go func() {
-		defer res.Body.Close()
-		defer close(st.events)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var ev sseEvent
-		var data []string
-		connected := false
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.event != "" || len(data) > 0 {
-					ev.data = strings.Join(data, "\n")
-					select {
-					case st.events <- ev:
-					case <-ctx.Done():
-						return
-					}
-				}
-				ev, data = sseEvent{}, nil
-			case strings.HasPrefix(line, ":"):
-				if !connected {
-					connected = true
-					close(st.connected)
-				}
-			default:
-				field, value, _ := strings.Cut(line, ":")
-				value = strings.TrimPrefix(value, " ")
-				switch field {
-				case "event":
-					ev.event = value
-				case "id":
-					ev.id = value
-				case "data":
-					data = append(data, value)
-				}
-			}
-		}
-	}()
-	c.t.Cleanup(cancel)
-	select {
-	case <-st.connected:
-	case <-time.After(10 * time.Second):
-		c.t.Fatal("stream: no first comment within 10s")
-	}
-	return st
-}
-
-// next waits up to d for the next event.
-func (st *sseStream) next(t testing.TB, d time.Duration) sseEvent {
-	t.Helper()
-	select {
-	case ev, ok := <-st.events:
-		if !ok {
-			t.Fatal("stream closed")
-		}
-		return ev
-	case <-time.After(d):
-		t.Fatalf("no event within %s", d)
-		return sseEvent{}
-	}
+	return s.anon(t).Login(username, password)
 }

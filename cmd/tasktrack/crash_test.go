@@ -55,22 +55,22 @@ func integrityCheck(t *testing.T, path string) {
 
 // allTaskIDs lists every task through the API, page by page.
 func allTaskIDs(c *client) map[string]bool {
-	c.t.Helper()
+	c.T().Helper()
 	ids := map[string]bool{}
 	for offset := 0; ; offset += 1000 {
 		var page []struct{ ID string }
-		r := c.want("GET", "/api/task/tasks/?limit=1000&ordering=created_at&offset="+strconv.Itoa(offset), nil, http.StatusOK)
-		r.decode(c.t, &page)
+		r := c.Want("GET", "/api/task/tasks/?limit=1000&ordering=created_at&offset="+strconv.Itoa(offset), nil, http.StatusOK)
+		r.Decode(c.T(), &page)
 		for _, p := range page {
 			ids[p.ID] = true
 		}
-		total, err := strconv.Atoi(r.header.Get("X-Total-Count"))
+		total, err := strconv.Atoi(r.Header.Get("X-Total-Count"))
 		if err != nil {
-			c.t.Fatalf("X-Total-Count %q", r.header.Get("X-Total-Count"))
+			c.T().Fatalf("X-Total-Count %q", r.Header.Get("X-Total-Count"))
 		}
 		if len(page) < 1000 {
 			if len(ids) != total {
-				c.t.Fatalf("listed %d distinct tasks, X-Total-Count says %d", len(ids), total)
+				c.T().Fatalf("listed %d distinct tasks, X-Total-Count says %d", len(ids), total)
 			}
 			return ids
 		}
@@ -88,7 +88,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	db := sqliteFile(t)
 	s := startServe(t, db, adminEnv, "--sweep-interval", "0")
 	admin := s.login(t, "admin", adminPassword)
-	workerID := admin.createUser("worker", "user")
+	workerID := admin.CreateUser("worker", "user", "worker@example.com")
 	deadline := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339Nano)
 
 	const workers, perWorker, killAfter = 8, 1000, 300
@@ -102,16 +102,16 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range perWorker {
-				r, err := admin.request("POST", "/api/task/tasks/", map[string]any{
+				r, err := admin.Request("POST", "/api/task/tasks/", map[string]any{
 					"title": fmt.Sprintf("task %d.%d", w, i), "deadline": deadline, "assigned_to": workerID,
 				})
 				if err != nil {
 					return // the server is gone
 				}
 				var task struct{ ID string }
-				if r.status != http.StatusCreated || json.Unmarshal(r.body, &task) != nil || task.ID == "" {
+				if r.Status != http.StatusCreated || json.Unmarshal(r.Body, &task) != nil || task.ID == "" {
 					mu.Lock()
-					problems = append(problems, r.String())
+					problems = append(problems, fmt.Sprintf("%d %s", r.Status, r.Body))
 					mu.Unlock()
 					return
 				}
@@ -156,7 +156,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 func inFlight(t *testing.T, s *server) int {
 	t.Helper()
 	r := s.scrape(t)
-	for line := range strings.Lines(string(r.body)) {
+	for line := range strings.Lines(string(r.Body)) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "tasktrack_http_in_flight_requests "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
@@ -180,8 +180,8 @@ func TestGracefulShutdown(t *testing.T) {
 	db := sqliteFile(t)
 	s := startServe(t, db, adminEnv, "--sweep-interval", "0")
 	admin := s.login(t, "admin", adminPassword)
-	workerID := admin.createUser("worker", "user")
-	stream := admin.openStream("")
+	workerID := admin.CreateUser("worker", "user", "worker@example.com")
+	stream := admin.OpenEvents(alertStreamPath, "")
 
 	// Each request sends its header and half of its body, then waits.
 	const k = 3
@@ -205,7 +205,7 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+admin.access)
+		req.Header.Set("Authorization", "Bearer "+admin.Access)
 		go func() {
 			res, err := httpClient.Do(req)
 			if err != nil {
@@ -234,7 +234,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// The event stream ends: it must not hold the shutdown up.
 	waitFor(t, 10*time.Second, "event stream to end", func() bool {
 		select {
-		case _, ok := <-stream.events:
+		case _, ok := <-stream.Events:
 			return !ok
 		default:
 			return false
@@ -270,9 +270,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	s2 := startServe(t, db, adminEnv, "--sweep-interval", "0")
-	r := s2.login(t, "admin", adminPassword).want("GET", "/api/task/tasks/?search=in+flight", nil, http.StatusOK)
-	if r.header.Get("X-Total-Count") != strconv.Itoa(k) {
-		t.Fatalf("after restart: %s; the in-flight requests answered %q", r.body, titles)
+	r := s2.login(t, "admin", adminPassword).Want("GET", "/api/task/tasks/?search=in+flight", nil, http.StatusOK)
+	if r.Header.Get("X-Total-Count") != strconv.Itoa(k) {
+		t.Fatalf("after restart: %s; the in-flight requests answered %q", r.Body, titles)
 	}
 }
 
@@ -294,7 +294,7 @@ func TestSlowHeaderIsCutOff(t *testing.T) {
 	if _, err := io.WriteString(conn, "GET /api/user/me/ HTTP/1.1\r\nHost: "+s.addr+"\r\nX-Slow: "); err != nil {
 		t.Fatal(err)
 	}
-	s.anon(t).want("GET", "/healthz", nil, http.StatusOK)
+	s.anon(t).Want("GET", "/healthz", nil, http.StatusOK)
 
 	closed := make(chan error, 1)
 	go func() {
@@ -315,5 +315,5 @@ func TestSlowHeaderIsCutOff(t *testing.T) {
 	case <-time.After(12 * time.Second):
 		t.Fatal("the connection was not closed")
 	}
-	s.anon(t).want("GET", "/healthz", nil, http.StatusOK)
+	s.anon(t).Want("GET", "/healthz", nil, http.StatusOK)
 }

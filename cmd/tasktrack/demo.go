@@ -93,7 +93,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 			sqlstore.BulkUser{Username: *benchUser, PasswordHash: benchHash, Role: tasktrack.RoleUser},
 			sqlstore.BulkUser{Username: *benchUser + "-manager", PasswordHash: benchHash, Role: tasktrack.RoleManager})
 	}
-	ids, err := db.InsertUsers(ctx, users)
+	ids, err := db.Bulk.InsertUsers(ctx, users)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return t, true
 	}
 	showProgress := total >= 10000
-	created, err := db.InsertTasks(ctx, next, func(done int) {
+	created, err := db.Bulk.InsertTasks(ctx, next, func(done int) {
 		if showProgress {
 			fmt.Fprintf(stderr, "\rtasks %d/%d (%.0f%%)", done, total, 100*float64(done)/float64(max(1, total)))
 		}
@@ -206,7 +206,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 // their own passwords, and a sample manager and user.
 func printSignIns(ctx context.Context, db *sqlstore.DB, stdout io.Writer, manager, user string) error {
 	active := true
-	admins, total, err := db.FindUsers(ctx, tasktrack.UserFilter{Role: tasktrack.RoleAdmin.Name, IsActive: &active, Page: tasktrack.Page{Limit: 3}})
+	admins, total, err := db.Users.FindUsers(ctx, tasktrack.UserFilter{Role: tasktrack.RoleAdmin.Name, IsActive: &active, Page: tasktrack.Page{Limit: 3}})
 	if err != nil {
 		return err
 	}

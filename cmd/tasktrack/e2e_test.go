@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"tasktrack"
+	"tasktrack/internal/apitest"
 	. "tasktrack/sqlstore/sqlstoretest"
 )
 
@@ -46,27 +47,27 @@ func TestServeMainFlow(t *testing.T) {
 				Name string
 			}
 		}
-		admin.want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
+		admin.Want("GET", "/api/user/me/", nil, http.StatusOK).Decode(t, &me)
 		if me.Username != "admin" || me.Role.Name != "admin" || me.Role.ID != 1 {
 			t.Fatalf("admin /me: %+v", me)
 		}
 
-		managerID := admin.createUser("maria", "manager")
-		umaID := admin.createUser("uma", "user")
-		ulfID := admin.createUser("ulf", "user")
+		managerID := admin.CreateUser("maria", "manager", "maria@example.com")
+		umaID := admin.CreateUser("uma", "user", "uma@example.com")
+		ulfID := admin.CreateUser("ulf", "user", "ulf@example.com")
 		manager := s.login(t, "maria", userPassword("maria"))
 		uma := s.login(t, "uma", userPassword("uma"))
 		ulf := s.login(t, "ulf", userPassword("ulf"))
-		if manager.id != managerID || uma.id != umaID || ulf.id != ulfID {
-			t.Fatalf("ids: /me says %d %d %d, create said %d %d %d", manager.id, uma.id, ulf.id, managerID, umaID, ulfID)
+		if manager.ID != managerID || uma.ID != umaID || ulf.ID != ulfID {
+			t.Fatalf("ids: /me says %d %d %d, create said %d %d %d", manager.ID, uma.ID, ulf.ID, managerID, umaID, ulfID)
 		}
 		// A user may not create users or tasks.
-		uma.want("POST", "/api/user/users/", map[string]string{"username": "x", "password": "long-enough-pw"}, http.StatusForbidden)
+		uma.Want("POST", "/api/user/users/", map[string]string{"username": "x", "password": "long-enough-pw"}, http.StatusForbidden)
 
 		deadline := time.Now().Add(24 * time.Hour)
-		umaTask := manager.createTask(umaID, "Write the report", deadline)
-		ulfTask := manager.createTask(ulfID, "Check the figures", deadline)
-		uma.want("POST", "/api/task/tasks/", map[string]any{"title": "mine", "deadline": deadline.Format(time.RFC3339), "assigned_to": umaID}, http.StatusForbidden)
+		umaTask := manager.CreateTask(umaID, "Write the report", deadline)
+		ulfTask := manager.CreateTask(ulfID, "Check the figures", deadline)
+		uma.Want("POST", "/api/task/tasks/", map[string]any{"title": "mine", "deadline": deadline.Format(time.RFC3339), "assigned_to": umaID}, http.StatusForbidden)
 
 		var task struct {
 			ID                 string
@@ -76,84 +77,84 @@ func TestServeMainFlow(t *testing.T) {
 			CreatedBy          int64   `json:"created_by"`
 			CompletedAt        *string `json:"completed_at"`
 		}
-		manager.want("GET", "/api/task/tasks/"+umaTask+"/", nil, http.StatusOK).decode(t, &task)
+		manager.Want("GET", "/api/task/tasks/"+umaTask+"/", nil, http.StatusOK).Decode(t, &task)
 		if task.Status != "pending" || task.AssignedTo != umaID || task.AssignedToUsername != "uma" || task.CreatedBy != managerID || task.CompletedAt != nil {
 			t.Fatalf("new task: %+v", task)
 		}
 
 		// Each user sees only their own task.
 		var list []struct{ ID string }
-		r := uma.want("GET", "/api/task/tasks/", nil, http.StatusOK)
-		r.decode(t, &list)
-		if len(list) != 1 || list[0].ID != umaTask || r.header.Get("X-Total-Count") != "1" {
-			t.Fatalf("uma's tasks: %s (total %q)", r.body, r.header.Get("X-Total-Count"))
+		r := uma.Want("GET", "/api/task/tasks/", nil, http.StatusOK)
+		r.Decode(t, &list)
+		if len(list) != 1 || list[0].ID != umaTask || r.Header.Get("X-Total-Count") != "1" {
+			t.Fatalf("uma's tasks: %s (total %q)", r.Body, r.Header.Get("X-Total-Count"))
 		}
-		uma.want("GET", "/api/task/tasks/"+ulfTask+"/", nil, http.StatusNotFound)
-		uma.want("PATCH", "/api/task/tasks/"+ulfTask+"/update_status/", map[string]string{"status": "completed"}, http.StatusNotFound)
-		r = manager.want("GET", "/api/task/tasks/", nil, http.StatusOK)
-		if r.header.Get("X-Total-Count") != "2" {
-			t.Fatalf("manager's list: total %q: %s", r.header.Get("X-Total-Count"), r.body)
+		uma.Want("GET", "/api/task/tasks/"+ulfTask+"/", nil, http.StatusNotFound)
+		uma.Want("PATCH", "/api/task/tasks/"+ulfTask+"/update_status/", map[string]string{"status": "completed"}, http.StatusNotFound)
+		r = manager.Want("GET", "/api/task/tasks/", nil, http.StatusOK)
+		if r.Header.Get("X-Total-Count") != "2" {
+			t.Fatalf("manager's list: total %q: %s", r.Header.Get("X-Total-Count"), r.Body)
 		}
 
 		// uma works on her task and completes it.
-		uma.want("PATCH", "/api/task/tasks/"+umaTask+"/update_status/", map[string]string{"status": "in_progress"}, http.StatusOK).decode(t, &task)
+		uma.Want("PATCH", "/api/task/tasks/"+umaTask+"/update_status/", map[string]string{"status": "in_progress"}, http.StatusOK).Decode(t, &task)
 		if task.Status != "in_progress" {
 			t.Fatalf("after in_progress: %+v", task)
 		}
-		uma.want("PATCH", "/api/task/tasks/"+umaTask+"/update_status/", map[string]string{"status": "completed", "title": "ignored"}, http.StatusOK).decode(t, &task)
+		uma.Want("PATCH", "/api/task/tasks/"+umaTask+"/update_status/", map[string]string{"status": "completed", "title": "ignored"}, http.StatusOK).Decode(t, &task)
 		if task.Status != "completed" || task.CompletedAt == nil {
 			t.Fatalf("after completed: %+v", task)
 		}
-		uma.want("PATCH", "/api/task/tasks/"+umaTask+"/update_status/", map[string]string{"status": "missed"}, http.StatusBadRequest)
-		manager.want("GET", "/api/task/tasks/"+umaTask+"/", nil, http.StatusOK).decode(t, &task)
+		uma.Want("PATCH", "/api/task/tasks/"+umaTask+"/update_status/", map[string]string{"status": "missed"}, http.StatusBadRequest)
+		manager.Want("GET", "/api/task/tasks/"+umaTask+"/", nil, http.StatusOK).Decode(t, &task)
 		if task.Status != "completed" || task.CompletedAt == nil {
 			t.Fatalf("manager sees: %+v", task)
 		}
-		r = manager.want("GET", "/api/task/tasks/?status=completed", nil, http.StatusOK)
-		r.decode(t, &list)
+		r = manager.Want("GET", "/api/task/tasks/?status=completed", nil, http.StatusOK)
+		r.Decode(t, &list)
 		if len(list) != 1 || list[0].ID != umaTask {
-			t.Fatalf("completed tasks: %s", r.body)
+			t.Fatalf("completed tasks: %s", r.Body)
 		}
 
 		// The admin deactivates ulf: his token stops working at once and
 		// he cannot sign in.
-		r = admin.want("POST", fmt.Sprintf("/api/user/users/%d/deactivate/", ulfID), nil, http.StatusOK)
-		if got := r.object(t)["status"]; got != "User deactivated" {
-			t.Fatalf("deactivate: %s", r.body)
+		r = admin.Want("POST", fmt.Sprintf("/api/user/users/%d/deactivate/", ulfID), nil, http.StatusOK)
+		if got := r.Object(t)["status"]; got != "User deactivated" {
+			t.Fatalf("deactivate: %s", r.Body)
 		}
-		r = ulf.want("GET", "/api/user/me/", nil, http.StatusUnauthorized)
-		if got := r.object(t)["code"]; got != "token_not_valid" {
-			t.Fatalf("deactivated user's token: %s", r.body)
+		r = ulf.Want("GET", "/api/user/me/", nil, http.StatusUnauthorized)
+		if got := r.Object(t)["code"]; got != "token_not_valid" {
+			t.Fatalf("deactivated user's token: %s", r.Body)
 		}
-		if r.header.Get("WWW-Authenticate") == "" {
+		if r.Header.Get("WWW-Authenticate") == "" {
 			t.Error("401 without WWW-Authenticate")
 		}
 		r = s.tryLogin(t, "ulf", userPassword("ulf"))
-		if r.status != http.StatusUnauthorized || r.object(t)["detail"] != "No active account found with the given credentials" {
-			t.Fatalf("inactive login: %s", r)
+		if r.Status != http.StatusUnauthorized || r.Object(t)["detail"] != "No active account found with the given credentials" {
+			t.Fatalf("inactive login: %d %s", r.Status, r.Body)
 		}
 		var u struct {
 			IsActive           bool    `json:"is_active"`
 			DeactivationReason *string `json:"deactivation_reason"`
 		}
-		manager.want("GET", fmt.Sprintf("/api/user/users/%d/", ulfID), nil, http.StatusOK).decode(t, &u)
+		manager.Want("GET", fmt.Sprintf("/api/user/users/%d/", ulfID), nil, http.StatusOK).Decode(t, &u)
 		if u.IsActive || u.DeactivationReason == nil || *u.DeactivationReason != "manual" {
 			t.Fatalf("deactivated user: %+v", u)
 		}
 		// Managers may not deactivate; they may reactivate.
-		manager.want("POST", fmt.Sprintf("/api/user/users/%d/deactivate/", umaID), nil, http.StatusForbidden)
-		r = manager.want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", ulfID), nil, http.StatusOK)
-		if got := r.object(t)["status"]; got != "User reactivated" {
-			t.Fatalf("reactivate: %s", r.body)
+		manager.Want("POST", fmt.Sprintf("/api/user/users/%d/deactivate/", umaID), nil, http.StatusForbidden)
+		r = manager.Want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", ulfID), nil, http.StatusOK)
+		if got := r.Object(t)["status"]; got != "User reactivated" {
+			t.Fatalf("reactivate: %s", r.Body)
 		}
-		r = manager.want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", ulfID), nil, http.StatusBadRequest)
-		if got := r.object(t)["status"]; got != "User already active" {
-			t.Fatalf("reactivate twice: %s", r.body)
+		r = manager.Want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", ulfID), nil, http.StatusBadRequest)
+		if got := r.Object(t)["status"]; got != "User already active" {
+			t.Fatalf("reactivate twice: %s", r.Body)
 		}
 		// The old token stays revoked; a new sign-in works.
-		ulf.want("GET", "/api/user/me/", nil, http.StatusUnauthorized)
+		ulf.Want("GET", "/api/user/me/", nil, http.StatusUnauthorized)
 		ulf = s.login(t, "ulf", userPassword("ulf"))
-		ulf.want("GET", "/api/task/tasks/", nil, http.StatusOK).decode(t, &list)
+		ulf.Want("GET", "/api/task/tasks/", nil, http.StatusOK).Decode(t, &list)
 		if len(list) != 1 || list[0].ID != ulfTask {
 			t.Fatalf("ulf's tasks after reactivation: %+v", list)
 		}
@@ -169,12 +170,12 @@ func TestServeMainFlow(t *testing.T) {
 				Action string
 				Actor  *struct{ Username string }
 			}
-			admin.want("GET", fmt.Sprintf("/api/audit/?action=%s&target_id=%d", c.action, ulfID), nil, http.StatusOK).decode(t, &entries)
+			admin.Want("GET", fmt.Sprintf("/api/audit/?action=%s&target_id=%d", c.action, ulfID), nil, http.StatusOK).Decode(t, &entries)
 			if len(entries) != 1 || entries[0].Actor == nil || entries[0].Actor.Username != c.actor {
 				t.Errorf("audit %s: %+v", c.action, entries)
 			}
 		}
-		manager.want("GET", "/api/audit/", nil, http.StatusForbidden)
+		manager.Want("GET", "/api/audit/", nil, http.StatusForbidden)
 	})
 }
 
@@ -213,19 +214,19 @@ func TestFirstStartPrintsAdminPassword(t *testing.T) {
 	if out := s2.stderr.String(); strings.Contains(out, "first admin") || strings.Contains(out, password) {
 		t.Fatalf("second start printed a password:\n%s", out)
 	}
-	admin.s = s2
+	admin.URL = s2.url
 	var me struct{ Username string }
-	admin.want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
+	admin.Want("GET", "/api/user/me/", nil, http.StatusOK).Decode(t, &me)
 	if me.Username != "admin" {
 		t.Fatalf("old token: /me is %q", me.Username)
 	}
-	r := admin.want("POST", "/api/token/refresh/", map[string]string{"refresh": admin.refresh}, http.StatusOK)
-	if r.object(t)["access"] == "" {
-		t.Fatalf("refresh: %s", r.body)
+	r := admin.Want("POST", "/api/token/refresh/", map[string]string{"refresh": admin.Refresh}, http.StatusOK)
+	if r.Object(t)["access"] == "" {
+		t.Fatalf("refresh: %s", r.Body)
 	}
 	s2.login(t, "admin", password)
-	if r := s2.tryLogin(t, "admin", adminPassword); r.status != http.StatusUnauthorized {
-		t.Fatalf("login with the ignored TASKTRACK_ADMIN_PASSWORD: %s", r)
+	if r := s2.tryLogin(t, "admin", adminPassword); r.Status != http.StatusUnauthorized {
+		t.Fatalf("login with the ignored TASKTRACK_ADMIN_PASSWORD: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -332,7 +333,7 @@ func TestFlagBeatsVariable(t *testing.T) {
 	for _, c := range []struct {
 		token string
 		ttl   int64
-	}{{admin.access, 120}, {admin.refresh, 90 * 60}} {
+	}{{admin.Access, 120}, {admin.Refresh, 90 * 60}} {
 		claims := jwtClaims(t, c.token)
 		if got := claims.Exp - claims.Iat; got != c.ttl {
 			t.Errorf("%s token lives %ds, want %ds", claims.TokenType, got, c.ttl)
@@ -351,20 +352,20 @@ func TestPublicURL(t *testing.T) {
 	t.Parallel()
 	s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0", "--public-url", "https://tasks.example.com/tt/")
 	admin := s.login(t, "admin", adminPassword)
-	admin.createUser("ann", "user")
-	r := admin.want("GET", "/api/user/users/?limit=1", nil, http.StatusOK)
-	if got, want := r.header.Get("Link"), `<https://tasks.example.com/tt/api/user/users/?limit=1&offset=1>; rel="next"`; got != want {
+	admin.CreateUser("ann", "user", "ann@example.com")
+	r := admin.Want("GET", "/api/user/users/?limit=1", nil, http.StatusOK)
+	if got, want := r.Header.Get("Link"), `<https://tasks.example.com/tt/api/user/users/?limit=1&offset=1>; rel="next"`; got != want {
 		t.Errorf("Link %q, want %q", got, want)
 	}
 	subscribe := regexp.MustCompile(`^https://tasks\.example\.com/tt/api/calendar/[A-Za-z0-9_-]{43}/tasks\.ics$`)
-	if u := admin.want("GET", "/api/calendar/", nil, http.StatusOK).object(t)["url"]; !subscribe.MatchString(fmt.Sprint(u)) {
+	if u := admin.Want("GET", "/api/calendar/", nil, http.StatusOK).Object(t)["url"]; !subscribe.MatchString(fmt.Sprint(u)) {
 		t.Errorf("subscribe URL %v", u)
 	}
 
 	plain := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0")
 	admin = plain.login(t, "admin", adminPassword)
 	subscribe = regexp.MustCompile(`^http://` + regexp.QuoteMeta(plain.addr) + `/api/calendar/[A-Za-z0-9_-]{43}/tasks\.ics$`)
-	if u := admin.want("GET", "/api/calendar/", nil, http.StatusOK).object(t)["url"]; !subscribe.MatchString(fmt.Sprint(u)) {
+	if u := admin.Want("GET", "/api/calendar/", nil, http.StatusOK).Object(t)["url"]; !subscribe.MatchString(fmt.Sprint(u)) {
 		t.Errorf("subscribe URL without --public-url %v, want under http://%s", u, plain.addr)
 	}
 }
@@ -428,12 +429,12 @@ type alert struct {
 
 // listAlerts returns every alert (newest first) with the query q.
 func listAlerts(c *client, q string) []alert {
-	c.t.Helper()
+	c.T().Helper()
 	var out []alert
-	r := c.want("GET", "/api/alerts/?limit=1000&"+q, nil, http.StatusOK)
-	r.decode(c.t, &out)
-	if n := r.header.Get("X-Total-Count"); n != strconv.Itoa(len(out)) {
-		c.t.Fatalf("alerts: X-Total-Count %q for %d alerts", n, len(out))
+	r := c.Want("GET", "/api/alerts/?limit=1000&"+q, nil, http.StatusOK)
+	r.Decode(c.T(), &out)
+	if n := r.Header.Get("X-Total-Count"); n != strconv.Itoa(len(out)) {
+		c.T().Fatalf("alerts: X-Total-Count %q for %d alerts", n, len(out))
 	}
 	return out
 }
@@ -459,9 +460,9 @@ func TestSweepAcrossProcesses(t *testing.T) {
 		dsn := DSN(t, e)
 		s := startServe(t, dsn, adminEnv, "--sweep-interval", "0")
 		admin := s.login(t, "admin", adminPassword)
-		admin.createUser("mona", "manager")
-		uweID := admin.createUser("uwe", "user")
-		utaID := admin.createUser("uta", "user")
+		admin.CreateUser("mona", "manager", "mona@example.com")
+		uweID := admin.CreateUser("uwe", "user", "uwe@example.com")
+		utaID := admin.CreateUser("uta", "user", "uta@example.com")
 		manager := s.login(t, "mona", userPassword("mona"))
 		uwe := s.login(t, "uwe", userPassword("uwe"))
 		uta := s.login(t, "uta", userPassword("uta"))
@@ -469,15 +470,15 @@ func TestSweepAcrossProcesses(t *testing.T) {
 		due := time.Now().Add(2 * time.Second)
 		var late []string
 		for i := range 3 {
-			late = append(late, manager.createTask(uweID, fmt.Sprintf("Late %d", i), due.Add(time.Duration(i)*10*time.Millisecond)))
+			late = append(late, manager.CreateTask(uweID, fmt.Sprintf("Late %d", i), due.Add(time.Duration(i)*10*time.Millisecond)))
 		}
-		done := manager.createTask(uweID, "Done in time", due)
-		uwe.want("PATCH", "/api/task/tasks/"+done+"/update_status/", map[string]string{"status": "completed"}, http.StatusOK)
-		utaLate := manager.createTask(utaID, "Uta's late one", due)
-		future := manager.createTask(uweID, "Next week", time.Now().Add(7*24*time.Hour))
+		done := manager.CreateTask(uweID, "Done in time", due)
+		uwe.Want("PATCH", "/api/task/tasks/"+done+"/update_status/", map[string]string{"status": "completed"}, http.StatusOK)
+		utaLate := manager.CreateTask(utaID, "Uta's late one", due)
+		future := manager.CreateTask(uweID, "Next week", time.Now().Add(7*24*time.Hour))
 		slices.Sort(late)
 
-		stream := manager.openStream("")
+		stream := manager.OpenEvents(alertStreamPath, "")
 		waitUntil(t, due.Add(50*time.Millisecond))
 
 		out := mustRun(t, nil, "", "sweep", "--database", dsn, "--missed-threshold", "2")
@@ -487,23 +488,23 @@ func TestSweepAcrossProcesses(t *testing.T) {
 
 		// uwe's token stops working on his next request; uta, with one
 		// miss, keeps hers.
-		r := uwe.want("GET", "/api/task/tasks/", nil, http.StatusUnauthorized)
-		if r.object(t)["code"] != "token_not_valid" {
-			t.Fatalf("deactivated user's token: %s", r.body)
+		r := uwe.Want("GET", "/api/task/tasks/", nil, http.StatusUnauthorized)
+		if r.Object(t)["code"] != "token_not_valid" {
+			t.Fatalf("deactivated user's token: %s", r.Body)
 		}
-		uta.want("GET", "/api/user/me/", nil, http.StatusOK)
+		uta.Want("GET", "/api/user/me/", nil, http.StatusOK)
 		var u struct {
 			IsActive           bool    `json:"is_active"`
 			DeactivationReason *string `json:"deactivation_reason"`
 		}
-		manager.want("GET", fmt.Sprintf("/api/user/users/%d/", uweID), nil, http.StatusOK).decode(t, &u)
+		manager.Want("GET", fmt.Sprintf("/api/user/users/%d/", uweID), nil, http.StatusOK).Decode(t, &u)
 		if u.IsActive || u.DeactivationReason == nil || *u.DeactivationReason != "missed_deadlines" {
 			t.Fatalf("uwe after the sweep: %+v", u)
 		}
 
 		for id, want := range map[string]string{late[0]: "missed", late[1]: "missed", late[2]: "missed", utaLate: "missed", done: "completed", future: "pending"} {
 			var task struct{ Status string }
-			manager.want("GET", "/api/task/tasks/"+id+"/", nil, http.StatusOK).decode(t, &task)
+			manager.Want("GET", "/api/task/tasks/"+id+"/", nil, http.StatusOK).Decode(t, &task)
 			if task.Status != want {
 				t.Errorf("task %s: status %q, want %q", id, task.Status, want)
 			}
@@ -536,18 +537,18 @@ func TestSweepAcrossProcesses(t *testing.T) {
 		if got := listAlerts(manager, "kind=task_missed"); len(got) != 4 {
 			t.Errorf("kind=task_missed: %d alerts", len(got))
 		}
-		uta.want("GET", "/api/alerts/", nil, http.StatusForbidden)
+		uta.Want("GET", "/api/alerts/", nil, http.StatusForbidden)
 
 		// The stream of the server, opened before the sweep, carries
 		// every alert the other process made, oldest first.
-		var streamed []sseEvent
+		var streamed []apitest.Event
 		for range alerts {
-			ev := stream.next(t, 10*time.Second)
+			ev := stream.Next(t, 10*time.Second)
 			var a alert
-			if err := json.Unmarshal([]byte(ev.data), &a); err != nil {
-				t.Fatalf("event data %q: %v", ev.data, err)
+			if err := json.Unmarshal([]byte(ev.Data), &a); err != nil {
+				t.Fatalf("event data %q: %v", ev.Data, err)
 			}
-			if ev.event != "alert" || ev.id == "" || a.ID != ev.id {
+			if ev.Type != "alert" || ev.ID == "" || a.ID != ev.ID {
 				t.Fatalf("event %+v", ev)
 			}
 			streamed = append(streamed, ev)
@@ -558,16 +559,16 @@ func TestSweepAcrossProcesses(t *testing.T) {
 		}
 		var got []string
 		for _, ev := range streamed {
-			got = append(got, ev.id)
+			got = append(got, ev.ID)
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("streamed %v, want the listed alerts oldest first %v", got, want)
 		}
 
 		// Resuming after the first alert brings the others again.
-		resumed := manager.openStream(streamed[0].id)
+		resumed := manager.OpenEvents(alertStreamPath, streamed[0].ID)
 		for _, ev := range streamed[1:] {
-			if got := resumed.next(t, 10*time.Second); got.id != ev.id || got.data != ev.data {
+			if got := resumed.Next(t, 10*time.Second); got.ID != ev.ID || got.Data != ev.Data {
 				t.Fatalf("resumed stream: got %+v, want %+v", got, ev)
 			}
 		}
@@ -594,7 +595,7 @@ func TestSweepAcrossProcesses(t *testing.T) {
 			Actor   *struct{ Username string }
 			Details map[string]any
 		}
-		admin.want("GET", fmt.Sprintf("/api/audit/?action=%s&target_id=%d", tasktrack.ActionUserDeactivate, uweID), nil, http.StatusOK).decode(t, &entries)
+		admin.Want("GET", fmt.Sprintf("/api/audit/?action=%s&target_id=%d", tasktrack.ActionUserDeactivate, uweID), nil, http.StatusOK).Decode(t, &entries)
 		if len(entries) != 1 || entries[0].Actor != nil {
 			t.Errorf("audit of the deactivation: %+v", entries)
 		}
@@ -659,8 +660,8 @@ func TestConcurrentSweepProcesses(t *testing.T) {
 			perTask[a.Task.ID]++
 		}
 		var tasks []struct{ ID string }
-		r := admin.want("GET", "/api/task/tasks/missed/?limit=1000", nil, http.StatusOK)
-		r.decode(t, &tasks)
+		r := admin.Want("GET", "/api/task/tasks/missed/?limit=1000", nil, http.StatusOK)
+		r.Decode(t, &tasks)
 		if len(tasks) != overdue || len(perTask) != overdue {
 			t.Fatalf("%d missed tasks with alerts for %d tasks, want %d", len(tasks), len(perTask), overdue)
 		}
@@ -737,16 +738,16 @@ func TestCreateUserCommand(t *testing.T) {
 			Email string
 			Role  struct{ Name string }
 		}
-		cl.want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
+		cl.Want("GET", "/api/user/me/", nil, http.StatusOK).Decode(t, &me)
 		if me.Role.Name != c.role || me.Email != c.email {
 			t.Errorf("%s: %+v", c.username, me)
 		}
 	}
-	if r := s.tryLogin(t, "erin", "erin-password-1"); r.status != http.StatusUnauthorized {
-		t.Errorf("erin should not exist: %s", r)
+	if r := s.tryLogin(t, "erin", "erin-password-1"); r.Status != http.StatusUnauthorized {
+		t.Errorf("erin should not exist: %d %s", r.Status, r.Body)
 	}
-	if r := s.tryLogin(t, "admin", adminPassword); r.status != http.StatusUnauthorized {
-		t.Errorf("no admin should have been bootstrapped: %s", r)
+	if r := s.tryLogin(t, "admin", adminPassword); r.Status != http.StatusUnauthorized {
+		t.Errorf("no admin should have been bootstrapped: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -771,10 +772,10 @@ func TestDemoData(t *testing.T) {
 		Username string
 		Role     struct{ Name string }
 	}
-	r := admin.want("GET", "/api/user/users/?limit=1000", nil, http.StatusOK)
-	r.decode(t, &users)
-	if len(users) != 21 || r.header.Get("X-Total-Count") != "21" {
-		t.Fatalf("%d users (total %q), want 21", len(users), r.header.Get("X-Total-Count"))
+	r := admin.Want("GET", "/api/user/users/?limit=1000", nil, http.StatusOK)
+	r.Decode(t, &users)
+	if len(users) != 21 || r.Header.Get("X-Total-Count") != "21" {
+		t.Fatalf("%d users (total %q), want 21", len(users), r.Header.Get("X-Total-Count"))
 	}
 	var managerName string
 	for _, u := range users {
@@ -791,10 +792,10 @@ func TestDemoData(t *testing.T) {
 		Title    string
 		Deadline time.Time
 	}
-	r = manager.want("GET", "/api/task/tasks/?limit=50&ordering=-deadline", nil, http.StatusOK)
-	r.decode(t, &page)
-	if len(page) != 50 || r.header.Get("X-Total-Count") != "300" || !strings.Contains(r.header.Get("Link"), `rel="next"`) {
-		t.Fatalf("task page: %d tasks, total %q, link %q", len(page), r.header.Get("X-Total-Count"), r.header.Get("Link"))
+	r = manager.Want("GET", "/api/task/tasks/?limit=50&ordering=-deadline", nil, http.StatusOK)
+	r.Decode(t, &page)
+	if len(page) != 50 || r.Header.Get("X-Total-Count") != "300" || !strings.Contains(r.Header.Get("Link"), `rel="next"`) {
+		t.Fatalf("task page: %d tasks, total %q, link %q", len(page), r.Header.Get("X-Total-Count"), r.Header.Get("Link"))
 	}
 	for i := 1; i < len(page); i++ {
 		if page[i].Deadline.After(page[i-1].Deadline) || page[i].Title == "" {
@@ -805,7 +806,7 @@ func TestDemoData(t *testing.T) {
 	// The sweep the server runs at start marks the three overdue tasks.
 	var missedTotal string
 	waitFor(t, 10*time.Second, "first sweep", func() bool {
-		missedTotal = manager.want("GET", "/api/task/tasks/missed/", nil, http.StatusOK).header.Get("X-Total-Count")
+		missedTotal = manager.Want("GET", "/api/task/tasks/missed/", nil, http.StatusOK).Header.Get("X-Total-Count")
 		return missedTotal != "0"
 	})
 	if missedTotal != "3" {
@@ -815,9 +816,9 @@ func TestDemoData(t *testing.T) {
 		t.Errorf("%d task_missed alerts, want 3", len(got))
 	}
 	now := url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))
-	r = manager.want("GET", "/api/task/tasks/?status=pending,in_progress&deadline_before="+now, nil, http.StatusOK)
-	if r.header.Get("X-Total-Count") != "0" {
-		t.Errorf("open tasks past their deadline after the sweep: %s", r.body)
+	r = manager.Want("GET", "/api/task/tasks/?status=pending,in_progress&deadline_before="+now, nil, http.StatusOK)
+	if r.Header.Get("X-Total-Count") != "0" {
+		t.Errorf("open tasks past their deadline after the sweep: %s", r.Body)
 	}
 }
 
@@ -867,7 +868,7 @@ func TestDemoFreshDatabase(t *testing.T) {
 				{"admin", password, "admin"}, {m[1], "demo-password", "manager"}, {m[2], "demo-password", "user"},
 			} {
 				var me struct{ Role struct{ Name string } }
-				s.login(t, who.username, who.password).want("GET", "/api/user/me/", nil, http.StatusOK).decode(t, &me)
+				s.login(t, who.username, who.password).Want("GET", "/api/user/me/", nil, http.StatusOK).Decode(t, &me)
 				if me.Role.Name != who.role {
 					t.Errorf("%s is a %s, want %s", who.username, me.Role.Name, who.role)
 				}

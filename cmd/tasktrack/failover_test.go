@@ -89,19 +89,19 @@ func TestFailover(t *testing.T) {
 		servers[i] = startServe(t, r.url, adminEnv, append(slices.Clone(flags), r.flags...)...)
 	}
 	admin := servers[0].login(t, "admin", adminPassword)
-	admin.createUser("boss", "manager")
+	admin.CreateUser("boss", "manager", "boss@example.com")
 	boss := servers[0].login(t, "boss", userPassword("boss"))
 	users := make([]*client, len(servers))
 	for i := range users {
 		uname := fmt.Sprintf("user%d", i)
-		admin.createUser(uname, "user")
+		admin.CreateUser(uname, "user", uname+"@example.com")
 		users[i] = servers[i].login(t, uname, userPassword(uname))
 	}
 	// Each user's own tasks, far from their deadlines, for status changes.
 	owned := make([][]string, len(users))
 	for i, u := range users {
 		for j := range 4 {
-			owned[i] = append(owned[i], boss.createTask(u.id, fmt.Sprintf("owned %d.%d", i, j), time.Now().Add(24*time.Hour)))
+			owned[i] = append(owned[i], boss.CreateTask(u.ID, fmt.Sprintf("owned %d.%d", i, j), time.Now().Add(24*time.Hour)))
 		}
 	}
 
@@ -120,12 +120,12 @@ func TestFailover(t *testing.T) {
 	streams := make([]*alertStream, len(servers))
 	for i, s := range servers {
 		streams[i] = &alertStream{seen: map[string]int{}}
-		c := &client{t: t, s: s, access: boss.access}
+		c := s.client(t, boss.Access)
 		wg.Go(func() { streams[i].run(ctx, c, rec, i) })
 		wg.Go(func() { pollReady(ctx, s, rec, i) })
-		creator := &client{t: t, s: s, access: boss.access}
+		creator := s.client(t, boss.Access)
 		wg.Go(func() { createTasks(ctx, creator, users, rec, i) })
-		changer := &client{t: t, s: s, access: users[i].access}
+		changer := s.client(t, users[i].Access)
 		wg.Go(func() { changeStatuses(ctx, changer, owned[i], rec, i) })
 	}
 
@@ -431,15 +431,15 @@ func createTasks(ctx context.Context, c *client, users []*client, rec *failoverR
 		rec.titles = append(rec.titles, title)
 		rec.mu.Unlock()
 		o := outcome{replica: replica, write: true, start: time.Now(), what: "create " + title}
-		r, err := c.request("POST", "/api/task/tasks/", map[string]any{
-			"title": title, "deadline": deadline.UTC().Format(time.RFC3339Nano), "assigned_to": users[i%len(users)].id,
+		r, err := c.Request("POST", "/api/task/tasks/", map[string]any{
+			"title": title, "deadline": deadline.UTC().Format(time.RFC3339Nano), "assigned_to": users[i%len(users)].ID,
 		})
 		o.end, o.err = time.Now(), err
 		if r != nil {
-			o.status = r.status
-			if r.status == http.StatusCreated {
+			o.status = r.Status
+			if r.Status == http.StatusCreated {
 				var task struct{ ID string }
-				if json.Unmarshal(r.body, &task) == nil && task.ID != "" {
+				if json.Unmarshal(r.Body, &task) == nil && task.ID != "" {
 					rec.mu.Lock()
 					rec.acked[task.ID] = true
 					rec.mu.Unlock()
@@ -474,13 +474,13 @@ func changeStatuses(ctx context.Context, c *client, ids []string, rec *failoverR
 		log.attempted = append(log.attempted, want)
 		rec.mu.Unlock()
 		o := outcome{replica: replica, write: true, start: time.Now(), what: "status " + id + " " + want}
-		r, err := c.request("PATCH", "/api/task/tasks/"+id+"/update_status/", map[string]string{"status": want})
+		r, err := c.Request("PATCH", "/api/task/tasks/"+id+"/update_status/", map[string]string{"status": want})
 		o.end, o.err = time.Now(), err
 		if r != nil {
-			o.status = r.status
+			o.status = r.Status
 		}
 		rec.add(o)
-		if err == nil && r.status == http.StatusOK {
+		if err == nil && r.Status == http.StatusOK {
 			rec.mu.Lock()
 			log.acked = append(log.acked, want)
 			log.current = want
@@ -488,15 +488,15 @@ func changeStatuses(ctx context.Context, c *client, ids []string, rec *failoverR
 		} else {
 			for ctx.Err() == nil {
 				o := outcome{replica: replica, start: time.Now(), what: "read " + id}
-				r, err := c.request("GET", "/api/task/tasks/"+id+"/", nil)
+				r, err := c.Request("GET", "/api/task/tasks/"+id+"/", nil)
 				o.end, o.err = time.Now(), err
 				if r != nil {
-					o.status = r.status
+					o.status = r.Status
 				}
 				rec.add(o)
-				if err == nil && r.status == http.StatusOK {
+				if err == nil && r.Status == http.StatusOK {
 					var task struct{ Status string }
-					if json.Unmarshal(r.body, &task) == nil {
+					if json.Unmarshal(r.Body, &task) == nil {
 						rec.mu.Lock()
 						log.current = task.Status
 						rec.mu.Unlock()
@@ -512,13 +512,13 @@ func changeStatuses(ctx context.Context, c *client, ids []string, rec *failoverR
 
 // pollReady asks /readyz every 200 ms, recording the answers.
 func pollReady(ctx context.Context, s *server, rec *failoverRecord, replica int) {
-	c := &client{s: s}
+	c := &client{URL: s.url, HTTP: httpClient}
 	for ctx.Err() == nil {
 		o := outcome{replica: replica, start: time.Now(), what: "readyz"}
-		r, err := c.request("GET", "/readyz", nil)
+		r, err := c.Request("GET", "/readyz", nil)
 		o.end, o.err = time.Now(), err
 		if r != nil {
-			o.status = r.status
+			o.status = r.Status
 		}
 		rec.add(o)
 		time.Sleep(200 * time.Millisecond)
@@ -546,11 +546,11 @@ func (st *alertStream) run(ctx context.Context, c *client, rec *failoverRecord, 
 }
 
 func (st *alertStream) once(ctx context.Context, c *client, rec *failoverRecord, replica int) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.s.url+"/api/alerts/stream/", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", c.URL+"/api/alerts/stream/", nil)
 	if err != nil {
 		return
 	}
-	req.Header.Set("Authorization", "Bearer "+c.access)
+	req.Header.Set("Authorization", "Bearer "+c.Access)
 	st.mu.Lock()
 	if st.last != "" {
 		req.Header.Set("Last-Event-ID", st.last)
@@ -634,7 +634,7 @@ func checkAlerts(t *testing.T, db *sql.DB, servers []*server, boss *client, stre
 	defer cancel()
 	var wg sync.WaitGroup
 	for i, st := range streams {
-		c := &client{t: t, s: servers[i], access: boss.access}
+		c := servers[i].client(t, boss.Access)
 		sctx, scancel := context.WithCancel(ctx)
 		wg.Go(func() {
 			defer scancel()

@@ -126,7 +126,7 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 	if showProgress {
 		fmt.Fprintf(stderr, "read %d users and %d tasks from %s\n", len(data.Users), data.TasksRead, rep.Source)
 	}
-	res, err := db.ImportDjango(ctx, data.Users, data.Tasks, sqlstore.ImportOptions{
+	res, err := db.Importer.ImportDjango(ctx, data.Users, data.Tasks, sqlstore.ImportOptions{
 		Merge: *merge, DryRun: *dryRun,
 		Details: map[string]any{
 			"source_engine": data.Engine, "users_read": len(data.Users), "tasks_read": data.TasksRead,

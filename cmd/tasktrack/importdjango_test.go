@@ -102,7 +102,7 @@ func sameFiles(t *testing.T, before, after map[string][32]byte) {
 func dump(t *testing.T, db *sqlstore.DB) string {
 	t.Helper()
 	var b strings.Builder
-	users, _, err := db.FindUsers(System, tasktrack.UserFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	users, _, err := db.Users.FindUsers(System, tasktrack.UserFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func dump(t *testing.T, db *sqlstore.DB) string {
 		fmt.Fprintf(&b, "%d %s %s %s %s %v %v %s %s %s %s %s %d %s\n", u.ID, u.Username, u.Email, u.FirstName, u.LastName, u.Role, u.IsActive,
 			u.DateJoined, opt(u.DeactivatedAt), u.DeactivationReason, opt(u.ReactivatedAt), opt(u.ReactivatedBy), u.TokenVersion, u.PasswordHash)
 	}
-	tasks, _, err := db.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	tasks, _, err := db.Tasks.FindTasks(System, tasktrack.TaskFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func dump(t *testing.T, db *sqlstore.DB) string {
 		fmt.Fprintf(&b, "%s %q %q %s %s %d %s %s %s %s %s\n", k.ID, k.Title, k.Description, k.Deadline, k.Status, k.AssignedTo,
 			opt(k.CreatedBy), k.CreatedAt, k.UpdatedAt, opt(k.CompletedAt), opt(k.MissedAt))
 	}
-	entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
+	entries, _, err := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Page: tasktrack.Page{Limit: tasktrack.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +154,11 @@ func newAPI(t *testing.T, dsn string) *api {
 	logger := slog.New(slog.DiscardHandler)
 	tokens := auth.NewTokens([]byte(strings.Repeat("k", 32)), 5*time.Minute, 24*time.Hour)
 	limiter := auth.NewLoginLimiter(auth.LoginLimits{Addr: auth.Limit{N: 100, Period: time.Minute}, UserAddr: auth.Limit{N: 100, Period: time.Minute}, User: auth.Limit{N: 100, Period: time.Minute}})
-	svc, err := auth.NewService(db, db.Hasher.(*auth.Hasher), tokens, limiter, logger)
+	svc, err := auth.NewService(db.Sessions, db.Hasher.(*auth.Hasher), tokens, limiter, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &httpapi.Server{Users: db, Tasks: db, Alerts: db, Audit: db, Auth: svc, Ready: db.Ping, Logger: logger}
+	s := &httpapi.Server{Users: db.Users, Tasks: db.Tasks, Alerts: db.Alerts, Audit: db.Audit, Auth: svc, Ready: db.Ping, Logger: logger}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &api{t: t, db: db, srv: srv}
@@ -213,7 +213,7 @@ func (a *api) login(username, password string) (string, int) {
 // hash is the stored password hash of a user.
 func (a *api) hash(username string) string {
 	a.t.Helper()
-	u, err := a.db.UserByUsername(context.Background(), username)
+	u, err := a.db.Sessions.UserByUsername(context.Background(), username)
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestImportDjangoQuirks(t *testing.T) {
 			{7, tasktrack.RoleUser, true, "!" + djangotest.Quirks().Users[6].Password},
 			{8, tasktrack.RoleUser, true, "!unusableXYZ"},
 		} {
-			got, err := db.AuthUser(ctx, u.id)
+			got, err := db.Sessions.AuthUser(ctx, u.id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,7 +396,7 @@ func TestImportDjangoQuirks(t *testing.T) {
 		}
 		task := func(id string) *tasktrack.Task {
 			t.Helper()
-			k, err := db.FindTaskByID(System, dashed(id))
+			k, err := db.Tasks.FindTaskByID(System, dashed(id))
 			if err != nil {
 				t.Fatalf("task %s: %v", id, err)
 			}
@@ -422,13 +422,13 @@ func TestImportDjangoQuirks(t *testing.T) {
 		if k := task(djangotest.TaskNoCreator); k.CreatedBy != nil || k.AssignedTo != 9 {
 			t.Errorf("task whose creator is gone: %+v", k)
 		}
-		if _, err := db.FindTaskByID(System, dashed(djangotest.TaskNoAssignee)); !errors.Is(err, tasktrack.ErrNotFound) {
+		if _, err := db.Tasks.FindTaskByID(System, dashed(djangotest.TaskNoAssignee)); !errors.Is(err, tasktrack.ErrNotFound) {
 			t.Errorf("task whose assignee is gone: %v, want not found", err)
 		}
 
 		// Sign-in: a kept hash works, an unusable one and an inactive user do not.
 		hasher := db.Hasher.(*auth.Hasher)
-		svc, err := auth.NewService(db, hasher, auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Minute, time.Hour),
+		svc, err := auth.NewService(db.Sessions, hasher, auth.NewTokens([]byte(strings.Repeat("k", 32)), time.Minute, time.Hour),
 			auth.NewLoginLimiter(auth.LoginLimits{}), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
@@ -490,7 +490,7 @@ func TestImportDjangoMerge(t *testing.T) {
 		ctx := context.Background()
 		joined := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 		var progress []string
-		res, err := db.ImportDjango(ctx, []*tasktrack.User{
+		res, err := db.Importer.ImportDjango(ctx, []*tasktrack.User{
 			{ID: 1, Username: "admin", Role: tasktrack.RoleAdmin, IsActive: true, DateJoined: joined, PasswordHash: "!"},
 			{ID: 2, Username: "someone", Role: tasktrack.RoleUser, IsActive: true, DateJoined: joined, PasswordHash: "!"},
 			{ID: 20, Username: "AUD", Role: tasktrack.RoleUser, IsActive: true, DateJoined: joined, PasswordHash: "!"},
@@ -530,19 +530,19 @@ func TestImportDjangoMerge(t *testing.T) {
 		if got := rep.Notes[len(rep.Notes)-len(wantStore):]; !slices.Equal(got, wantStore) {
 			t.Errorf("merge notes:\n got %q\nwant %q", got, wantStore)
 		}
-		if k, err := db.FindTaskByID(System, dashed(djangotest.TaskOverdue)); err != nil || k.Title != "Pre-existing" || k.AssignedTo != 1 {
+		if k, err := db.Tasks.FindTaskByID(System, dashed(djangotest.TaskOverdue)); err != nil || k.Title != "Pre-existing" || k.AssignedTo != 1 {
 			t.Errorf("the task already there: %+v, %v", k, err)
 		}
-		if k, err := db.FindTaskByID(System, dashed(djangotest.TaskNoCreator)); err != nil || k.AssignedTo != 9 || k.Title != "Creator gone" {
+		if k, err := db.Tasks.FindTaskByID(System, dashed(djangotest.TaskNoCreator)); err != nil || k.AssignedTo != 9 || k.Title != "Creator gone" {
 			t.Errorf("a merged task: %+v, %v", k, err)
 		}
-		if _, err := db.FindTaskByID(System, dashed(djangotest.TaskCompleted)); !errors.Is(err, tasktrack.ErrNotFound) {
+		if _, err := db.Tasks.FindTaskByID(System, dashed(djangotest.TaskCompleted)); !errors.Is(err, tasktrack.ErrNotFound) {
 			t.Errorf("a task of a user not imported: %v, want not found", err)
 		}
-		if u, err := db.AuthUser(ctx, 2); err != nil || u.Username != "someone" {
+		if u, err := db.Sessions.AuthUser(ctx, 2); err != nil || u.Username != "someone" {
 			t.Errorf("user 2: %+v, %v", u, err)
 		}
-		entries, _, err := db.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionImportDjango})
+		entries, _, err := db.Audit.FindAuditEntries(System, tasktrack.AuditFilter{Action: tasktrack.ActionImportDjango})
 		if err != nil || len(entries) != 2 {
 			t.Fatalf("audit: %d entries, %v", len(entries), err)
 		}
@@ -560,7 +560,7 @@ func TestImportDjangoMerge(t *testing.T) {
 		if got := dump(t, db); got != state {
 			t.Errorf("a second merge changed the database:\n%s\nwant\n%s", got, state)
 		}
-		u, err := db.CreateUser(System, tasktrack.UserCreate{Username: "newcomer", Password: "newcomer-pass-1"})
+		u, err := db.Users.CreateUser(System, tasktrack.UserCreate{Username: "newcomer", Password: "newcomer-pass-1"})
 		if err != nil || u.ID != 21 {
 			t.Errorf("new user after the merge: %+v, %v; want id 21", u, err)
 		}
@@ -667,7 +667,7 @@ func TestImportDjangoMergeLookAlike(t *testing.T) {
 		if !slices.Contains(rep.Notes, want) || rep.Users != (importCounts{9, 7, 2}) {
 			t.Errorf("users %+v, notes:\n%q\nwant among them %q", rep.Users, rep.Notes, want)
 		}
-		if u, err := db.UserByUsername(context.Background(), "norole"); err != nil || u.ID != wide.ID {
+		if u, err := db.Sessions.UserByUsername(context.Background(), "norole"); err != nil || u.ID != wide.ID {
 			t.Errorf("norole signs in as %+v, %v; want the user already there", u, err)
 		}
 	})
@@ -698,13 +698,13 @@ func TestImportDjangoFromPostgres(t *testing.T) {
 			}
 		}
 		db := OpenDSN(t, dsn)
-		k, err := db.FindTaskByID(System, dashed(djangotest.TaskGarbagePast))
+		k, err := db.Tasks.FindTaskByID(System, dashed(djangotest.TaskGarbagePast))
 		q := djangotest.Quirks().Tasks[2]
 		if err != nil || k.Status != tasktrack.StatusMissed || !k.Deadline.Equal(q.Deadline.Truncate(time.Microsecond)) ||
 			!k.CreatedAt.Equal(q.CreatedAt) || !k.UpdatedAt.Equal(q.UpdatedAt) || k.AssignedTo != 3 || k.Description != q.Description {
 			t.Errorf("task from PostgreSQL: %+v, %v", k, err)
 		}
-		u, err := db.UserByUsername(context.Background(), "admin")
+		u, err := db.Sessions.UserByUsername(context.Background(), "admin")
 		if err != nil || u.ID != 1 || u.Role != tasktrack.RoleAdmin || u.PasswordHash != djangotest.Hash(djangotest.Password, "saltadmin") {
 			t.Errorf("admin from PostgreSQL: %+v, %v", u, err)
 		}

@@ -146,7 +146,7 @@ func sweepCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
-	res, err := db.Sweep(ctx)
+	res, err := db.Sweeper.Sweep(ctx)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func createUserCmd(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer db.Close()
-	u, err := db.CreateUser(ctx, tasktrack.UserCreate{Username: *username, Password: password, Email: *email, Role: *role})
+	u, err := db.Users.CreateUser(ctx, tasktrack.UserCreate{Username: *username, Password: password, Email: *email, Role: *role})
 	if err != nil {
 		var te *tasktrack.Error
 		if errors.As(err, &te) && len(te.Fields) > 0 {

@@ -119,21 +119,21 @@ func TestMetrics(t *testing.T) {
 	s := startServe(t, sqliteFile(t), adminEnv,
 		"--sweep-interval", "200ms", "--missed-threshold", "1", "--login-limit-user", "2/1h")
 	admin := s.login(t, "admin", adminPassword)
-	workerID := admin.createUser("worker", "user")
+	workerID := admin.CreateUser("worker", "user", "worker@example.com")
 
 	// Three tasks: one will be missed, two stay open.
 	due := time.Now().Add(time.Second)
-	late := admin.createTask(workerID, "Late", due)
-	admin.createTask(workerID, "Later", due.Add(time.Hour))
-	admin.createTask(workerID, "Latest", due.Add(2*time.Hour))
-	admin.want("GET", "/api/task/tasks/"+late+"/", nil, http.StatusOK)
-	admin.want("GET", "/api/task/tasks/?limit=2", nil, http.StatusOK)
-	s.anon(t).want("GET", "/api/no/such/path/", nil, http.StatusNotFound)
-	s.anon(t).want("GET", "/no-such-page-"+late, nil, http.StatusOK) // the web UI
+	late := admin.CreateTask(workerID, "Late", due)
+	admin.CreateTask(workerID, "Later", due.Add(time.Hour))
+	admin.CreateTask(workerID, "Latest", due.Add(2*time.Hour))
+	admin.Want("GET", "/api/task/tasks/"+late+"/", nil, http.StatusOK)
+	admin.Want("GET", "/api/task/tasks/?limit=2", nil, http.StatusOK)
+	s.anon(t).Want("GET", "/api/no/such/path/", nil, http.StatusNotFound)
+	s.anon(t).Want("GET", "/no-such-page-"+late, nil, http.StatusOK) // the web UI
 
 	// Two wrong passwords for one username, then the limit answers.
 	for _, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests} {
-		if r := s.tryLogin(t, "worker", "not-the-password"); r.status != want {
+		if r := s.tryLogin(t, "worker", "not-the-password"); r.Status != want {
 			t.Fatalf("wrong login: %s, want %d", r, want)
 		}
 	}
@@ -142,27 +142,27 @@ func TestMetrics(t *testing.T) {
 	// one, deactivates the worker; an admin reactivates them.
 	waitFor(t, 15*time.Second, "the sweep to mark the late task", func() bool {
 		var task struct{ Status string }
-		admin.want("GET", "/api/task/tasks/"+late+"/", nil, http.StatusOK).decode(t, &task)
+		admin.Want("GET", "/api/task/tasks/"+late+"/", nil, http.StatusOK).Decode(t, &task)
 		return task.Status == "missed"
 	})
 	waitFor(t, 5*time.Second, "the sweep to deactivate the worker", func() bool {
 		var u struct {
 			IsActive bool `json:"is_active"`
 		}
-		admin.want("GET", fmt.Sprintf("/api/user/users/%d/", workerID), nil, http.StatusOK).decode(t, &u)
+		admin.Want("GET", fmt.Sprintf("/api/user/users/%d/", workerID), nil, http.StatusOK).Decode(t, &u)
 		return !u.IsActive
 	})
-	admin.want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", workerID), nil, http.StatusOK)
-	admin.want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", workerID), nil, http.StatusBadRequest)
-	admin.want("POST", "/api/user/users/999999/reactivate/", nil, http.StatusNotFound)
+	admin.Want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", workerID), nil, http.StatusOK)
+	admin.Want("POST", fmt.Sprintf("/api/user/users/%d/reactivate/", workerID), nil, http.StatusBadRequest)
+	admin.Want("POST", "/api/user/users/999999/reactivate/", nil, http.StatusNotFound)
 
 	// An open event stream is the one request in flight.
-	admin.openStream("")
+	admin.OpenEvents(alertStreamPath, "")
 	r := s.scrape(t)
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("/metrics Content-Type %q", ct)
 	}
-	m := parseMetrics(t, string(r.body))
+	m := parseMetrics(t, string(r.Body))
 	const requests = "tasktrack_http_requests_total"
 
 	counts := []struct {
@@ -262,8 +262,8 @@ func TestMetrics(t *testing.T) {
 
 	// Neither the API's listener nor another path of the metrics one
 	// tells any of it.
-	if r := s.anon(t).do("GET", "/metrics", nil); strings.Contains(string(r.body), "tasktrack_") {
-		t.Errorf("GET /metrics on the API: %s", r)
+	if r := s.anon(t).Do("GET", "/metrics", nil); strings.Contains(string(r.Body), "tasktrack_") {
+		t.Errorf("GET /metrics on the API: %d %s", r.Status, r.Body)
 	}
 	res, err := httpClient.Get(s.metricsURL + "/api/user/me/")
 	if err != nil {
@@ -286,7 +286,7 @@ func TestMetricsOff(t *testing.T) {
 			t.Parallel()
 			// The flag given last wins over the one startServe gives.
 			s := startServe(t, sqliteFile(t), adminEnv, "--sweep-interval", "0", "--metrics-addr", v)
-			s.anon(t).want("GET", "/api/user/roles/", nil, http.StatusUnauthorized)
+			s.anon(t).Want("GET", "/api/user/roles/", nil, http.StatusUnauthorized)
 			if res, err := httpClient.Get(s.metricsURL + "/metrics"); err == nil {
 				res.Body.Close()
 				t.Errorf("the metrics address answers %d", res.StatusCode)
@@ -347,7 +347,7 @@ func TestMetricsBounded(t *testing.T) {
 	series := func() int {
 		count := 0
 		bad := map[string]bool{}
-		for _, smp := range parseMetrics(t, string(s.scrape(t).body)) {
+		for _, smp := range parseMetrics(t, string(s.scrape(t).Body)) {
 			if !strings.HasPrefix(smp.name, "tasktrack_http_") {
 				continue
 			}
@@ -415,11 +415,11 @@ func TestJSONLogs(t *testing.T) {
 				{"DELETE", "/api/user/roles/", 405},
 			} {
 				id := fmt.Sprintf("json-log-%d", i)
-				admin.want(req.method, req.path, nil, req.status, "X-Request-ID", id)
+				admin.Want(req.method, req.path, nil, req.status, "X-Request-ID", id)
 				ids[id] = req.status
 			}
-			if r := s.tryLogin(t, "admin", "wrong-password"); r.status != http.StatusUnauthorized {
-				t.Fatalf("wrong login: %s", r)
+			if r := s.tryLogin(t, "admin", "wrong-password"); r.Status != http.StatusUnauthorized {
+				t.Fatalf("wrong login: %d %s", r.Status, r.Body)
 			}
 			s.stop()
 

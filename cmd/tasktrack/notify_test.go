@@ -42,7 +42,7 @@ func mailbox(t *testing.T, srv *smtptest.Server) (subjects []string, ids []strin
 func metric(t *testing.T, s *server, series string) float64 {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-	m := re.FindSubmatch(s.scrape(t).body)
+	m := re.FindSubmatch(s.scrape(t).Body)
 	if m == nil {
 		return -1
 	}
@@ -73,29 +73,29 @@ func TestReminderStreamAndEmail(t *testing.T) {
 	}
 	s := startServe(t, db, adminEnv, flags(smtp.URL())...)
 	admin := s.login(t, "admin", adminPassword)
-	admin.createUser("maria", "manager")
-	samID := admin.createUser("sam", "user")
+	admin.CreateUser("maria", "manager", "maria@example.com")
+	samID := admin.CreateUser("sam", "user", "sam@example.com")
 	maria := s.login(t, "maria", userPassword("maria"))
 	sam := s.login(t, "sam", userPassword("sam"))
-	stream := sam.openStreamAt("/api/notifications/stream/", "")
+	stream := sam.OpenEvents("/api/notifications/stream/", "")
 
 	due := time.Now().Add(70 * time.Second)
-	task := maria.createTask(samID, "Quarterly report", due)
-	ev := stream.next(t, 10*time.Second)
-	if ev.event != "notification" || !strings.Contains(ev.data, `"kind":"task_assigned"`) {
+	task := maria.CreateTask(samID, "Quarterly report", due)
+	ev := stream.Next(t, 10*time.Second)
+	if ev.Type != "notification" || !strings.Contains(ev.Data, `"kind":"task_assigned"`) {
 		t.Fatalf("first event %+v", ev)
 	}
 	// The 1-minute lead passes about 10 s after the creation.
-	ev = stream.next(t, 30*time.Second)
+	ev = stream.Next(t, 30*time.Second)
 	var n struct {
 		ID, Kind, Message string
 		Details           map[string]string
 		Task              struct{ ID string }
 	}
-	if err := json.Unmarshal([]byte(ev.data), &n); err != nil {
+	if err := json.Unmarshal([]byte(ev.Data), &n); err != nil {
 		t.Fatal(err)
 	}
-	if ev.event != "notification" || ev.id != n.ID || n.Kind != "task_reminder" || n.Task.ID != task ||
+	if ev.Type != "notification" || ev.ID != n.ID || n.Kind != "task_reminder" || n.Task.ID != task ||
 		n.Message != `"Quarterly report" is due in 1 minute` || n.Details["lead"] != "1m" {
 		t.Fatalf("reminder event %+v", ev)
 	}
@@ -118,7 +118,7 @@ func TestReminderStreamAndEmail(t *testing.T) {
 	s.kill()
 	s = startServe(t, db, adminEnv, flags("smtp://127.0.0.1:"+strings.Split(freeAddr(t), ":")[1])...)
 	maria = s.login(t, "maria", userPassword("maria"))
-	maria.createTask(samID, "Slides", time.Now().Add(time.Hour))
+	maria.CreateTask(samID, "Slides", time.Now().Add(time.Hour))
 	waitFor(t, 20*time.Second, "a failed attempt", func() bool {
 		return metric(t, s, `tasktrack_outbox_deliveries_total{kind="email",outcome="retrying"}`) >= 1
 	})
@@ -166,25 +166,25 @@ func TestRemindersOnReplicas(t *testing.T) {
 		r.waitReady()
 	}
 	admin := replicas[0].login(t, "admin", adminPassword)
-	admin.createUser("boss", "manager")
-	uid := admin.createUser("una", "user")
+	admin.CreateUser("boss", "manager", "boss@example.com")
+	uid := admin.CreateUser("una", "user", "una@example.com")
 	boss := replicas[1].login(t, "boss", userPassword("boss"))
 	una := replicas[2].login(t, "una", userPassword("una"))
-	stream := una.openStreamAt("/api/notifications/stream/", "")
+	stream := una.OpenEvents("/api/notifications/stream/", "")
 
 	// Due in 35 s: the 1-minute lead has passed at once, the 20-second
 	// one passes 15 s later.
 	due := time.Now().Add(35 * time.Second)
 	titles := []string{"a", "b", "c", "d", "e", "f"}
 	for i, title := range titles {
-		c := &client{t: t, s: replicas[i%3], access: boss.access}
-		c.createTask(uid, title, due)
+		c := replicas[i%3].client(t, boss.Access)
+		c.CreateTask(uid, title, due)
 	}
 	reminders := map[string]int{}
 	for len(reminders) < 2*len(titles) {
-		ev := stream.next(t, 40*time.Second)
+		ev := stream.Next(t, 40*time.Second)
 		var n struct{ Kind, Message string }
-		if err := json.Unmarshal([]byte(ev.data), &n); err != nil {
+		if err := json.Unmarshal([]byte(ev.Data), &n); err != nil {
 			t.Fatal(err)
 		}
 		if n.Kind == "task_reminder" {
@@ -192,11 +192,11 @@ func TestRemindersOnReplicas(t *testing.T) {
 		}
 	}
 	waitFor(t, 30*time.Second, "every task missed", func() bool {
-		r := boss.do("GET", "/api/task/tasks/missed/", nil)
-		return r.status == http.StatusOK && r.header.Get("X-Total-Count") == strconv.Itoa(len(titles))
+		r := boss.Do("GET", "/api/task/tasks/missed/", nil)
+		return r.Status == http.StatusOK && r.Header.Get("X-Total-Count") == strconv.Itoa(len(titles))
 	})
 	var inbox []struct{ Kind, Message string }
-	una.want("GET", "/api/notifications/?kind=task_reminder&limit=1000", nil, http.StatusOK).decode(t, &inbox)
+	una.Want("GET", "/api/notifications/?kind=task_reminder&limit=1000", nil, http.StatusOK).Decode(t, &inbox)
 	counted := map[string]int{}
 	for _, n := range inbox {
 		counted[n.Message]++

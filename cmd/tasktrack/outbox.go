@@ -20,7 +20,7 @@ import (
 func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (*outbox.Worker, error) {
 	kinds := map[string]outbox.Kind{tasktrack.DeliveryWebhook: webhookKind(c, db, logger)}
 	if c.SMTP == nil {
-		return outbox.New(db, kinds, db.OutboxChanged(), logger), nil
+		return outbox.New(db.Outbox, kinds, db.OutboxChanged(), logger), nil
 	}
 	cfg := *c.SMTP
 	cfg.From = c.SMTPFrom
@@ -40,7 +40,7 @@ func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (*outbox.W
 	domain := cfg.From.Address[strings.LastIndexByte(cfg.From.Address, '@')+1:]
 	emailer := &outbox.Emailer{Sender: sender, Templates: templates, Domain: domain}
 	kinds[tasktrack.DeliveryEmail] = outbox.EmailKind(emailer, c.SMTPRetryBase)
-	w := outbox.New(db, kinds, db.OutboxChanged(), logger)
+	w := outbox.New(db.Outbox, kinds, db.OutboxChanged(), logger)
 	logger.Info("sending email", "smtp", cfg.String(), "from", cfg.From.String())
 	return w, nil
 }
@@ -105,7 +105,7 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	pending, oldest, err := c.db.OutboxStats(ctx)
+	pending, oldest, err := c.db.Outbox.OutboxStats(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.depth, err)
 		return

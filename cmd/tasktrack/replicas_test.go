@@ -31,40 +31,40 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	admin := replicas[0].login(t, "admin", adminPassword)
 	// One admin, bootstrapped once; a token from one replica works on all.
-	users := admin.want("GET", "/api/user/users/", nil, http.StatusOK)
-	if users.header.Get("X-Total-Count") != "1" {
-		t.Fatalf("after three replicas started: %s users", users.header.Get("X-Total-Count"))
+	users := admin.Want("GET", "/api/user/users/", nil, http.StatusOK)
+	if users.Header.Get("X-Total-Count") != "1" {
+		t.Fatalf("after three replicas started: %s users", users.Header.Get("X-Total-Count"))
 	}
 	for _, r := range replicas[1:] {
-		(&client{t: t, s: r, access: admin.access}).want("GET", "/api/user/me/", nil, http.StatusOK)
+		r.client(t, admin.Access).Want("GET", "/api/user/me/", nil, http.StatusOK)
 	}
 
-	admin.createUser("boss", "manager")
-	uid := admin.createUser("una", "user")
-	vid := admin.createUser("vic", "user")
+	admin.CreateUser("boss", "manager", "boss@example.com")
+	uid := admin.CreateUser("una", "user", "una@example.com")
+	vid := admin.CreateUser("vic", "user", "vic@example.com")
 	boss := replicas[1].login(t, "boss", userPassword("boss"))
 	una := replicas[2].login(t, "una", userPassword("una"))
 	vic := replicas[1].login(t, "vic", userPassword("vic"))
-	stream := (&client{t: t, s: replicas[2], access: boss.access}).openStream("")
+	stream := replicas[2].client(t, boss.Access).OpenEvents(alertStreamPath, "")
 
 	// Tasks created through every replica, due in a few seconds.
 	due := time.Now().Add(3 * time.Second)
 	var late []string
 	for i, r := range replicas {
-		c := &client{t: t, s: r, access: boss.access}
-		late = append(late, c.createTask(uid, "una late "+strconv.Itoa(i), due))
+		c := r.client(t, boss.Access)
+		late = append(late, c.CreateTask(uid, "una late "+strconv.Itoa(i), due))
 	}
-	late = append(late, boss.createTask(vid, "vic late", due))
-	boss.createTask(vid, "vic later", time.Now().Add(time.Hour))
+	late = append(late, boss.CreateTask(vid, "vic late", due))
+	boss.CreateTask(vid, "vic later", time.Now().Add(time.Hour))
 
 	waitFor(t, 20*time.Second, "all four tasks missed", func() bool {
-		r := boss.do("GET", "/api/task/tasks/missed/", nil)
-		return r.status == http.StatusOK && r.header.Get("X-Total-Count") == "4"
+		r := boss.Do("GET", "/api/task/tasks/missed/", nil)
+		return r.Status == http.StatusOK && r.Header.Get("X-Total-Count") == "4"
 	})
 	// una missed three: deactivated by whichever replica swept, once.
 	waitFor(t, 10*time.Second, "una deactivated", func() bool {
-		r := una.do("GET", "/api/user/me/", nil)
-		return r.status == http.StatusUnauthorized
+		r := una.Do("GET", "/api/user/me/", nil)
+		return r.Status == http.StatusUnauthorized
 	})
 	var alerts []struct {
 		ID   string
@@ -72,7 +72,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		Task *struct{ ID string }
 		User struct{ ID int64 }
 	}
-	boss.want("GET", "/api/alerts/?limit=1000", nil, http.StatusOK).decode(t, &alerts)
+	boss.Want("GET", "/api/alerts/?limit=1000", nil, http.StatusOK).Decode(t, &alerts)
 	perTask := map[string]int{}
 	deactivations := 0
 	for _, a := range alerts {
@@ -97,7 +97,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 	var audit []struct {
 		TargetID string `json:"target_id"`
 	}
-	admin.want("GET", "/api/audit/?action=task.missed&limit=1000", nil, http.StatusOK).decode(t, &audit)
+	admin.Want("GET", "/api/audit/?action=task.missed&limit=1000", nil, http.StatusOK).Decode(t, &audit)
 	if len(audit) != 4 {
 		t.Errorf("%d task.missed audit entries, want 4", len(audit))
 	}
@@ -105,14 +105,14 @@ func TestReplicasOnPostgres(t *testing.T) {
 	// The stream on replica 2 carries all five, whichever replica swept.
 	seen := map[string]bool{}
 	for len(seen) < 5 {
-		ev := stream.next(t, 10*time.Second)
-		if ev.event != "alert" || ev.id == "" {
+		ev := stream.Next(t, 10*time.Second)
+		if ev.Type != "alert" || ev.ID == "" {
 			t.Fatalf("stream event %+v", ev)
 		}
-		if seen[ev.id] {
-			t.Fatalf("alert %s streamed twice", ev.id)
+		if seen[ev.ID] {
+			t.Fatalf("alert %s streamed twice", ev.ID)
 		}
-		seen[ev.id] = true
+		seen[ev.ID] = true
 	}
 	for _, a := range alerts {
 		if !seen[a.ID] {
@@ -122,25 +122,25 @@ func TestReplicasOnPostgres(t *testing.T) {
 
 	// Deactivated through replica 0: vic's token from replica 1 fails on
 	// replica 2 at once.
-	admin.want("POST", "/api/user/users/"+strconv.FormatInt(vid, 10)+"/deactivate/", nil, http.StatusOK)
-	r := (&client{t: t, s: replicas[2], access: vic.access}).do("GET", "/api/task/tasks/", nil)
-	if r.status != http.StatusUnauthorized || r.object(t)["code"] != "token_not_valid" {
-		t.Fatalf("deactivated user's token on another replica: %s", r)
+	admin.Want("POST", "/api/user/users/"+strconv.FormatInt(vid, 10)+"/deactivate/", nil, http.StatusOK)
+	r := replicas[2].client(t, vic.Access).Do("GET", "/api/task/tasks/", nil)
+	if r.Status != http.StatusUnauthorized || r.Object(t)["code"] != "token_not_valid" {
+		t.Fatalf("deactivated user's token on another replica: %d %s", r.Status, r.Body)
 	}
 
 	// One replica stops; the others go on, and keep sweeping.
 	replicas[0].stop()
-	c1 := &client{t: t, s: replicas[1], access: boss.access}
-	admin.s = replicas[2]
-	wid := admin.createUser("wes", "user")
-	soon := c1.createTask(wid, "after the stop", time.Now().Add(2*time.Second))
+	c1 := replicas[1].client(t, boss.Access)
+	admin.URL = replicas[2].url
+	wid := admin.CreateUser("wes", "user", "wes@example.com")
+	soon := c1.CreateTask(wid, "after the stop", time.Now().Add(2*time.Second))
 	waitFor(t, 15*time.Second, "task missed after a replica stopped", func() bool {
 		var task struct{ Status string }
-		c1.want("GET", "/api/task/tasks/"+soon+"/", nil, http.StatusOK).decode(t, &task)
+		c1.Want("GET", "/api/task/tasks/"+soon+"/", nil, http.StatusOK).Decode(t, &task)
 		return task.Status == "missed"
 	})
-	ev := stream.next(t, 10*time.Second)
-	if ev.event != "alert" || seen[ev.id] {
+	ev := stream.Next(t, 10*time.Second)
+	if ev.Type != "alert" || seen[ev.ID] {
 		t.Fatalf("after the stop the stream sent %+v", ev)
 	}
 }

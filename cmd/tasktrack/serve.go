@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	secret := c.JWTSecret
 	if secret == "" {
-		if secret, err = db.Setting(ctx, "jwt_secret", auth.NewSecret); err != nil {
+		if secret, err = db.Settings.Setting(ctx, "jwt_secret", auth.NewSecret); err != nil {
 			return fmt.Errorf("jwt secret: %w", err)
 		}
 	}
@@ -156,7 +156,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // logs are JSON, so that every line stays machine-readable, whatever the
 // log level.
 func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, password string, jsonLog bool, stderr io.Writer) error {
-	if has, err := db.HasUsers(ctx); err != nil || has {
+	if has, err := db.Settings.HasUsers(ctx); err != nil || has {
 		return err // nothing to do: the usual start, without hashing
 	}
 	random := password == ""
@@ -167,7 +167,7 @@ func bootstrapAdmin(ctx context.Context, db *sqlstore.DB, hasher *auth.Hasher, p
 	if err != nil {
 		return err
 	}
-	created, err := db.BootstrapAdmin(ctx, hash)
+	created, err := db.Settings.BootstrapAdmin(ctx, hash)
 	if err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
 	}
@@ -185,7 +185,7 @@ func sweepLoop(ctx context.Context, db *sqlstore.DB, every time.Duration, m *met
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		res, err := db.Sweep(ctx)
+		res, err := db.Sweeper.Sweep(ctx)
 		m.sweep(res, err)
 		if err != nil && ctx.Err() == nil {
 			logger.Error("sweep failed", "err", err)

@@ -18,7 +18,7 @@ func webhookKind(c *Config, db *sqlstore.DB, logger *slog.Logger) outbox.Kind {
 	if base == "" {
 		base = "http://" + c.Addr
 	}
-	h := &outbox.Webhooks{Store: db, Client: outbox.NewWebhookClient(outbox.DefaultWebhookTimeout, c.WebhookAllowPrivate),
+	h := &outbox.Webhooks{Store: db.Webhooks, Client: outbox.NewWebhookClient(outbox.DefaultWebhookTimeout, c.WebhookAllowPrivate),
 		PublicURL: base, Timeout: outbox.DefaultWebhookTimeout, PerEndpoint: outbox.DefaultWebhookPerEndpoint,
 		Now: time.Now, Logger: logger}
 	return outbox.WebhookKind(h, c.WebhookRetryBase)
@@ -40,7 +40,7 @@ func (c *webhookCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.state 
 func (c *webhookCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	active, disabled, failing, err := c.db.WebhookHealth(ctx)
+	active, disabled, failing, err := c.db.Webhooks.WebhookHealth(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.state, err)
 		return

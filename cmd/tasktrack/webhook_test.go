@@ -61,12 +61,12 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	flags := []string{"--sweep-interval", "0", "--webhook-allow-private", "--webhook-retry-base", "100ms"}
 	s := startServe(t, db, adminEnv, flags...)
 	admin := s.login(t, "admin", adminPassword)
-	r := admin.want("POST", "/api/webhooks/", map[string]any{"url": rc.srv.URL + "/hook", "events": []string{"task.created"}}, 201)
-	hookID := r.object(t)["id"].(string)
-	samID := admin.createUser("sam", "user")
+	r := admin.Want("POST", "/api/webhooks/", map[string]any{"url": rc.srv.URL + "/hook", "events": []string{"task.created"}}, 201)
+	hookID := r.Object(t)["id"].(string)
+	samID := admin.CreateUser("sam", "user", "sam@example.com")
 	const events = 5
 	for i := range events {
-		admin.createTask(samID, fmt.Sprintf("Task %d", i), time.Now().Add(time.Hour))
+		admin.CreateTask(samID, fmt.Sprintf("Task %d", i), time.Now().Add(time.Hour))
 	}
 	var attempted []string
 	waitFor(t, 20*time.Second, "every event attempted", func() bool {
@@ -74,7 +74,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 			EventID string `json:"event_id"`
 			Status  string `json:"status"`
 		}
-		admin.want("GET", "/api/webhooks/"+hookID+"/deliveries/?limit=100", nil, 200).decode(t, &log)
+		admin.Want("GET", "/api/webhooks/"+hookID+"/deliveries/?limit=100", nil, 200).Decode(t, &log)
 		attempted = attempted[:0]
 		for _, a := range log {
 			if !slices.Contains(attempted, a.EventID) {
@@ -146,18 +146,18 @@ func TestWebhooksOnReplicas(t *testing.T) {
 		r.waitReady()
 	}
 	admin := replicas[0].login(t, "admin", adminPassword)
-	admin.want("POST", "/api/webhooks/", map[string]any{"url": srv.URL + "/", "events": []string{"task.created"}}, 201)
-	uid := admin.createUser("una", "user")
+	admin.Want("POST", "/api/webhooks/", map[string]any{"url": srv.URL + "/", "events": []string{"task.created"}}, 201)
+	uid := admin.CreateUser("una", "user", "una@example.com")
 	const events, writers = 1000, 6
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for w := range writers {
-		c := &client{t: t, s: replicas[w%len(replicas)], access: admin.access}
+		c := replicas[w%len(replicas)].client(t, admin.Access)
 		wg.Go(func() {
 			for i := w; i < events; i += writers {
-				r, err := c.request("POST", "/api/task/tasks/", map[string]any{"title": "task " + strconv.Itoa(i),
+				r, err := c.Request("POST", "/api/task/tasks/", map[string]any{"title": "task " + strconv.Itoa(i),
 					"deadline": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), "assigned_to": uid})
-				if err != nil || r.status != http.StatusCreated {
+				if err != nil || r.Status != http.StatusCreated {
 					failed.Add(1)
 				}
 			}

@@ -204,7 +204,7 @@ func As(u *tasktrack.User) context.Context {
 // MustCreateUser creates an active user with the given role and returns it.
 func MustCreateUser(tb testing.TB, db *sqlstore.DB, username, role string) *tasktrack.User {
 	tb.Helper()
-	u, err := db.CreateUser(System, tasktrack.UserCreate{Username: username, Password: "pass-" + username + "-word", Role: role})
+	u, err := db.Users.CreateUser(System, tasktrack.UserCreate{Username: username, Password: "pass-" + username + "-word", Role: role})
 	if err != nil {
 		tb.Fatalf("create user %s: %v", username, err)
 	}
@@ -214,7 +214,7 @@ func MustCreateUser(tb testing.TB, db *sqlstore.DB, username, role string) *task
 // MustCreateTask creates a task assigned to assignee, due in `in`.
 func MustCreateTask(tb testing.TB, db *sqlstore.DB, assignee *tasktrack.User, title string, in time.Duration) *tasktrack.Task {
 	tb.Helper()
-	t, err := db.CreateTask(System, tasktrack.TaskCreate{Title: title, Deadline: db.Now().Add(in), AssignedTo: assignee.ID})
+	t, err := db.Tasks.CreateTask(System, tasktrack.TaskCreate{Title: title, Deadline: db.Now().Add(in), AssignedTo: assignee.ID})
 	if err != nil {
 		tb.Fatalf("create task %s: %v", title, err)
 	}
