@@ -169,10 +169,9 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 		}
 		args = append(args, body)
 	}
-	args = append(args, "%,"+tasktrack.EventTaskCreated+",%")
 	res, err := tx.execRows(ctx, `INSERT INTO deliveries (id, kind, target, payload, created_at, next_attempt_at)
 		SELECT tt_uuid7(?), 'webhook', w.id, e.column1, ?, ?
-		FROM (VALUES `, "(?)", n, `) AS e JOIN webhooks w ON w.is_active AND (w.events LIKE ? OR w.events = ',*,')`, args...)
+		FROM (VALUES `, "(?)", n, `) AS e JOIN webhooks w ON w.is_active AND `+subscribed(tasktrack.EventTaskCreated), args...)
 	if err != nil {
 		return err
 	}
