@@ -130,7 +130,30 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, base string, items
 	if len(links) > 0 {
 		h.Set("Link", strings.Join(links, ", "))
 	}
+	if tasks, ok := any(items).([]*tasktrack.TaskJSON); ok && tasks != nil {
+		writeTasks(w, tasks)
+		return
+	}
 	writeJSON(w, http.StatusOK, items)
+}
+
+// writeTasks answers a page of tasks as writeJSON would, byte for byte,
+// encoded without reflection (TaskJSON.AppendJSON).
+func writeTasks(w http.ResponseWriter, tasks []*tasktrack.TaskJSON) {
+	b := make([]byte, 0, 64+400*len(tasks))
+	b = append(b, '[')
+	for i, t := range tasks {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = t.AppendJSON(b)
+	}
+	b = append(b, ']', '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // pageURL is the request's URL with another page: a relative reference
