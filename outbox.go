@@ -24,6 +24,39 @@ type Delivery struct {
 	CreatedAt time.Time
 }
 
+// DeliveryTarget is where deliveries of a kind go: an email address, a
+// webhook endpoint's id.
+type DeliveryTarget struct{ Kind, Target string }
+
+// DeliveryRoom is how many deliveries to each target a worker may hold
+// (claimed and not yet made) at once: PerTarget[kind] (no bound when 0 or
+// absent), Held of them held already.
+type DeliveryRoom struct {
+	PerTarget map[string]int
+	Held      map[DeliveryTarget]int
+}
+
+// Left is how many more deliveries to t fit, and whether any bound holds
+// them.
+func (r DeliveryRoom) Left(t DeliveryTarget) (n int, bounded bool) {
+	limit := r.PerTarget[t.Kind]
+	if limit <= 0 {
+		return 0, false
+	}
+	return max(0, limit-r.Held[t]), true
+}
+
+// Full is the targets with no room left.
+func (r DeliveryRoom) Full() []DeliveryTarget {
+	var full []DeliveryTarget
+	for t := range r.Held {
+		if n, bounded := r.Left(t); bounded && n == 0 {
+			full = append(full, t)
+		}
+	}
+	return full
+}
+
 // OutboxStore is what the outbox worker needs of storage. Claims are
 // leases: a worker that dies holding one lets the row become due again
 // when the lease ends, so a delivery is never lost, and may (rarely) be
@@ -35,8 +68,13 @@ type OutboxStore interface {
 
 	// ClaimDeliveries leases to owner, for lease, up to limit due
 	// deliveries of the given kinds, oldest due first, counting the
-	// attempt. Workers on many replicas never claim the same row at once.
-	ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) ([]*Delivery, error)
+	// attempt; of each target no more than room leaves, passing over
+	// those it leaves none (their rows are not touched). Workers on many
+	// replicas never claim the same row at once.
+	ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration, room DeliveryRoom) ([]*Delivery, error)
+	// ReleaseDeliveries hands back those of ds that owner holds, not
+	// attempted: due at once, their attempt not counted.
+	ReleaseDeliveries(ctx context.Context, ds []*Delivery, owner string) error
 	// DeliveriesSucceeded records that ds were delivered; they are never
 	// sent again.
 	DeliveriesSucceeded(ctx context.Context, ds []*Delivery) error

@@ -920,7 +920,7 @@ func permWebhookSetup(t *testing.T, f *permFixture) {
 	if err := f.ev.db.Webhooks.PingWebhook(System, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := f.ev.db.Outbox.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute)
+	ds, err := f.ev.db.Outbox.ClaimDeliveries(ctx, "perm", []string{tasktrack.DeliveryWebhook}, 100, time.Minute, tasktrack.DeliveryRoom{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,21 @@
-// Package outbox delivers the outbox: the rows of outside effects (emails;
-// later webhook calls) that the store writes in the transaction of the
+// Package outbox delivers the outbox: the rows of outside effects (emails
+// and webhook calls) that the store writes in the transaction of the
 // change that caused them. A Worker runs in every serve process: it claims
 // due rows under a lease (replicas never hold the same row at once),
 // delivers each outside any transaction through the Handler of its kind,
 // and records the outcome: delivered, due again after a backoff with full
 // jitter, or given up with an audit entry.
+//
+// Deliveries are made on their own, Concurrency at once, and a kind may
+// bound those made at once to one target (a webhook endpoint: PerTarget).
+// The worker never waits for a group of them: as each ends, the next
+// waiting one starts and, when room frees, the worker claims more. It
+// holds at most holdPerSlot deliveries per slot of a target (the ones
+// being made and a few claimed to follow them at once), so it claims
+// none for a target whose slots are all taken and whose followers wait,
+// and a claim passes over such a target's rows, which stay due in the
+// table, their attempts not counted. A receiver that hangs thus holds
+// its own slots and its own few followers, and nothing of the others.
 //
 // Delivery is at least once. A row committed before a crash is delivered
 // after it; a row delivered and recorded is never sent again; a row whose
@@ -19,6 +30,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	mathrand "math/rand/v2"
 	"os"
@@ -50,6 +62,10 @@ type Kind struct {
 	// grow while deliveries failing together still spread out), and the
 	// attempt after the last wait is the last.
 	Schedule []time.Duration
+	// PerTarget bounds the deliveries of this kind made at once to one
+	// target by a worker (which holds holdPerSlot times as many); 0 means
+	// no bound.
+	PerTarget int
 	// GiveUpAfter is how long after it was written a delivery that still
 	// fails is given up.
 	GiveUpAfter time.Duration
@@ -65,6 +81,13 @@ const (
 	Retrying  = "retrying"
 	Failed    = "failed"
 )
+
+// holdPerSlot is how many deliveries to one target of a bounded kind a
+// worker holds per slot: one being made and the rest claimed to follow it
+// without a claim in between, so that a burst to one endpoint is claimed
+// a few rows at a time. The last waits for holdPerSlot-1 attempts before
+// its own.
+const holdPerSlot = 4
 
 // Defaults of a Worker's settings left zero.
 const (
@@ -88,10 +111,13 @@ type Worker struct {
 	// looks anyway, for retries coming due and for rows written elsewhere.
 	Wake <-chan struct{}
 	Poll time.Duration
-	// Lease is how long a claimed row is this worker's: longer than any
-	// attempt takes, since at its end another worker may take the row.
+	// Lease is how long a claimed row is this worker's: longer than its
+	// wait for a slot and its attempt (a few of the longest attempts:
+	// holdPerSlot, or Batch/Concurrency), since at its end another worker
+	// may take the row.
 	Lease time.Duration
-	// Batch rows are claimed at a time and delivered Concurrency at once.
+	// Concurrency deliveries are made at once, and at most Batch held
+	// (claimed and not yet ended).
 	Batch, Concurrency int
 	// Now is the clock (for giving up); Rand draws the jitter in [0, 1).
 	Now  func() time.Time
@@ -100,6 +126,17 @@ type Worker struct {
 	// kind and outcome of each attempt, for metrics.
 	Logger    *slog.Logger
 	OnOutcome func(kind, outcome string)
+
+	wg        sync.WaitGroup // the deliveries being made
+	ended     chan struct{}  // signalled when room to claim frees
+	mu        sync.Mutex
+	stopped   bool                             // no more starts: Run is ending
+	held      map[tasktrack.DeliveryTarget]int // claimed and not ended, by target
+	busy      map[tasktrack.DeliveryTarget]int // being made, by target
+	waiting   []*tasktrack.Delivery            // claimed, not started, oldest first
+	nHeld     int
+	nBusy     int
+	succeeded []*tasktrack.Delivery // made, not yet recorded
 }
 
 // New returns a worker with the defaults and an owner name of its own.
@@ -115,24 +152,30 @@ func New(store tasktrack.OutboxStore, kinds map[string]Kind, wake <-chan struct{
 	}
 }
 
-// Run delivers until ctx ends: at once when woken, every Poll otherwise,
-// and without pause while full batches keep coming. Finished rows older
-// than DefaultKeep are deleted once an hour.
+// Run delivers until ctx ends: it claims at once when woken, when room
+// frees, and every Poll otherwise, and again without pause while claims
+// come back full. Finished rows older than DefaultKeep are deleted once an
+// hour. When ctx ends, the deliveries claimed and not started are handed
+// back as they were, and Run returns once those being made have ended
+// (their handlers see ctx end) and the outcomes are recorded.
 func (w *Worker) Run(ctx context.Context) {
 	poll := time.NewTicker(w.Poll)
 	defer poll.Stop()
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
+	ended := w.endedChan()
 	for ctx.Err() == nil {
-		n, err := w.RunOnce(ctx)
+		w.recordSucceeded(ctx)
+		n, asked, err := w.claim(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.Logger.Warn("outbox: claim failed", "err", err)
 		}
-		if err == nil && n == w.Batch {
+		if err == nil && n > 0 && n == asked {
 			continue
 		}
 		select {
 		case <-ctx.Done():
+		case <-ended:
 		case <-w.Wake:
 		case <-poll.C:
 		case <-purge.C:
@@ -143,42 +186,163 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 		}
 	}
+	w.mu.Lock()
+	w.stopped = true
+	unstarted := w.waiting
+	w.waiting = nil
+	for _, d := range unstarted {
+		w.unhold(d)
+	}
+	w.mu.Unlock()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.Store.ReleaseDeliveries(rctx, unstarted, w.Owner); err != nil {
+		// The leases end the matter: the rows become due again.
+		w.Logger.Error("outbox: could not hand back deliveries not started", "n", len(unstarted), "err", err)
+	}
+	w.wg.Wait()
+	w.recordSucceeded(ctx)
+	w.mu.Lock()
+	w.stopped = false
+	w.mu.Unlock()
 }
 
-// RunOnce claims one batch of due deliveries, delivers them and records
-// the outcomes; it returns how many it claimed.
+// RunOnce claims what it can hold now, makes those deliveries (and waits
+// for any others being made), and records the outcomes; it returns how
+// many it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	n, _, err := w.claim(ctx)
+	w.wg.Wait()
+	w.recordSucceeded(ctx)
+	return n, err
+}
+
+func (w *Worker) endedChan() chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended == nil {
+		w.ended = make(chan struct{}, 1)
+	}
+	return w.ended
+}
+
+func target(d *tasktrack.Delivery) tasktrack.DeliveryTarget {
+	return tasktrack.DeliveryTarget{Kind: d.Kind, Target: d.Target}
+}
+
+// claim claims as many due deliveries as it has room to hold, Batch in
+// all and holdPerSlot per slot of a target, and starts those it can; it
+// returns how many it claimed and how many it asked for. One goroutine
+// at a time claims, so the room it reads only grows until it has claimed.
+func (w *Worker) claim(ctx context.Context) (n, asked int, err error) {
 	kinds := make([]string, 0, len(w.Kinds))
-	for k := range w.Kinds {
+	room := tasktrack.DeliveryRoom{PerTarget: map[string]int{}, Held: map[tasktrack.DeliveryTarget]int{}}
+	for k, kind := range w.Kinds {
 		kinds = append(kinds, k)
+		room.PerTarget[k] = kind.PerTarget * holdPerSlot
 	}
 	slices.Sort(kinds)
-	batch, err := w.Store.ClaimDeliveries(ctx, w.Owner, kinds, w.Batch, w.Lease)
+	w.mu.Lock()
+	asked = max(1, w.Batch) - w.nHeld
+	maps.Copy(room.Held, w.held)
+	w.mu.Unlock()
+	if asked <= 0 {
+		return 0, 0, nil
+	}
+	batch, err := w.Store.ClaimDeliveries(ctx, w.Owner, kinds, asked, w.Lease, room)
 	if err != nil {
-		return 0, err
+		return 0, asked, err
 	}
-	sem := make(chan struct{}, max(1, w.Concurrency))
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		delivered []*tasktrack.Delivery
-	)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held == nil {
+		w.held, w.busy = map[tasktrack.DeliveryTarget]int{}, map[tasktrack.DeliveryTarget]int{}
+	}
 	for _, d := range batch {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if w.deliver(ctx, d) {
-				mu.Lock()
-				delivered = append(delivered, d)
-				mu.Unlock()
-			}
-		})
+		w.held[target(d)]++
+		w.nHeld++
 	}
-	wg.Wait()
-	// The successes of a batch are recorded together: one write instead of
-	// one per message, which on SQLite's single writer is what the
-	// requests of the API wait for. Until then a crash would send them
-	// again, as it would between any send and its record.
+	w.waiting = append(w.waiting, batch...)
+	w.start(ctx)
+	return len(batch), asked, nil
+}
+
+// start starts the waiting deliveries that have a slot, oldest first;
+// w.mu is held.
+func (w *Worker) start(ctx context.Context) {
+	if w.stopped || ctx.Err() != nil {
+		return
+	}
+	left := w.waiting[:0]
+	for _, d := range w.waiting {
+		t := target(d)
+		if per := w.Kinds[d.Kind].PerTarget; w.nBusy >= max(1, w.Concurrency) || (per > 0 && w.busy[t] >= per) {
+			left = append(left, d)
+			continue
+		}
+		w.busy[t]++
+		w.nBusy++
+		w.wg.Go(func() { w.end(ctx, d, w.deliver(ctx, d)) })
+	}
+	clear(w.waiting[len(left):])
+	w.waiting = left
+}
+
+// end counts a delivery made, starts what its slot lets start, and wakes
+// the claiming loop when half of what a target (or, for a kind without
+// slots, the worker) may hold is free, so that claims take several rows
+// at a time.
+func (w *Worker) end(ctx context.Context, d *tasktrack.Delivery, ok bool) {
+	t := target(d)
+	w.mu.Lock()
+	if w.busy[t]--; w.busy[t] == 0 {
+		delete(w.busy, t)
+	}
+	w.nBusy--
+	w.unhold(d)
+	if ok {
+		w.succeeded = append(w.succeeded, d)
+	}
+	w.start(ctx)
+	per := w.Kinds[d.Kind].PerTarget
+	wake := w.held[t] <= per*holdPerSlot/2
+	if per <= 0 {
+		wake = w.nHeld <= max(1, w.Batch)/2
+	}
+	ended := w.ended
+	w.mu.Unlock()
+	if wake {
+		select {
+		case ended <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// unhold forgets a delivery held; w.mu is held.
+func (w *Worker) unhold(d *tasktrack.Delivery) {
+	t := target(d)
+	if w.held[t]--; w.held[t] == 0 {
+		delete(w.held, t)
+	}
+	w.nHeld--
+}
+
+// recordSucceeded records the deliveries made since it last did.
+func (w *Worker) recordSucceeded(ctx context.Context) {
+	w.mu.Lock()
+	delivered := w.succeeded
+	w.succeeded = nil
+	w.mu.Unlock()
+	if len(delivered) == 0 {
+		return
+	}
+	// The successes are recorded together, before each claim (which the
+	// worker makes when half of a target's room has freed, or woken, or
+	// every Poll): one write for several instead of one per message, which
+	// on SQLite's single writer is what the requests of the API wait for.
+	// Until then a crash would send them again, as it would between any
+	// send and its record.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := w.Store.DeliveriesSucceeded(rctx, delivered); err != nil {
@@ -191,7 +355,6 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			w.OnOutcome(d.Kind, Delivered)
 		}
 	}
-	return len(batch), nil
 }
 
 // deliver makes one attempt at d and reports whether it was delivered;

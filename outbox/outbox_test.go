@@ -319,7 +319,8 @@ func TestEmailLeaseEnds(t *testing.T) {
 		w := newWorld(t, e, smtptest.Options{}, "")
 		sam := w.user(t, "sam", "user")
 		MustCreateTask(t, w.db, sam, "Report", 30*time.Hour)
-		claimed, err := w.db.Outbox.ClaimDeliveries(context.Background(), "dead-worker", []string{tasktrack.DeliveryEmail}, 10, outbox.DefaultLease)
+		claimed, err := w.db.Outbox.ClaimDeliveries(context.Background(), "dead-worker", []string{tasktrack.DeliveryEmail}, 10, outbox.DefaultLease,
+			tasktrack.DeliveryRoom{})
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %v %v", claimed, err)
 		}

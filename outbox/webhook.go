@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,7 +26,8 @@ const (
 	DefaultWebhookBase    = 5 * time.Second
 	DefaultWebhookTimeout = 10 * time.Second
 	// DefaultWebhookPerEndpoint is how many requests one endpoint gets at
-	// once from a process: a slow receiver holds no more of the worker.
+	// once from a process: a slow receiver holds no more of the worker
+	// (whose other deliveries go on meanwhile).
 	DefaultWebhookPerEndpoint = 2
 	// webhookBodyKeep is how much of an answer an attempt records.
 	webhookBodyKeep = 1024
@@ -85,14 +85,12 @@ type Webhooks struct {
 	// PublicURL is the base of the links in Slack and Discord lines.
 	PublicURL string
 	// Timeout bounds an attempt; PerEndpoint the attempts at one endpoint
-	// at once.
+	// at once (WebhookKind makes it the kind's PerTarget, which the worker
+	// keeps to by claiming no more: an attempt never waits for a turn).
 	Timeout     time.Duration
 	PerEndpoint int
 	Now         func() time.Time
 	Logger      *slog.Logger
-
-	mu    sync.Mutex
-	slots map[string]chan struct{}
 }
 
 // WebhookKind is the Kind of webhook deliveries, with the given backoff
@@ -110,31 +108,12 @@ func WebhookKind(h *Webhooks, base time.Duration) Kind {
 			var refused *RefusedAddressError
 			return errors.Is(err, errGone) || errors.As(err, &refused)
 		},
-		Schedule: schedule, GiveUpAfter: 7 * 24 * time.Hour,
+		PerTarget: max(1, h.PerEndpoint),
+		Schedule:  schedule, GiveUpAfter: 7 * 24 * time.Hour,
 		FailedAction: tasktrack.ActionWebhookFailed,
 		FailedDetails: func(d *tasktrack.Delivery, err error) map[string]any {
 			return map[string]any{"delivery": d.ID, "webhook": d.Target, "attempts": d.Attempt, "error": err.Error()}
 		},
-	}
-}
-
-// slot waits for a turn at an endpoint.
-func (h *Webhooks) slot(ctx context.Context, id string) (release func(), err error) {
-	h.mu.Lock()
-	if h.slots == nil {
-		h.slots = map[string]chan struct{}{}
-	}
-	s, ok := h.slots[id]
-	if !ok {
-		s = make(chan struct{}, max(1, h.PerEndpoint))
-		h.slots[id] = s
-	}
-	h.mu.Unlock()
-	select {
-	case s <- struct{}{}:
-		return func() { <-s }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 
@@ -155,11 +134,6 @@ func (h *Webhooks) Deliver(ctx context.Context, d *tasktrack.Delivery) error {
 	if err != nil {
 		return err
 	}
-	release, err := h.slot(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	defer release()
 	start := h.Now()
 	status, answer, err := h.post(ctx, t, d.ID, start.Unix(), body)
 	rec := tasktrack.WebhookAttemptRecord{WebhookID: t.ID, DeliveryID: d.ID, EventType: ev.Type, Attempt: d.Attempt,

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"tasktrack"
+	"tasktrack/mail/smtptest"
 	"tasktrack/outbox"
 	"tasktrack/sqlstore"
 	. "tasktrack/sqlstore/sqlstoretest"
@@ -598,6 +599,210 @@ func TestWebhookDisabled(t *testing.T) {
 					t.Fatalf("active %v, reason %v", got.IsActive, got.DisabledReason)
 				}
 			})
+		}
+	})
+}
+
+// gate is a receiver that holds every request until released (or until
+// the client gives up), and records how many it held at once and whether
+// it was ever sent one event while already holding it.
+type gate struct {
+	srv      *httptest.Server
+	release  chan struct{}
+	mu       sync.Mutex
+	holding  map[string]bool
+	peak     int
+	twice    []string
+	answered map[string]int
+}
+
+func newGate(t *testing.T) *gate {
+	t.Helper()
+	g := &gate{release: make(chan struct{}), holding: map[string]bool{}, answered: map[string]int{}}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("webhook-id")
+		g.mu.Lock()
+		if g.holding[id] {
+			g.twice = append(g.twice, id)
+		}
+		g.holding[id] = true
+		g.peak = max(g.peak, len(g.holding))
+		g.mu.Unlock()
+		released := false
+		select {
+		case <-g.release:
+			released = true
+		case <-r.Context().Done():
+		}
+		g.mu.Lock()
+		delete(g.holding, id)
+		if released {
+			g.answered[id]++
+		}
+		g.mu.Unlock()
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// held is how many requests the gate holds now, unreleased.
+func (g *gate) held() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.release:
+		return 0
+	default:
+		return len(g.holding)
+	}
+}
+
+// waitFor waits until cond holds, failing the test if it does not within
+// a bound far above what it takes (a liveness bound, not a speed check).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+	}
+}
+
+// A receiver that hangs holds only its own endpoint's few requests: while
+// it holds them, the running worker delivers the events after them to
+// another endpoint, and sends email; once it answers its own deliveries
+// go too, each attempted once, never two at once of one event nor more
+// than the cap at once.
+func TestWebhookHangingEndpointDelaysNoOther(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newWorld(t, e, smtptest.Options{}, "")
+		a := newGate(t)
+		var (
+			bMu          sync.Mutex
+			bGot         []string
+			bWhileAHangs int
+		)
+		b := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			bMu.Lock()
+			bGot = append(bGot, r.Header.Get("webhook-id"))
+			if a.held() == 2 {
+				bWhileAHangs++
+			}
+			bMu.Unlock()
+		}))
+		t.Cleanup(b.Close)
+		hooks := &outbox.Webhooks{Store: w.db.Webhooks, Client: outbox.NewWebhookClient(time.Minute, true),
+			PublicURL: "https://tt.example.com", Timeout: time.Minute, PerEndpoint: 2, Now: w.clock.Now,
+			Logger: slog.New(slog.DiscardHandler)}
+		w.worker.Kinds[tasktrack.DeliveryWebhook] = outbox.WebhookKind(hooks, hookBase)
+		sam := w.user(t, "sam", "user")
+		hw := &hookWorld{db: w.db}
+		hA, _ := hw.endpoint(t, a.srv.URL+"/", tasktrack.FormatStandard, "*")
+		hw.endpoint(t, b.URL+"/", tasktrack.FormatStandard, "*")
+
+		// A's pings; the worker starts and A hangs on two of them.
+		const n = 10
+		for range n {
+			if err := w.db.Webhooks.PingWebhook(System, hA.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() { w.worker.Run(ctx); close(stopped) }()
+		stop := sync.OnceFunc(func() {
+			cancel()
+			<-stopped
+		})
+		release := sync.OnceFunc(func() { close(a.release) })
+		t.Cleanup(stop)
+		t.Cleanup(release)
+		waitFor(t, "A to hold two requests", func() bool { return a.held() == 2 })
+		// Each task makes an event for each endpoint and an email.
+		for i := range n {
+			MustCreateTask(t, w.db, sam, "task "+itoa(int64(i)), 30*time.Hour)
+		}
+		waitFor(t, "B's deliveries and the emails while A hangs", func() bool {
+			bMu.Lock()
+			defer bMu.Unlock()
+			return len(bGot) == n && len(w.smtp.Messages()) == n
+		})
+		if h := a.held(); h != 2 {
+			t.Errorf("A holds %d requests, want its 2", h)
+		}
+		bMu.Lock()
+		if bWhileAHangs != n {
+			t.Errorf("B got %d of %d events while A held two", bWhileAHangs, n)
+		}
+		bMu.Unlock()
+
+		release()
+		waitFor(t, "A's deliveries once released, and all recorded", func() bool {
+			pending, _, err := w.db.Outbox.OutboxStats(context.Background())
+			return err == nil && len(pending) == 0
+		})
+		stop()
+		a.mu.Lock()
+		if len(a.answered) != 2*n || a.peak > 2 || len(a.twice) > 0 {
+			t.Errorf("A answered %d events of %d, held %d at once (cap 2); sent again while held: %q", len(a.answered), 2*n, a.peak, a.twice)
+		}
+		for id, k := range a.answered {
+			if k != 1 {
+				t.Errorf("A answered %s %d times", id, k)
+			}
+		}
+		a.mu.Unlock()
+		for _, at := range hw.attempts(t, hA.ID) {
+			if at.Attempt != 1 || at.Status != "delivered" {
+				t.Errorf("A's attempt %d of %s: %s", at.Attempt, at.EventID, at.Status)
+			}
+		}
+		if o := w.outcomesSoFar(); len(o) != 4*n || slices.ContainsFunc(o, func(s string) bool { return s != outbox.Delivered }) {
+			t.Errorf("outcomes %q, want %d delivered", o, 4*n)
+		}
+	})
+}
+
+// A worker stopping hands back the deliveries it claimed and had not
+// started, due at once and their attempts not counted; those it was making
+// end as failed attempts, due again after their backoff. None is lost.
+func TestWorkerStopHandsBackUnstarted(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newHookWorld(t, e, true)
+		w.hooks.Client, w.hooks.Timeout = outbox.NewWebhookClient(time.Minute, true), time.Minute
+		a := newGate(t)
+		t.Cleanup(func() { close(a.release) })
+		h, _ := w.endpoint(t, a.srv.URL+"/", tasktrack.FormatStandard, "*")
+		const n = 10
+		for range n {
+			if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() { w.worker.Run(ctx); close(stopped) }()
+		waitFor(t, "A to hold two requests", func() bool { return a.held() == 2 })
+		cancel()
+		<-stopped
+		if got := w.attempts(t, h.ID); len(got) != 2 {
+			t.Fatalf("%d attempts, want the 2 cut short", len(got))
+		}
+		ds, err := w.db.Outbox.ClaimDeliveries(context.Background(), "another", []string{tasktrack.DeliveryWebhook}, 100, time.Minute,
+			tasktrack.DeliveryRoom{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != n-2 {
+			t.Fatalf("%d due at once, want the %d not attempted", len(ds), n-2)
+		}
+		for _, d := range ds {
+			if d.Attempt != 1 {
+				t.Errorf("delivery %s claimed as attempt %d, want 1", d.ID, d.Attempt)
+			}
+		}
+		if pending, _, err := w.db.Outbox.OutboxStats(context.Background()); err != nil || pending[tasktrack.DeliveryWebhook] != n {
+			t.Fatalf("pending %v %v, want all %d", pending, err, n)
 		}
 	})
 }

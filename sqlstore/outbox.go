@@ -332,8 +332,14 @@ func (db *DB) skipLocked() string {
 
 const deliveryColumns = "id, kind, target, user_id, payload, attempt, created_at"
 
-// ClaimDeliveries leases due deliveries to owner.
-func (s *OutboxService) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration) (_ []*tasktrack.Delivery, err error) {
+// ClaimDeliveries leases due deliveries to owner, keeping to room: the
+// targets without room are left out of the search, so that a slow one's
+// backlog never hides the rows behind it, and of the rows found (a few
+// times limit, read without a lock) those of a target beyond its room are
+// left as they were, their attempt not counted. The rows chosen are then
+// taken if still due and not locked by another replica's claim.
+func (s *OutboxService) ClaimDeliveries(ctx context.Context, owner string, kinds []string, limit int, lease time.Duration,
+	room tasktrack.DeliveryRoom) (_ []*tasktrack.Delivery, err error) {
 	defer wrap(&err, "sqlstore.ClaimDeliveries")
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
@@ -341,16 +347,47 @@ func (s *OutboxService) ClaimDeliveries(ctx context.Context, owner string, kinds
 	var out []*tasktrack.Delivery
 	err = s.db.update(ctx, func(tx *Tx) error {
 		now, until := micros(tx.now), micros(tx.now.Add(lease))
-		args := []any{owner, until, until, now}
+		args := []any{now}
 		for _, k := range kinds {
 			args = append(args, k)
 		}
-		args = append(args, limit)
-		rows, err := tx.query(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempt = attempt + 1
-			WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-				AND kind IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ")+`)
-				ORDER BY next_attempt_at LIMIT ?`+s.db.skipLocked()+`)
-			RETURNING `+deliveryColumns, args...)
+		var skip strings.Builder
+		for _, t := range room.Full() {
+			skip.WriteString(" AND NOT (kind = ? AND target = ?)")
+			args = append(args, t.Kind, t.Target)
+		}
+		args = append(args, 4*limit)
+		rows, err := tx.query(ctx, `SELECT id, kind, target FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+			AND kind IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ")+`)`+skip.String()+`
+			ORDER BY next_attempt_at LIMIT ?`, args...)
+		if err != nil {
+			return err
+		}
+		taken := map[tasktrack.DeliveryTarget]int{}
+		ids := []any{owner, until, until}
+		for rows.Next() && len(ids) < 3+limit {
+			var (
+				id string
+				t  tasktrack.DeliveryTarget
+			)
+			if err := rows.Scan(&id, &t.Kind, &t.Target); err != nil {
+				rows.Close()
+				return err
+			}
+			if left, bounded := room.Left(t); bounded && taken[t] >= left {
+				continue
+			}
+			taken[t]++
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 3 {
+			return err
+		}
+		rows, err = tx.query(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempt = attempt + 1
+			WHERE id IN (SELECT id FROM deliveries WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)-3), ", ")+`)
+				AND status = 'pending' AND next_attempt_at <= ?`+s.db.skipLocked()+`)
+			RETURNING `+deliveryColumns, append(ids, now)...)
 		if err != nil {
 			return err
 		}
@@ -389,6 +426,24 @@ func (s *OutboxService) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack
 		_, err := tx.exec(ctx, `UPDATE deliveries SET status = 'delivered', finished_at = ?, lease_owner = NULL, lease_until = NULL,
 			next_attempt_at = ?, last_error = NULL
 			WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ds)), ", ")+`) AND status = 'pending'`, args...)
+		return err
+	})
+}
+
+// ReleaseDeliveries hands back deliveries claimed and not attempted.
+func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.Delivery, owner string) (err error) {
+	defer wrap(&err, "sqlstore.ReleaseDeliveries")
+	if len(ds) == 0 {
+		return nil
+	}
+	return s.db.update(ctx, func(tx *Tx) error {
+		args := []any{micros(tx.now)}
+		for _, d := range ds {
+			args = append(args, d.ID)
+		}
+		_, err := tx.exec(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, attempt = attempt - 1
+			WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ds)), ", ")+`) AND status = 'pending' AND lease_owner = ?`,
+			append(args, owner)...)
 		return err
 	})
 }
