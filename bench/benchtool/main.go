@@ -508,7 +508,7 @@ func writeNotes(w io.Writer, raw map[string]series, metrics map[string][]string)
 		posts, _ := strconv.Atoi(v[1])
 		emails0, _ := strconv.Atoi(v[2])
 		posts0, _ := strconv.Atoi(v[3])
-		line := fmt.Sprintf("- %s: wrk counted %d 2xx answers to tasktrack's creates (c32 and c128; it leaves out those still in flight when it stops); from the webhook's creation on, the SMTP sink received %d emails and the webhook sink %d posts; before it, %d emails and %d posts (the reminders of the server's first sweep, among others)",
+		line := fmt.Sprintf("- %s: wrk counted %d 2xx answers to tasktrack's creates (c32 and c128; it leaves out those still in flight when it stops); from the webhook's creation on, the SMTP sink received %d emails and the webhook sink %d posts; before it, %d emails and %d posts",
 			e.name, created(e.create, e.create128), emails-emails0, posts-posts0, emails0, posts0)
 		if d := metrics["drain_"+e.key]; len(d) > 0 {
 			line += fmt.Sprintf("; after each of those runs deliveries went on for %s s (the next run waited for them)", strings.Join(d, ", "))
