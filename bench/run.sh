@@ -13,6 +13,7 @@
 #                    due to be missed as in SQLite's ("0" skips it) (default BENCH_BIG)
 #   BENCH_USERS      users created through the API and signed in at once on the
 #                    measured SQLite server before its list rounds (default 50)
+#   BENCH_SWEEP_OFF=1  also time the SQLite sweep with reminders off, on a copy
 #   BENCH_POSTGRES   base URL of PostgreSQL ("" skips it)      (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_PG_PARAMS  extra URL parameters for both tasktrack and the ceiling on
 #                    PostgreSQL, such as synchronous_commit=off (default "": the
@@ -44,6 +45,8 @@ OVERDUE=${BENCH_OVERDUE:-100000}
 PG_BIG=${BENCH_PG_BIG:-$BIG}
 PG_OVERDUE=$((OVERDUE * PG_BIG / (BIG > 0 ? BIG : 1)))
 NUSERS=${BENCH_USERS:-50}
+SWEEP_OFF=${BENCH_SWEEP_OFF:-0}
+SCALE_ROUNDS=$((ROUNDS < 2 ? ROUNDS : 2))
 PG=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432}
 PG_PARAMS=${BENCH_PG_PARAMS:-}
 PROFILE=${BENCH_PROFILE:-0}
@@ -87,7 +90,7 @@ T0=$(date +%s)
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-	echo "command: bash bench/run.sh (BENCH_DURATION=$DUR BENCH_ROUNDS=$ROUNDS BENCH_SHORT=$SHORT BENCH_BIG=$BIG BENCH_OVERDUE=$OVERDUE BENCH_PG_BIG=$PG_BIG BENCH_USERS=$NUSERS BENCH_POSTGRES=$PG BENCH_PG_PARAMS=$PG_PARAMS BENCH_PGBOUNCER=$PGB BENCH_ONLY_POSTGRES=$ONLY_PG)"
+	echo "command: bash bench/run.sh (BENCH_DURATION=$DUR BENCH_ROUNDS=$ROUNDS BENCH_SHORT=$SHORT BENCH_BIG=$BIG BENCH_OVERDUE=$OVERDUE BENCH_PG_BIG=$PG_BIG BENCH_USERS=$NUSERS BENCH_SWEEP_OFF=$SWEEP_OFF BENCH_POSTGRES=$PG BENCH_PG_PARAMS=$PG_PARAMS BENCH_PGBOUNCER=$PGB BENCH_ONLY_POSTGRES=$ONLY_PG)"
 	git -C "$ROOT" status --short 2>/dev/null | sed -n '1,40s/^/  changed: /p'
 	echo "nproc: $(nproc)"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -196,11 +199,13 @@ stop_sinks() {
 	stop "$SMTP_PID"
 	stop "$HOOK_PID"
 }
-# drain: waits until both sinks' counts have stood still for 2.5 s; sets
-# DRAIN to "<seconds deliveries went on> <emails> <posts>".
+# drain: waits until both sinks' counts have stood still for 1.5 s (the
+# outbox worker polls every second when idle, and delivers without pause
+# while it has work); sets DRAIN to "<seconds deliveries went on> <emails>
+# <posts>".
 DRAIN=
 drain() {
-	DRAIN=$("$TOOL" drain -url "http://127.0.0.1:$PORT_SMTP_COUNT/" -url "http://127.0.0.1:$PORT_HOOK/" -timeout 90s)
+	DRAIN=$("$TOOL" drain -url "http://127.0.0.1:$PORT_SMTP_COUNT/" -url "http://127.0.0.1:$PORT_HOOK/" -settle 1.5s -timeout 90s)
 	log "  deliveries went on for ${DRAIN%% *} s; emails, webhook posts so far: ${DRAIN#* }"
 }
 # add_webhook port admin-token: one endpoint for every event at the HTTP sink.
@@ -440,15 +445,22 @@ if [ -n "$PG_BIG_PID" ]; then
 fi
 
 # --- sweep over the large set ----------------------------------------------------
-# The same sweep without reminders, on a copy, for comparison.
-cp "$RUN/big.db" "$RUN/big-off.db"
+if [ "$SWEEP_OFF" = 1 ]; then
+	# The same sweep without reminders, on a copy, for comparison.
+	cp "$RUN/big.db" "$RUN/big-off.db"
+	sync
+	sleep 2
+	log "sweep over $BIG tasks, reminders off"
+	sweep sweep_off "$RUN/big-off.db" --reminders ''
+	rm -f "$RUN"/big-off.db*
+	{
+		echo "sweep_off_tasks $BIG"
+		echo "sweep_off_overdue $OVERDUE"
+		echo "sweep_off_reminders off"
+	} >>"$METRICS"
+fi
 # The data set was just written: let the system finish writing it out, so
 # that the sweep is measured on its own rather than with that write-back.
-sync
-sleep 2
-log "sweep over $BIG tasks, reminders off"
-sweep sweep_off "$RUN/big-off.db" --reminders ''
-rm -f "$RUN"/big-off.db*
 sync
 sleep 2
 log "sweep over $BIG tasks, reminders $REMINDERS"
@@ -457,9 +469,6 @@ sweep sweep "$RUN/big.db" --reminders "$REMINDERS"
 	echo "sweep_tasks $BIG"
 	echo "sweep_overdue $OVERDUE"
 	echo "sweep_reminders $REMINDERS"
-	echo "sweep_off_tasks $BIG"
-	echo "sweep_off_overdue $OVERDUE"
-	echo "sweep_off_reminders off"
 } >>"$METRICS"
 
 # --- startup on the large set ------------------------------------------------------
@@ -543,12 +552,12 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 # --- the same lists on the large set -------------------------------------------------------
-log "scale: the same lists on $BIG vs $SMALL tasks, $ROUNDS rounds of $SHORT"
-for r in $(seq 1 "$ROUNDS"); do
+log "scale: the same lists on $BIG vs $SMALL tasks, $SCALE_ROUNDS rounds of $SHORT"
+for r in $(seq 1 "$SCALE_ROUNDS"); do
 	wrk_run scaleuser tt1m "$r" 32 "$SHORT" list "$BU" TOKEN="$BIG_USER" "${TT_ENV[@]}"
 	wrk_run scaleuser tt10k "$r" 32 "$SHORT" list "$TTU" TOKEN="$TT_USER" "${TT_ENV[@]}"
 done
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq 1 "$SCALE_ROUNDS"); do
 	wrk_run scalemgr tt1m "$r" 32 "$SHORT" list "$BU" TOKEN="$BIG_MGR" "${TT_ENV[@]}"
 	wrk_run scalemgr tt10k "$r" 32 "$SHORT" list "$TTU" TOKEN="$TT_MGR" "${TT_ENV[@]}"
 done

@@ -116,7 +116,8 @@ func startup(args []string) error {
 type wrkResult struct {
 	rps, p50, p99 float64 // req/s, ms
 	requests      int
-	errors        int // socket errors: connect, read, write, timeout
+	seconds       float64 // how long wrk ran
+	errors        int     // socket errors: connect, read, write, timeout
 	non2xx        int
 }
 
@@ -125,7 +126,7 @@ var (
 	reLat    = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
 	reNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	reSock   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
-	reReqs   = regexp.MustCompile(`(\d+) requests in`)
+	reReqs   = regexp.MustCompile(`(\d+) requests in ([\d.]+)(ms|s|m)\b`)
 )
 
 func parseWrk(text string) (wrkResult, error) {
@@ -160,6 +161,13 @@ func parseWrk(text string) (wrkResult, error) {
 	}
 	if m := reReqs.FindStringSubmatch(text); m != nil {
 		r.requests, _ = strconv.Atoi(m[1])
+		r.seconds, _ = strconv.ParseFloat(m[2], 64)
+		switch m[3] {
+		case "ms":
+			r.seconds /= 1000
+		case "m":
+			r.seconds *= 60
+		}
 	}
 	return r, nil
 }
@@ -334,7 +342,11 @@ func table(args []string, w io.Writer) error {
 	for _, row := range extraRows {
 		writeLoadRow(w, row, raw, metrics)
 	}
-	writeSweepRow(w, metrics, "sweep_off", "SQLite, for comparison: ", false)
+	if len(metrics["sweep_off"]) > 0 {
+		writeSweepRow(w, metrics, "sweep_off", "SQLite, for comparison: ", false)
+	} else {
+		fmt.Fprintln(w, "| SQLite, for comparison: the sweep with reminders off | not run (BENCH_SWEEP_OFF=1) | | | reported | | | | |")
+	}
 	if v := metrics["startup_ms"]; len(v) > 0 {
 		ms, _ := strconv.ParseFloat(v[0], 64)
 		fmt.Fprintf(w, "| `serve` on the %s-task database until /readyz is 200 (median of %s) | %.0f ms | | | <= %d ms | | | | %s |\n",
@@ -495,9 +507,9 @@ func writeNotes(w io.Writer, raw map[string]series, metrics map[string][]string)
 		return n
 	}
 	var lines []string
-	for _, e := range []struct{ name, key, create, create128 string }{
-		{"SQLite", "sqlite", "create.tt", "create128.tt"},
-		{"PostgreSQL", "pg", "pgcreate.pg", "pgcreate128.pg"},
+	for _, e := range []struct{ name, key, create, create128, ceil string }{
+		{"SQLite", "sqlite", "create.tt", "create128.tt", "create.ceil"},
+		{"PostgreSQL", "pg", "pgcreate.pg", "pgcreate128.pg", "pgcreate.pgceil"},
 	} {
 		// <emails> <posts> at the end, <emails> <posts> when the webhook was added
 		v := metrics["deliver_"+e.key]
@@ -512,6 +524,20 @@ func writeNotes(w io.Writer, raw map[string]series, metrics map[string][]string)
 			e.name, created(e.create, e.create128), emails-emails0, posts-posts0, emails0, posts0)
 		if d := metrics["drain_"+e.key]; len(d) > 0 {
 			line += fmt.Sprintf("; after each of those runs deliveries went on for %s s (the next run waited for them)", strings.Join(d, ", "))
+			// The c32 rounds, counting the time their deliveries went on:
+			// what tasktrack creates and delivers for as long as it lasts.
+			c32, secs := raw[e.create], 0.0
+			for i, r := range c32.rounds() {
+				if i >= len(d) {
+					break
+				}
+				ds, _ := strconv.ParseFloat(d[i], 64)
+				secs += c32[r].seconds + ds
+			}
+			if secs > 0 {
+				line += fmt.Sprintf("; counting that time, the c32 runs created and delivered %.0f tasks/s (the ceiling created %.0f/s)",
+					float64(created(e.create))/secs, raw[e.ceil].med(func(r wrkResult) float64 { return r.rps }))
+			}
 		}
 		lines = append(lines, line+".")
 	}
