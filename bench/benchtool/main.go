@@ -456,7 +456,7 @@ func writeSweepRow(w io.Writer, metrics map[string][]string, key, prefix string,
 		}
 		extra += ")"
 	}
-	if t, s := metricStr(metrics, key+"_tasks"), metricStr(metrics, "sweep_tasks"); key != "sweep" && t != s {
+	if t, s := metricStr(metrics, key+"_tasks"), metricStr(metrics, "sweep_tasks"); key != "sweep" && s != "?" && t != s {
 		extra += fmt.Sprintf("; a smaller set than SQLite's %s", s)
 	}
 	met := "-"
