@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # bench/run.sh: tasktrack against the ceiling of ../shared/bench, side by
-# side, in one command (see bench/README.md). Prints the results table and
-# keeps everything of the run in bench/out/run/.
+# side, on SQLite and on PostgreSQL, in one command (see bench/README.md).
+# Prints the results table and keeps everything of the run in bench/out/run/.
 #
 # Settings (environment):
-#   BENCH_DURATION   seconds of each paired wrk run            (default 10s)
+#   BENCH_DURATION   seconds of each paired SQLite wrk run     (default 10s)
 #   BENCH_ROUNDS     rounds of each pair, A B A B ...          (default 3)
 #   BENCH_SHORT      seconds of the c128, scale and PostgreSQL runs (default 5s)
-#   BENCH_BIG        tasks of the large data set               (default 1000000)
+#   BENCH_BIG        tasks of the large SQLite data set         (default 1000000)
 #   BENCH_OVERDUE    of those, due to be missed at the sweep    (default 100000)
+#   BENCH_PG_BIG     tasks of the PostgreSQL sweep's data set, a tenth of them
+#                    due to be missed as in SQLite's ("0" skips it) (default BENCH_BIG)
+#   BENCH_USERS      users created through the API and signed in at once on the
+#                    measured SQLite server before its list rounds (default 50)
+#   BENCH_SWEEP_OFF=1  also time the SQLite sweep with reminders off, on a copy
 #   BENCH_POSTGRES   base URL of PostgreSQL ("" skips it)      (default postgres://postgres@127.0.0.1:5432)
+#   BENCH_PG_PARAMS  extra URL parameters for both tasktrack and the ceiling on
+#                    PostgreSQL, such as synchronous_commit=off (default "": the
+#                    server's settings for both)
 #   BENCH_PGBOUNCER  base URL of a PgBouncer in transaction mode in front of
 #                    BENCH_POSTGRES: adds list, status and create through it,
 #                    in turns with the direct ones ("" skips) (default "")
@@ -17,10 +25,13 @@
 #   BENCH_SHARED     the shared bench folder (ceiling, wrk scripts) (default ../shared/bench)
 #   BENCH_PROFILE=1  also take 10 s CPU profiles of tasktrack under the list,
 #                    status and create loads (bench/out/run/*.pprof, *.top.txt)
-#   BENCH_SMTP=0     run tasktrack without email; by default its --smtp-url is
-#                    a local sink (benchtool smtpsink), so that every created
-#                    task's email is written to the outbox and sent
-set -euo pipefail
+#
+# tasktrack always runs with --smtp-url at a local SMTP sink (benchtool
+# smtpsink) and --webhook-allow-private; just before its create rows an
+# admin adds one webhook endpoint for every event ("*") at a local HTTP sink
+# (benchtool httpsink), so that every created task's email and webhook are
+# written to the outbox and delivered.
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=$(cd "${BENCH_SHARED:-$ROOT/../shared/bench}" && pwd)
@@ -31,33 +42,44 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SHORT=${BENCH_SHORT:-5s}
 BIG=${BENCH_BIG:-1000000}
 OVERDUE=${BENCH_OVERDUE:-100000}
+PG_BIG=${BENCH_PG_BIG:-$BIG}
+PG_OVERDUE=$((OVERDUE * PG_BIG / (BIG > 0 ? BIG : 1)))
+NUSERS=${BENCH_USERS:-50}
+SWEEP_OFF=${BENCH_SWEEP_OFF:-0}
+SCALE_ROUNDS=$((ROUNDS < 2 ? ROUNDS : 2))
 PG=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432}
+PG_PARAMS=${BENCH_PG_PARAMS:-}
 PROFILE=${BENCH_PROFILE:-0}
 PGB=${BENCH_PGBOUNCER:-}
 ONLY_PG=${BENCH_ONLY_POSTGRES:-0}
-SMTP=${BENCH_SMTP:-1}
 SMALL=10000
 PASSWORD=bench-password-1
+ADMIN_PASSWORD=bench-admin-password-1
+REMINDERS=24h,1h
 
 TT=$OUT/tasktrack
 CEIL=$OUT/ceiling
 TOOL=$OUT/benchtool
 WRK_DIR=$SHARED/wrk
-PORT_TT=18000 PORT_BIG=18001 PORT_PG=18002 PORT_START=18003 PORT_PGB=18004 PORT_CEIL=18090 PORT_SMTP=18025
+PORT_TT=18000 PORT_BIG=18001 PORT_PG=18002 PORT_START=18003 PORT_PGB=18004 PORT_CEIL=18090
+PORT_SMTP=18025 PORT_HOOK=18026 PORT_SMTP_COUNT=18027
 
 PIDS=()
-PG_DB=""
+PG_DBS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [ -n "$PG_DB" ]; then
-		psql "$PG/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
-	fi
+	for d in "${PG_DBS[@]}"; do
+		psql "$PG/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1 || true
+	done
 }
 trap cleanup EXIT
 trap 'echo "run.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 log() { printf '%s  %s\n' "$(date +%T)" "$*" >&2; }
+for tool in go wrk curl /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "run.sh: needs $tool (see bench/README.md)" >&2; exit 1; }
+done
 
 rm -rf "$RUN"
 mkdir -p "$RUN/raw"
@@ -68,7 +90,7 @@ T0=$(date +%s)
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-	echo "command: bash bench/run.sh (BENCH_DURATION=$DUR BENCH_ROUNDS=$ROUNDS BENCH_SHORT=$SHORT BENCH_BIG=$BIG BENCH_OVERDUE=$OVERDUE BENCH_POSTGRES=$PG BENCH_PGBOUNCER=$PGB BENCH_ONLY_POSTGRES=$ONLY_PG)"
+	echo "command: bash bench/run.sh (BENCH_DURATION=$DUR BENCH_ROUNDS=$ROUNDS BENCH_SHORT=$SHORT BENCH_BIG=$BIG BENCH_OVERDUE=$OVERDUE BENCH_PG_BIG=$PG_BIG BENCH_USERS=$NUSERS BENCH_SWEEP_OFF=$SWEEP_OFF BENCH_POSTGRES=$PG BENCH_PG_PARAMS=$PG_PARAMS BENCH_PGBOUNCER=$PGB BENCH_ONLY_POSTGRES=$ONLY_PG)"
 	git -C "$ROOT" status --short 2>/dev/null | sed -n '1,40s/^/  changed: /p'
 	echo "nproc: $(nproc)"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -89,10 +111,12 @@ fi
 
 # --- helpers -------------------------------------------------------------------
 LAST_PID=
+SINK_FLAGS=(--smtp-url "smtp://127.0.0.1:$PORT_SMTP" --webhook-allow-private)
 start_tt() { # name port database [flags...]
 	local name=$1 port=$2 db=$3
 	shift 3
-	TASKTRACK_DATABASE=$db "$TT" serve --addr "127.0.0.1:$port" --metrics-addr '' --access-ttl 2h "$@" >>"$RUN/$name.log" 2>&1 &
+	TASKTRACK_DATABASE=$db "$TT" serve --addr "127.0.0.1:$port" --metrics-addr '' --access-ttl 2h \
+		--public-url "http://127.0.0.1:$port" "$@" >>"$RUN/$name.log" 2>&1 &
 	LAST_PID=$!
 	PIDS+=("$LAST_PID")
 	wait_url "http://127.0.0.1:$port/readyz"
@@ -115,9 +139,9 @@ wait_url() {
 	echo "not ready: $1" >&2
 	return 1
 }
-login() { # port username
+login() { # port username [password]
 	curl -sf -X POST -H 'Content-Type: application/json' \
-		-d "{\"username\":\"$2\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$1/api/token/" |
+		-d "{\"username\":\"$2\",\"password\":\"${3:-$PASSWORD}\"}" "http://127.0.0.1:$1/api/token/" |
 		sed -n 's/.*"access":"\([^"]*\)".*/\1/p'
 }
 task_ids() { # port token
@@ -127,7 +151,7 @@ task_ids() { # port token
 plain_user() { # port manager-token: the id of a user with role "user" other than bench
 	curl -sf -H "Authorization: Bearer $2" "http://127.0.0.1:$1/api/user/users/?limit=50" |
 		grep -oE '"id":[0-9]+,"username":"[^"]*","email":"[^"]*","first_name":"[^"]*","last_name":"[^"]*","role":\{"id":3' |
-		awk '!/"username":"bench"/ && !done { sub(/^"id":/, ""); sub(/,.*/, ""); print; done = 1 }'
+		awk '!/"username":"bench"/ && /"email":"[^"]/ && !done { sub(/^"id":/, ""); sub(/,.*/, ""); print; done = 1 }'
 }
 # One wrk run: row server round conns duration script url [VAR=value...]
 wrk_run() {
@@ -135,7 +159,7 @@ wrk_run() {
 	shift 7
 	env "$@" wrk -t2 -c"$conns" -d"$dur" --latency -s "$WRK_DIR/$script.lua" "$url" >"$RUN/raw/$row.$server.$round.txt" 2>&1
 	log "  $row $server round $round: $(grep -E 'Requests/sec' "$RUN/raw/$row.$server.$round.txt" | tr -s ' ')" \
-		"$(grep -E 'Non-2xx|Socket errors' "$RUN/raw/$row.$server.$round.txt" | tr -s ' ' | tr '\n' ' ')"
+		"$(grep -E 'Non-2xx|Socket errors' "$RUN/raw/$row.$server.$round.txt" | tr -s ' ' | tr '\n' ' ' || true)"
 }
 rss_sample() { # pid file: writes the largest VmRSS (kB) seen until $RUN/rss.stop exists
 	local max=0 v
@@ -146,7 +170,7 @@ rss_sample() { # pid file: writes the largest VmRSS (kB) seen until $RUN/rss.sto
 	done
 }
 hwm() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
-profile() { # name pid-port wrk args...: a 10 s CPU profile under a 13 s load
+profile() { # name wrk args...: a 10 s CPU profile under a 13 s load
 	local name=$1
 	shift
 	"$@" &
@@ -159,101 +183,51 @@ profile() { # name pid-port wrk args...: a 10 s CPU profile under a 13 s load
 	log "  profile: $RUN/$name.top.txt"
 }
 
+# The sinks: one SMTP and one HTTP (webhook) receiver per engine, counting.
+SMTP_PID= HOOK_PID=
+start_sinks() { # name
+	"$TOOL" smtpsink -addr "127.0.0.1:$PORT_SMTP" -count-addr "127.0.0.1:$PORT_SMTP_COUNT" >"$RUN/smtpsink.$1.log" 2>&1 &
+	SMTP_PID=$!
+	PIDS+=("$SMTP_PID")
+	"$TOOL" httpsink -addr "127.0.0.1:$PORT_HOOK" >"$RUN/httpsink.$1.log" 2>&1 &
+	HOOK_PID=$!
+	PIDS+=("$HOOK_PID")
+	wait_url "http://127.0.0.1:$PORT_SMTP_COUNT/"
+	wait_url "http://127.0.0.1:$PORT_HOOK/"
+}
+stop_sinks() {
+	stop "$SMTP_PID"
+	stop "$HOOK_PID"
+}
+# drain: waits until both sinks' counts have stood still for 1.5 s (the
+# outbox worker polls every second when idle, and delivers without pause
+# while it has work); sets DRAIN to "<seconds deliveries went on> <emails>
+# <posts>".
+DRAIN=
+drain() {
+	DRAIN=$("$TOOL" drain -url "http://127.0.0.1:$PORT_SMTP_COUNT/" -url "http://127.0.0.1:$PORT_HOOK/" -settle 1.5s -timeout 90s)
+	log "  deliveries went on for ${DRAIN%% *} s; emails, webhook posts so far: ${DRAIN#* }"
+}
+# add_webhook port admin-token: one endpoint for every event at the HTTP sink.
+add_webhook() {
+	local body
+	body=$(curl -sf -X POST -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+		-d "{\"url\":\"http://127.0.0.1:$PORT_HOOK/hook\",\"events\":[\"*\"],\"format\":\"standard\",\"description\":\"bench sink\"}" \
+		"http://127.0.0.1:$1/api/webhooks/")
+	WEBHOOK_ID=$(sed -n 's/^{"id":"\([^"]*\)".*/\1/p' <<<"$body")
+	[ -n "$WEBHOOK_ID" ] || { echo "no webhook: $body" >&2; return 1; }
+	log "  webhook $WEBHOOK_ID: every event to http://127.0.0.1:$PORT_HOOK/hook"
+}
+
 TT_ENV=(LIST_PATH=/api/task/tasks/ STATUS_PATH=/api/task/tasks/%s/update_status/ CREATE_PATH=/api/task/tasks/)
 CEIL_ENV=(LIST_PATH=/tasks STATUS_PATH=/tasks/%s/status CREATE_PATH=/tasks)
 
-demo() { # database tasks overdue
+demo() { # database tasks overdue log
 	TASKTRACK_DATABASE=$1 timeout 300 "$TT" demo --users 1000 --tasks "$2" --overdue "$3" \
-		--bench-user bench --bench-tasks 20 --bench-password "$PASSWORD" --seed 7 2>>"$RUN/demo.log" | tee -a "$RUN/demo.log" >&2
+		--bench-user bench --bench-tasks 20 --bench-password "$PASSWORD" --admin-password "$ADMIN_PASSWORD" \
+		--seed 7 2>>"$4" | tee -a "$4" | sed -n '1,2p' >&2
 }
 
-# --- PostgreSQL --------------------------------------------------------------------------------------
-# postgres_rows: list, status and create on PostgreSQL, and through PgBouncer
-# in turns with the direct ones when BENCH_PGBOUNCER is set.
-postgres_rows() {
-	if [ -n "$PG" ] && psql "$PG/postgres?sslmode=disable" -qc 'SELECT 1' >/dev/null 2>&1; then
-		PG_DB=tasktrack_bench_$$
-		psql "$PG/postgres?sslmode=disable" -qc "CREATE DATABASE $PG_DB" >/dev/null
-		PGURL="$PG/$PG_DB?sslmode=disable"
-		log "PostgreSQL: $SMALL tasks"
-		demo "$PGURL" "$SMALL" 0
-		start_tt pg "$PORT_PG" "$PGURL"
-		PG_PID=$LAST_PID
-		PU="http://127.0.0.1:$PORT_PG"
-		PG_USER=$(login "$PORT_PG" bench)
-		PG_MGR=$(login "$PORT_PG" bench-manager)
-		task_ids "$PORT_PG" "$PG_USER" >"$RUN/pg.ids"
-		PG_ASSIGNEE=$(plain_user "$PORT_PG" "$PG_MGR")
-		log "PostgreSQL: list, status, create, c32, $ROUNDS rounds of $SHORT"
-		wrk_run warm pg 0 32 2s list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-		rm -f "$RUN"/raw/warm.*
-		for r in $(seq 1 "$ROUNDS"); do
-			wrk_run pglist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-		done
-		for r in $(seq 1 "$ROUNDS"); do
-			wrk_run pgstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
-		done
-		for r in $(seq 1 "$ROUNDS"); do
-			wrk_run pgcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
-		done
-		if [ -n "$PGB" ]; then
-			# The same database through PgBouncer, by a second server; the
-			# tokens are good on both (one JWT secret, in the database).
-			start_tt pgb "$PORT_PGB" "$PGB/$PG_DB?sslmode=disable&default_query_exec_mode=cache_describe"
-			PGB_PID=$LAST_PID
-			PBU="http://127.0.0.1:$PORT_PGB"
-			log "PgBouncer (transaction mode) against direct: list, status, create, c32, $ROUNDS rounds of $SHORT in turns"
-			wrk_run warm pgb 0 32 2s list "$PBU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-			rm -f "$RUN"/raw/warm.*
-			for r in $(seq 1 "$ROUNDS"); do
-				wrk_run pgblist pgb "$r" 32 "$SHORT" list "$PBU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-				wrk_run pgblist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$PG_USER" "${TT_ENV[@]}"
-			done
-			for r in $(seq 1 "$ROUNDS"); do
-				wrk_run pgbstatus pgb "$r" 32 "$SHORT" status "$PBU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
-				wrk_run pgbstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$PG_USER" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
-			done
-			for r in $(seq 1 "$ROUNDS"); do
-				wrk_run pgbcreate pgb "$r" 32 "$SHORT" create "$PBU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
-				wrk_run pgbcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$PG_MGR" ASSIGNEE="$PG_ASSIGNEE" "${TT_ENV[@]}"
-			done
-			stop "$PGB_PID"
-		fi
-		stop "$PG_PID"
-	else
-		log "PostgreSQL skipped (BENCH_POSTGRES=${PG:-empty} does not answer)"
-	fi
-}
-
-# --- the table --------------------------------------------------------------------------------------------
-print_table() {
-	{
-		echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-		[ -r /proc/pressure/cpu ] && echo "CPU pressure at end: $(head -n 1 /proc/pressure/cpu)"
-		echo "other busy processes at end (%CPU, command):"
-		ps -eo pcpu=,args= --sort=-pcpu | awk -v me="$$" '$1 >= 10 && !/bench\/out\/|wrk / { printf "  %s %s\n", $1, substr($2, 1, 80) }' | sed -n 1,8p
-	} >>"$RUN/machine.txt"
-	echo "duration: $(($(date +%s) - T0)) s" >>"$RUN/machine.txt"
-	"$TOOL" table -dir "$RUN" >"$RUN/table.md"
-	cat "$RUN/machine.txt"
-	echo
-	cat "$RUN/table.md"
-}
-
-if [ "$ONLY_PG" = 1 ]; then
-	postgres_rows
-	print_table
-	exit 0
-fi
-
-# --- data ----------------------------------------------------------------------
-log "data: $SMALL tasks for the ceiling and for tasktrack"
-"$CEIL" -db "$RUN/ceiling.db" -seed "$SMALL" 2>>"$RUN/ceiling.log"
-demo "$RUN/small.db" "$SMALL" 0
-log "data: $BIG tasks for tasktrack, $OVERDUE of them due to be missed"
-demo "$RUN/big.db" "$BIG" "$OVERDUE"
-
-# --- sweep over the large set ----------------------------------------------------
 # One sweep: key database [flags...]; writes "key wall rss ms missed
 # deactivated reminders" to the metrics.
 sweep() {
@@ -271,21 +245,231 @@ sweep() {
 	echo "$key $wall $rss $ms $missed $deact $reminders" >>"$METRICS"
 	log "  $sj; wall ${wall}s, max RSS ${rss} kB"
 }
-# The same sweep without reminders, on a copy, for comparison.
-cp "$RUN/big.db" "$RUN/big-off.db"
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+pg_up() { [ -n "$PG" ] && psql "$PG/postgres?sslmode=disable" -qc 'SELECT 1' >/dev/null 2>&1; }
+pg_url() { echo "$PG/$1?sslmode=disable${PG_PARAMS:+&$PG_PARAMS}"; }
+pg_create() { # database
+	psql "$PG/postgres?sslmode=disable" -qc "CREATE DATABASE $1" >/dev/null
+	PG_DBS+=("$1")
+}
+pg_drop() { # database
+	psql "$PG/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $1" >/dev/null
+}
+# As the ceiling does after its seed: planner statistics and a visibility
+# map, as a table in steady use has; then a checkpoint, so that writing the
+# load out does not fall into later measurements.
+pg_settle() { # database
+	psql "$PG/$1?sslmode=disable" -qc 'VACUUM ANALYZE' >/dev/null
+	psql "$PG/$1?sslmode=disable" -qc 'CHECKPOINT' >/dev/null
+}
+
+# pg_big_prepare: the PostgreSQL sweep's data set. In the background of the
+# SQLite data when both run: nothing is measured then.
+PG_BIG_DB=tasktrack_bench_big_$$
+pg_big_prepare() {
+	local t=$SECONDS
+	pg_create "$PG_BIG_DB"
+	demo "$(pg_url "$PG_BIG_DB")" "$PG_BIG" "$PG_OVERDUE" "$RUN/demo-pg-big.log"
+	pg_settle "$PG_BIG_DB"
+	echo "pg_big_prepare_s $((SECONDS - t))" >>"$METRICS"
+}
+pg_big_sweep() {
+	log "PostgreSQL: sweep over $PG_BIG tasks, reminders $REMINDERS"
+	sync
+	sleep 2
+	sweep sweep_pg "$(pg_url "$PG_BIG_DB")" --reminders "$REMINDERS"
+	{
+		echo "sweep_pg_tasks $PG_BIG"
+		echo "sweep_pg_overdue $PG_OVERDUE"
+		echo "sweep_pg_reminders $REMINDERS"
+	} >>"$METRICS"
+	pg_drop "$PG_BIG_DB"
+}
+
+# postgres_rows: list, status and create on PostgreSQL, paired with the
+# ceiling on its own database of the same server, c32 and c128; and through
+# PgBouncer in turns with the direct ones when BENCH_PGBOUNCER is set.
+postgres_rows() {
+	local db=tasktrack_bench_$$ cdb=ceiling_bench_$$ drains=() r
+	pg_create "$db"
+	pg_create "$cdb"
+	local url ceil_url
+	url=$(pg_url "$db")
+	ceil_url=$(pg_url "$cdb")
+	log "PostgreSQL: $SMALL tasks for the ceiling and for tasktrack"
+	"$CEIL" -db "$ceil_url" -seed "$SMALL" 2>>"$RUN/ceiling.log"
+	demo "$url" "$SMALL" 0 "$RUN/demo.log"
+	pg_settle "$db"
+	# Both run with the server's settings: neither sets synchronous_commit
+	# itself; BENCH_PG_PARAMS goes to both alike.
+	local sc_tt sc_ceil version
+	sc_tt=$(psql "$PG/$db?sslmode=disable" -Atc 'SHOW synchronous_commit')
+	sc_ceil=$(psql "$PG/$cdb?sslmode=disable" -Atc 'SHOW synchronous_commit')
+	version=$(psql "$PG/postgres?sslmode=disable" -Atc 'SHOW server_version' | cut -d' ' -f1)
+	echo "pg_settings PostgreSQL $version, one server, a database each; synchronous_commit $sc_tt in tasktrack's, $sc_ceil in the ceiling's; URL parameters for both: ${PG_PARAMS:-none}; pools at their defaults (tasktrack 20 connections, the ceiling 16)" >>"$METRICS"
+
+	start_sinks pg
+	start_tt pg "$PORT_PG" "$url" "${SINK_FLAGS[@]}"
+	local pg_pid=$LAST_PID
+	start_ceil "$ceil_url"
+	local ceil_pid=$LAST_PID
+	local PU="http://127.0.0.1:$PORT_PG" CU="http://127.0.0.1:$PORT_CEIL"
+	local user mgr admin assignee ctoken
+	user=$(login "$PORT_PG" bench)
+	mgr=$(login "$PORT_PG" bench-manager)
+	admin=$(login "$PORT_PG" admin "$ADMIN_PASSWORD")
+	task_ids "$PORT_PG" "$user" >"$RUN/pg.ids"
+	assignee=$(plain_user "$PORT_PG" "$mgr")
+	ctoken=$("$CEIL" -token)
+	"$CEIL" -db "$ceil_url" -ids >"$RUN/pgceil.ids"
+	[ "$(wc -l <"$RUN/pg.ids")" -eq 20 ] && [ "$(wc -l <"$RUN/pgceil.ids")" -eq 20 ] || { echo "PostgreSQL: the bench users do not own 20 tasks" >&2; exit 1; }
+	[ -n "$user" ] && [ -n "$mgr" ] && [ -n "$admin" ] && [ -n "$assignee" ] || { echo "PostgreSQL: no tokens or assignee" >&2; exit 1; }
+
+	log "PostgreSQL: warm-up"
+	wrk_run warm pg 0 32 2s list "$PU" TOKEN="$user" "${TT_ENV[@]}"
+	wrk_run warm pgceil 0 32 2s list "$CU" TOKEN="$ctoken" "${CEIL_ENV[@]}"
+	rm -f "$RUN"/raw/warm.*
+	log "PostgreSQL: list and status against the PostgreSQL ceiling, c32, $ROUNDS rounds of $SHORT in turns"
+	for r in $(seq 1 "$ROUNDS"); do
+		wrk_run pglist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$user" "${TT_ENV[@]}"
+		wrk_run pglist pgceil "$r" 32 "$SHORT" list "$CU" TOKEN="$ctoken" "${CEIL_ENV[@]}"
+	done
+	for r in $(seq 1 "$ROUNDS"); do
+		wrk_run pgstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$user" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+		wrk_run pgstatus pgceil "$r" 32 "$SHORT" status "$CU" TOKEN="$ctoken" IDS_FILE="$RUN/pgceil.ids" "${CEIL_ENV[@]}"
+	done
+	log "PostgreSQL: list and status at c128, $SHORT each"
+	wrk_run pglist128 pg 1 128 "$SHORT" list "$PU" TOKEN="$user" "${TT_ENV[@]}"
+	wrk_run pglist128 pgceil 1 128 "$SHORT" list "$CU" TOKEN="$ctoken" "${CEIL_ENV[@]}"
+	wrk_run pgstatus128 pg 1 128 "$SHORT" status "$PU" TOKEN="$user" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+	wrk_run pgstatus128 pgceil 1 128 "$SHORT" status "$CU" TOKEN="$ctoken" IDS_FILE="$RUN/pgceil.ids" "${CEIL_ENV[@]}"
+
+	log "PostgreSQL: create with SMTP and a \"*\" webhook, c32, $ROUNDS rounds of $SHORT in turns, then c128"
+	drain
+	local before=${DRAIN#* }
+	add_webhook "$PORT_PG" "$admin"
+	local pg_hook=$WEBHOOK_ID
+	for r in $(seq 1 "$ROUNDS"); do
+		wrk_run pgcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$mgr" ASSIGNEE="$assignee" "${TT_ENV[@]}"
+		drain
+		drains+=("${DRAIN%% *}")
+		wrk_run pgcreate pgceil "$r" 32 "$SHORT" create "$CU" TOKEN="$ctoken" ASSIGNEE=2 "${CEIL_ENV[@]}"
+	done
+	wrk_run pgcreate128 pg 1 128 "$SHORT" create "$PU" TOKEN="$mgr" ASSIGNEE="$assignee" "${TT_ENV[@]}"
+	drain
+	drains+=("${DRAIN%% *}")
+	wrk_run pgcreate128 pgceil 1 128 "$SHORT" create "$CU" TOKEN="$ctoken" ASSIGNEE=2 "${CEIL_ENV[@]}"
+	echo "deliver_pg ${DRAIN#* } $before" >>"$METRICS"
+	echo "drain_pg ${drains[*]}" >>"$METRICS"
+	stop "$ceil_pid"
+	# The PgBouncer rows measure the pooler alone: no webhook, email as before.
+	curl -sf -X DELETE -H "Authorization: Bearer $admin" "$PU/api/webhooks/$pg_hook/" >/dev/null
+
+	if [ -n "$PGB" ]; then
+		# The same database through PgBouncer, by a second server; the
+		# tokens are good on both (one JWT secret, in the database).
+		start_tt pgb "$PORT_PGB" "$PGB/$db?sslmode=disable&default_query_exec_mode=cache_describe${PG_PARAMS:+&$PG_PARAMS}" "${SINK_FLAGS[@]}"
+		local pgb_pid=$LAST_PID PBU="http://127.0.0.1:$PORT_PGB"
+		log "PgBouncer (transaction mode) against direct: list, status, create, c32, $ROUNDS rounds of $SHORT in turns"
+		wrk_run warm pgb 0 32 2s list "$PBU" TOKEN="$user" "${TT_ENV[@]}"
+		rm -f "$RUN"/raw/warm.*
+		for r in $(seq 1 "$ROUNDS"); do
+			wrk_run pgblist pgb "$r" 32 "$SHORT" list "$PBU" TOKEN="$user" "${TT_ENV[@]}"
+			wrk_run pgblist pg "$r" 32 "$SHORT" list "$PU" TOKEN="$user" "${TT_ENV[@]}"
+		done
+		for r in $(seq 1 "$ROUNDS"); do
+			wrk_run pgbstatus pgb "$r" 32 "$SHORT" status "$PBU" TOKEN="$user" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+			wrk_run pgbstatus pg "$r" 32 "$SHORT" status "$PU" TOKEN="$user" IDS_FILE="$RUN/pg.ids" "${TT_ENV[@]}"
+		done
+		for r in $(seq 1 "$ROUNDS"); do
+			wrk_run pgbcreate pgb "$r" 32 "$SHORT" create "$PBU" TOKEN="$mgr" ASSIGNEE="$assignee" "${TT_ENV[@]}"
+			wrk_run pgbcreate pg "$r" 32 "$SHORT" create "$PU" TOKEN="$mgr" ASSIGNEE="$assignee" "${TT_ENV[@]}"
+		done
+		stop "$pgb_pid"
+	fi
+	stop "$pg_pid"
+	stop_sinks
+	pg_drop "$db"
+	pg_drop "$cdb"
+}
+
+# --- the table --------------------------------------------------------------------------------------------
+print_table() {
+	{
+		echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+		[ -r /proc/pressure/cpu ] && echo "CPU pressure at end: $(head -n 1 /proc/pressure/cpu)"
+		echo "other busy processes at end (%CPU, command):"
+		ps -eo pcpu=,args= --sort=-pcpu | awk -v me="$$" '$1 >= 10 && !/bench\/out\/|wrk / { printf "  %s %s\n", $1, substr($2, 1, 80) }' | sed -n 1,8p
+	} >>"$RUN/machine.txt"
+	echo "duration: $(($(date +%s) - T0)) s" >>"$RUN/machine.txt"
+	"$TOOL" table -dir "$RUN" >"$RUN/table.md"
+	cat "$RUN/machine.txt"
+	echo
+	cat "$RUN/table.md"
+}
+
+HAVE_PG=0
+if pg_up; then HAVE_PG=1; else log "PostgreSQL skipped (BENCH_POSTGRES=${PG:-empty} does not answer)"; fi
+[ "$PG_BIG" -gt 0 ] || log "PostgreSQL sweep skipped (BENCH_PG_BIG=0)"
+
+if [ "$ONLY_PG" = 1 ]; then
+	if [ "$HAVE_PG" = 1 ]; then
+		postgres_rows
+		if [ "$PG_BIG" -gt 0 ]; then
+			log "PostgreSQL: $PG_BIG tasks for the sweep, $PG_OVERDUE of them due to be missed"
+			pg_big_prepare
+			pg_big_sweep
+		fi
+	fi
+	print_table
+	exit 0
+fi
+
+# --- data ----------------------------------------------------------------------
+log "data: $SMALL tasks for the ceiling and for tasktrack"
+"$CEIL" -db "$RUN/ceiling.db" -seed "$SMALL" 2>>"$RUN/ceiling.log"
+demo "$RUN/small.db" "$SMALL" 0 "$RUN/demo.log"
+PG_BIG_PID=
+if [ "$HAVE_PG" = 1 ] && [ "$PG_BIG" -gt 0 ]; then
+	log "data: $PG_BIG tasks in PostgreSQL for its sweep, $PG_OVERDUE of them due to be missed (alongside the next)"
+	PG_DBS+=("$PG_BIG_DB") # pg_big_prepare's own addition stays in its subshell
+	pg_big_prepare &
+	PG_BIG_PID=$!
+fi
+log "data: $BIG tasks for tasktrack, $OVERDUE of them due to be missed"
+demo "$RUN/big.db" "$BIG" "$OVERDUE" "$RUN/demo-big.log"
+if [ -n "$PG_BIG_PID" ]; then
+	wait "$PG_BIG_PID"
+	log "  PostgreSQL's set ready after $(awk '/^pg_big_prepare_s/{print $2}' "$METRICS") s"
+fi
+
+# --- sweep over the large set ----------------------------------------------------
+if [ "$SWEEP_OFF" = 1 ]; then
+	# The same sweep without reminders, on a copy, for comparison.
+	cp "$RUN/big.db" "$RUN/big-off.db"
+	sync
+	sleep 2
+	log "sweep over $BIG tasks, reminders off"
+	sweep sweep_off "$RUN/big-off.db" --reminders ''
+	rm -f "$RUN"/big-off.db*
+	{
+		echo "sweep_off_tasks $BIG"
+		echo "sweep_off_overdue $OVERDUE"
+		echo "sweep_off_reminders off"
+	} >>"$METRICS"
+fi
 # The data set was just written: let the system finish writing it out, so
 # that the sweep is measured on its own rather than with that write-back.
 sync
 sleep 2
-log "sweep over $BIG tasks, reminders off"
-sweep sweep_off "$RUN/big-off.db" --reminders ''
-rm -f "$RUN"/big-off.db*
-sync
-sleep 2
-log "sweep over $BIG tasks"
-sweep sweep "$RUN/big.db"
-echo "sweep_tasks $BIG" >>"$METRICS"
-echo "sweep_overdue $OVERDUE" >>"$METRICS"
+log "sweep over $BIG tasks, reminders $REMINDERS"
+sweep sweep "$RUN/big.db" --reminders "$REMINDERS"
+{
+	echo "sweep_tasks $BIG"
+	echo "sweep_overdue $OVERDUE"
+	echo "sweep_reminders $REMINDERS"
+} >>"$METRICS"
 
 # --- startup on the large set ------------------------------------------------------
 log "serve on $BIG tasks until /readyz is 200 (3 times)"
@@ -295,31 +479,35 @@ echo "startup_ms $st" >>"$METRICS"
 echo "startup_tasks $BIG" >>"$METRICS"
 log "  median and runs (ms): $st"
 
-# --- servers, tokens, ids ------------------------------------------------------------
-SMTP_FLAGS=()
-if [ "$SMTP" = 1 ]; then
-	"$TOOL" smtpsink -addr "127.0.0.1:$PORT_SMTP" >"$RUN/smtpsink.log" 2>&1 &
-	SINK_PID=$!
-	PIDS+=("$SINK_PID")
-	SMTP_FLAGS=(--smtp-url "smtp://127.0.0.1:$PORT_SMTP" --public-url "http://127.0.0.1:$PORT_TT")
-	echo "smtp 1" >>"$METRICS"
-fi
-log "tokens and ids"
-start_tt small "$PORT_TT" "$RUN/small.db" "${SMTP_FLAGS[@]}"
-pid=$LAST_PID
+# --- the measured SQLite server: users, logins, tokens, ids ---------------------------
+# One process serves everything measured on SQLite from here on, so that
+# its peak memory (VmHWM at the end) covers the user creation and the login
+# burst as well as every load.
+start_sinks sqlite
+PPROF=()
+[ "$PROFILE" = 1 ] && PPROF=(--pprof-addr 127.0.0.1:6060)
+start_tt small "$PORT_TT" "$RUN/small.db" "${PPROF[@]}" "${SINK_FLAGS[@]}"
+TT_PID=$LAST_PID
+TT_ADMIN=$(login "$PORT_TT" admin "$ADMIN_PASSWORD")
+[ -n "$TT_ADMIN" ] || { echo "no admin token" >&2; exit 1; }
+echo "rss_start_hwm_kb $(hwm "$TT_PID")" >>"$METRICS"
+for phase in create login; do
+	if [ "$phase" = create ]; then
+		log "$NUSERS users created through the API as the admin, 8 at once"
+	else
+		log "$NUSERS logins of those users at once"
+	fi
+	ub=$("$TOOL" users -url "http://127.0.0.1:$PORT_TT" -token "$TT_ADMIN" -n "$NUSERS" -password "$PASSWORD" -do "$phase" 2>>"$RUN/users.log") || true
+	echo "users_$phase ${ub:-0 0 $NUSERS}" >>"$METRICS"
+	echo "rss_${phase}_hwm_kb $(hwm "$TT_PID")" >>"$METRICS"
+	log "  users, ms, failed: $ub; VmHWM $(hwm "$TT_PID") kB, VmRSS $(awk '/^VmRSS/{print $2}' "/proc/$TT_PID/status") kB"
+done
 TT_USER=$(login "$PORT_TT" bench)
 TT_MGR=$(login "$PORT_TT" bench-manager)
 task_ids "$PORT_TT" "$TT_USER" >"$RUN/tt.ids"
 TT_ASSIGNEE=$(plain_user "$PORT_TT" "$TT_MGR")
 [ "$(wc -l <"$RUN/tt.ids")" -eq 20 ] || { echo "bench user does not own 20 tasks" >&2; exit 1; }
 [ -n "$TT_USER" ] && [ -n "$TT_MGR" ] && [ -n "$TT_ASSIGNEE" ] || { echo "no tokens or assignee" >&2; exit 1; }
-# Serve the measured runs from a fresh process: its memory is that of
-# serving, not of the logins above. Tokens outlive the restart.
-stop "$pid"
-PPROF=()
-[ "$PROFILE" = 1 ] && PPROF=(--pprof-addr 127.0.0.1:6060)
-start_tt small "$PORT_TT" "$RUN/small.db" "${PPROF[@]}" "${SMTP_FLAGS[@]}"
-TT_PID=$LAST_PID
 
 start_ceil "$RUN/ceiling.db"
 CEIL_PID=$LAST_PID
@@ -364,18 +552,18 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 # --- the same lists on the large set -------------------------------------------------------
-log "scale: the same lists on $BIG vs $SMALL tasks, $ROUNDS rounds of $SHORT"
-for r in $(seq 1 "$ROUNDS"); do
+log "scale: the same lists on $BIG vs $SMALL tasks, $SCALE_ROUNDS rounds of $SHORT"
+for r in $(seq 1 "$SCALE_ROUNDS"); do
 	wrk_run scaleuser tt1m "$r" 32 "$SHORT" list "$BU" TOKEN="$BIG_USER" "${TT_ENV[@]}"
 	wrk_run scaleuser tt10k "$r" 32 "$SHORT" list "$TTU" TOKEN="$TT_USER" "${TT_ENV[@]}"
 done
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq 1 "$SCALE_ROUNDS"); do
 	wrk_run scalemgr tt1m "$r" 32 "$SHORT" list "$BU" TOKEN="$BIG_MGR" "${TT_ENV[@]}"
 	wrk_run scalemgr tt10k "$r" 32 "$SHORT" list "$TTU" TOKEN="$TT_MGR" "${TT_ENV[@]}"
 done
 stop "$BIG_PID"
 
-# --- status and create, c32, in turns ---------------------------------------------------------
+# --- status, c32 in turns, and list and status at c128 -------------------------------------
 log "status: c32, $ROUNDS rounds of $DUR"
 for r in $(seq 1 "$ROUNDS"); do
 	wrk_run status tt "$r" 32 "$DUR" status "$TTU" TOKEN="$TT_USER" IDS_FILE="$RUN/tt.ids" "${TT_ENV[@]}"
@@ -384,29 +572,47 @@ done
 if [ "$PROFILE" = 1 ]; then
 	profile status wrk_run profstatus tt 0 32 13s status "$TTU" TOKEN="$TT_USER" IDS_FILE="$RUN/tt.ids" "${TT_ENV[@]}"
 fi
-log "create: c32, $ROUNDS rounds of $DUR"
-for r in $(seq 1 "$ROUNDS"); do
-	wrk_run create tt "$r" 32 "$DUR" create "$TTU" TOKEN="$TT_MGR" ASSIGNEE="$TT_ASSIGNEE" "${TT_ENV[@]}"
-	wrk_run create ceil "$r" 32 "$DUR" create "$CU" TOKEN="$C_TOKEN" ASSIGNEE="$C_ASSIGNEE" "${CEIL_ENV[@]}"
-done
-
-# --- 128 connections: nothing may fail ------------------------------------------------------------
-if [ "$PROFILE" = 1 ]; then
-	profile create wrk_run profcreate tt 0 32 13s create "$TTU" TOKEN="$TT_MGR" ASSIGNEE="$TT_ASSIGNEE" "${TT_ENV[@]}"
-fi
-log "c128: list, status, create, $SHORT each"
+log "c128: list and status, $SHORT each"
 wrk_run list128 tt 1 128 "$SHORT" list "$TTU" TOKEN="$TT_USER" "${TT_ENV[@]}"
 wrk_run list128 ceil 1 128 "$SHORT" list "$CU" TOKEN="$C_TOKEN" "${CEIL_ENV[@]}"
 wrk_run status128 tt 1 128 "$SHORT" status "$TTU" TOKEN="$TT_USER" IDS_FILE="$RUN/tt.ids" "${TT_ENV[@]}"
 wrk_run status128 ceil 1 128 "$SHORT" status "$CU" TOKEN="$C_TOKEN" IDS_FILE="$RUN/ceiling.ids" "${CEIL_ENV[@]}"
+
+# --- create with SMTP and a "*" webhook, c32 in turns, then c128 -------------------------------
+# After each tasktrack run the next waits until the sinks' counts stand
+# still: the ceiling's run is not measured beside tasktrack's deliveries.
+log "create with SMTP and a \"*\" webhook: c32, $ROUNDS rounds of $DUR"
+drain
+BEFORE=${DRAIN#* }
+add_webhook "$PORT_TT" "$TT_ADMIN"
+DRAINS=()
+for r in $(seq 1 "$ROUNDS"); do
+	wrk_run create tt "$r" 32 "$DUR" create "$TTU" TOKEN="$TT_MGR" ASSIGNEE="$TT_ASSIGNEE" "${TT_ENV[@]}"
+	drain
+	DRAINS+=("${DRAIN%% *}")
+	wrk_run create ceil "$r" 32 "$DUR" create "$CU" TOKEN="$C_TOKEN" ASSIGNEE="$C_ASSIGNEE" "${CEIL_ENV[@]}"
+done
+if [ "$PROFILE" = 1 ]; then
+	profile create wrk_run profcreate tt 0 32 13s create "$TTU" TOKEN="$TT_MGR" ASSIGNEE="$TT_ASSIGNEE" "${TT_ENV[@]}"
+	drain
+fi
+log "c128: create, $SHORT"
 wrk_run create128 tt 1 128 "$SHORT" create "$TTU" TOKEN="$TT_MGR" ASSIGNEE="$TT_ASSIGNEE" "${TT_ENV[@]}"
+drain
+DRAINS+=("${DRAIN%% *}")
 wrk_run create128 ceil 1 128 "$SHORT" create "$CU" TOKEN="$C_TOKEN" ASSIGNEE="$C_ASSIGNEE" "${CEIL_ENV[@]}"
+{
+	echo "deliver_sqlite ${DRAIN#* } $BEFORE"
+	echo "drain_sqlite ${DRAINS[*]}"
+	echo "rss_peak_tt_kb $(hwm "$TT_PID")"
+} >>"$METRICS"
+log "SQLite server's VmHWM over the run: $(hwm "$TT_PID") kB"
 stop "$TT_PID"
 stop "$CEIL_PID"
-if [ "$SMTP" = 1 ]; then
-	stop "$SINK_PID"
-	echo "smtp_received $(sed -nE 's/received ([0-9]+) messages/\1/p' "$RUN/smtpsink.log")" >>"$METRICS"
-fi
+stop_sinks
 
-postgres_rows
+if [ "$HAVE_PG" = 1 ]; then
+	postgres_rows
+	[ "$PG_BIG" -gt 0 ] && pg_big_sweep
+fi
 print_table

@@ -1,10 +1,14 @@
 // Command benchtool is the small helper of bench/run.sh: it times a
-// server's start until it is ready, and turns the saved wrk outputs and
-// measurements of one run into the results table.
+// server's start until it is ready, stands in for the mail server and the
+// webhook receiver, creates and signs in a burst of users, and turns the
+// saved wrk outputs and measurements of one run into the results table.
 //
 //	benchtool startup -url http://127.0.0.1:18003/readyz -n 3 -- tasktrack serve ...
 //	benchtool table -dir bench/out/run
-//	benchtool smtpsink -addr 127.0.0.1:2525
+//	benchtool smtpsink -addr 127.0.0.1:2525 [-count-addr 127.0.0.1:2526]
+//	benchtool httpsink -addr 127.0.0.1:8026
+//	benchtool drain -url http://127.0.0.1:2526/ -url http://127.0.0.1:8026/
+//	benchtool users -url http://127.0.0.1:18000 -token ADMIN -n 50
 //
 // The table reads DIR/raw/<row>.<server>.<round>.txt (wrk --latency output)
 // and DIR/metrics.txt ("key value ..." lines written by run.sh).
@@ -30,7 +34,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool startup|table|smtpsink ...")
+		fmt.Fprintln(os.Stderr, "usage: benchtool startup|table|smtpsink|httpsink|drain|users ...")
 		os.Exit(2)
 	}
 	var err error
@@ -41,6 +45,12 @@ func main() {
 		err = table(os.Args[2:], os.Stdout)
 	case "smtpsink":
 		err = smtpSink(os.Args[2:], os.Stdout)
+	case "httpsink":
+		err = httpSink(os.Args[2:], os.Stdout)
+	case "drain":
+		err = drain(os.Args[2:], os.Stdout)
+	case "users":
+		err = users(os.Args[2:], os.Stdout)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -106,7 +116,8 @@ func startup(args []string) error {
 type wrkResult struct {
 	rps, p50, p99 float64 // req/s, ms
 	requests      int
-	errors        int // socket errors: connect, read, write, timeout
+	seconds       float64 // how long wrk ran
+	errors        int     // socket errors: connect, read, write, timeout
 	non2xx        int
 }
 
@@ -115,7 +126,7 @@ var (
 	reLat    = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
 	reNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	reSock   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
-	reReqs   = regexp.MustCompile(`(\d+) requests in`)
+	reReqs   = regexp.MustCompile(`(\d+) requests in ([\d.]+)(ms|s|m)\b`)
 )
 
 func parseWrk(text string) (wrkResult, error) {
@@ -150,6 +161,13 @@ func parseWrk(text string) (wrkResult, error) {
 	}
 	if m := reReqs.FindStringSubmatch(text); m != nil {
 		r.requests, _ = strconv.Atoi(m[1])
+		r.seconds, _ = strconv.ParseFloat(m[2], 64)
+		switch m[3] {
+		case "ms":
+			r.seconds /= 1000
+		case "m":
+			r.seconds *= 60
+		}
 	}
 	return r, nil
 }
@@ -252,8 +270,8 @@ func loadMetrics(path string) (map[string][]string, error) {
 // reference b.
 type loadRow struct {
 	work   string
-	a, b   string // series keys
-	target float64
+	a, b   string  // series keys
+	target float64 // the least ratio a/b, if any
 	// paired: a and b ran in turns, the ratio is the median of the
 	// per-round ratios; otherwise it is the ratio of the medians.
 	paired bool
@@ -262,22 +280,42 @@ type loadRow struct {
 	rss        string // metrics key of the RSS shown, if any
 }
 
-var loadRows = []loadRow{
-	{work: "a user lists their 20 tasks (of 10k), c32; ref = ceiling", a: "list.tt", b: "list.ceil", target: 0.6, paired: true, rss: "rss_list"},
-	{work: "a user updates a task's status, c32; ref = ceiling", a: "status.tt", b: "status.ceil", target: 0.5, paired: true},
-	{work: "a manager creates a task, c32; ref = ceiling", a: "create.tt", b: "create.ceil", target: 0.5, paired: true},
-	{work: "list at c128 (zero errors); ref = ceiling", a: "list128.tt", b: "list128.ceil", zeroErrors: true},
-	{work: "status at c128 (zero errors); ref = ceiling", a: "status128.tt", b: "status128.ceil", zeroErrors: true},
-	{work: "create at c128 (zero errors); ref = ceiling", a: "create128.tt", b: "create128.ceil", zeroErrors: true},
+// delivering is what the create rows run with.
+const delivering = "with SMTP and a \"*\" webhook"
+
+// targetRows are the load rows of the performance targets.
+var targetRows = []loadRow{
+	{work: "SQLite: a user lists their 20 tasks (of 10k), c32; ref = SQLite ceiling", a: "list.tt", b: "list.ceil", target: 0.8, paired: true, rss: "rss_list"},
+	{work: "SQLite: a user updates a task's status, c32; ref = SQLite ceiling", a: "status.tt", b: "status.ceil", target: 0.9, paired: true},
+	{work: "SQLite: a manager creates a task, " + delivering + ", c32; ref = SQLite ceiling", a: "create.tt", b: "create.ceil", target: 1.0, paired: true},
+	{work: "PostgreSQL: list, c32; ref = PostgreSQL ceiling", a: "pglist.pg", b: "pglist.pgceil", target: 0.7, paired: true},
+	{work: "PostgreSQL: status, c32; ref = PostgreSQL ceiling", a: "pgstatus.pg", b: "pgstatus.pgceil", target: 0.7, paired: true},
+	{work: "PostgreSQL: create, " + delivering + ", c32; ref = PostgreSQL ceiling", a: "pgcreate.pg", b: "pgcreate.pgceil", target: 0.7, paired: true},
+	{work: "SQLite: list at c128; ref = SQLite ceiling", a: "list128.tt", b: "list128.ceil", zeroErrors: true},
+	{work: "SQLite: status at c128; ref = SQLite ceiling", a: "status128.tt", b: "status128.ceil", zeroErrors: true},
+	{work: "SQLite: create at c128, " + delivering + "; ref = SQLite ceiling", a: "create128.tt", b: "create128.ceil", zeroErrors: true},
+	{work: "PostgreSQL: list at c128; ref = PostgreSQL ceiling", a: "pglist128.pg", b: "pglist128.pgceil", zeroErrors: true},
+	{work: "PostgreSQL: status at c128; ref = PostgreSQL ceiling", a: "pgstatus128.pg", b: "pgstatus128.pgceil", zeroErrors: true},
+	{work: "PostgreSQL: create at c128, " + delivering + "; ref = PostgreSQL ceiling", a: "pgcreate128.pg", b: "pgcreate128.pgceil", zeroErrors: true},
+}
+
+// extraRows are measured too, beyond the targets.
+var extraRows = []loadRow{
 	{work: "a user's 20 tasks on 1M; ref = same on 10k", a: "scaleuser.tt1m", b: "scaleuser.tt10k", target: 0.8, paired: true},
 	{work: "manager's first 100 by deadline on 1M; ref = same on 10k", a: "scalemgr.tt1m", b: "scalemgr.tt10k", target: 0.8, paired: true},
-	{work: "PostgreSQL: list, c32; ref = ceiling (SQLite)", a: "pglist.pg", b: "list.ceil"},
-	{work: "PostgreSQL: status, c32; ref = ceiling (SQLite)", a: "pgstatus.pg", b: "status.ceil"},
-	{work: "PostgreSQL: create, c32; ref = ceiling (SQLite)", a: "pgcreate.pg", b: "create.ceil"},
 	{work: "PgBouncer (transaction mode): list, c32; ref = PostgreSQL direct", a: "pgblist.pgb", b: "pgblist.pg", paired: true},
 	{work: "PgBouncer (transaction mode): status, c32; ref = PostgreSQL direct", a: "pgbstatus.pgb", b: "pgbstatus.pg", paired: true},
 	{work: "PgBouncer (transaction mode): create, c32; ref = PostgreSQL direct", a: "pgbcreate.pgb", b: "pgbcreate.pg", paired: true},
 }
+
+// The targets of the single measurements.
+const (
+	sweepSeconds = 1.5 // SQLite sweep, wall
+	sweepMB      = 150 // SQLite sweep, peak RSS
+	listRSSMB    = 40  // VmRSS while serving the list load
+	peakRSSMB    = 100 // VmHWM of the SQLite server over the whole run
+	startupMS    = 500
+)
 
 func table(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("table", flag.ContinueOnError)
@@ -295,104 +333,225 @@ func table(args []string, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "| work | tasktrack | reference | ratio | target | p50 / p99 ms (tasktrack; ref) | errors / non-2xx (tasktrack; ref) | RSS MB | met |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|---|---|---|")
-	for _, row := range loadRows {
-		a, b := raw[row.a], raw[row.b]
-		if len(a) == 0 {
-			fmt.Fprintf(w, "| %s | not run | | | | | | | |\n", row.work)
-			continue
-		}
-		rps := func(r wrkResult) float64 { return r.rps }
-		ma, mb := a.med(rps), b.med(rps)
-		var ratio float64
-		if row.paired {
-			var rs []float64
-			for _, r := range a.rounds() {
-				if rb, ok := b[r]; ok && rb.rps > 0 {
-					rs = append(rs, a[r].rps/rb.rps)
-				}
-			}
-			ratio = median(rs)
-		} else if mb > 0 {
-			ratio = ma / mb
-		}
-		errsA := a.sum(func(r wrkResult) int { return r.errors })
-		non2xxA := a.sum(func(r wrkResult) int { return r.non2xx })
-		errsB := b.sum(func(r wrkResult) int { return r.errors })
-		non2xxB := b.sum(func(r wrkResult) int { return r.non2xx })
-		clean := errsA == 0 && non2xxA == 0
-		target, met := "reported", "-"
-		switch {
-		case row.zeroErrors:
-			target, met = "0 errors, 0 non-2xx", yesNo(clean)
-		case row.target > 0:
-			target = fmt.Sprintf(">= %.1fx, 0 errors", row.target)
-			switch {
-			case ratio < row.target:
-				met = fmt.Sprintf("no (%.0f%% short)", 100*(row.target-ratio)/row.target)
-			case !clean:
-				met = "no (errors)"
-			default:
-				met = "yes"
-			}
-		case !clean:
-			met = "errors"
-		}
-		rounds := ""
-		if len(a) > 1 {
-			rounds = fmt.Sprintf(" (%d rounds)", len(a))
-		}
-		lat := func(s series) string {
-			if len(s) == 0 {
-				return "-"
-			}
-			return fmt.Sprintf("%.2f / %.2f", s.med(func(r wrkResult) float64 { return r.p50 }), s.med(func(r wrkResult) float64 { return r.p99 }))
-		}
-		rss := ""
-		if row.rss != "" {
-			rss = rssCell(metrics, row.rss)
-		}
-		fmt.Fprintf(w, "| %s%s | %.0f | %.0f | %.2f | %s | %s; %s | %d / %d; %d / %d | %s | %s |\n",
-			row.work, rounds, ma, mb, ratio, target, lat(a), lat(b), errsA, non2xxA, errsB, non2xxB, rss, met)
+	for _, row := range targetRows {
+		writeLoadRow(w, row, raw, metrics)
 	}
-
-	// Single measurements.
-	for _, sw := range []struct{ key, what string }{{"sweep_off", ", reminders off"}, {"sweep", ""}} {
-		v := metrics[sw.key]
-		if len(v) < 3 {
-			fmt.Fprintf(w, "| sweep%s | not run | | | | | | | |\n", sw.what)
-			continue
-		}
-		// <wall seconds> <max rss kB> <duration_ms reported> <tasks missed> <users deactivated> <reminders>
-		wall, _ := strconv.ParseFloat(v[0], 64)
-		kb, _ := strconv.ParseFloat(v[1], 64)
-		extra := ""
-		if len(v) >= 5 {
-			extra = fmt.Sprintf(" (sweep itself %s ms; %s tasks missed, %s users deactivated", v[2], v[3], v[4])
-			if len(v) >= 6 {
-				extra += ", " + v[5] + " reminders"
-			}
-			extra += ")"
-		}
-		fmt.Fprintf(w, "| sweep over %s tasks, %s due to be missed%s%s | %.2f s | | | <= 3 s, <= 150 MB | | | %.0f | %s |\n",
-			metricStr(metrics, "sweep_tasks"), metricStr(metrics, "sweep_overdue"), sw.what, extra, wall, kb/1024,
-			yesNo(wall <= 3 && kb/1024 <= 150))
+	writeSweepRow(w, metrics, "sweep", "SQLite: ", true)
+	writeSweepRow(w, metrics, "sweep_pg", "PostgreSQL, beside it: the same ", false)
+	writeMemoryRows(w, metrics)
+	for _, row := range extraRows {
+		writeLoadRow(w, row, raw, metrics)
 	}
-	if len(metrics["smtp"]) > 0 {
-		fmt.Fprintf(w, "| emails sent to the SMTP sink while tasktrack ran with `--smtp-url` (one per created task) | %s | | | reported | | | | - |\n",
-			metricStr(metrics, "smtp_received"))
-	}
-	if v := metrics["rss_list_tt_max_kb"]; len(v) > 0 {
-		rss := metricFloat(metrics, "rss_list_tt_max_kb") / 1024
-		fmt.Fprintf(w, "| resident memory while serving the list load (largest VmRSS sampled every 0.2 s; ref = ceiling) | %.1f MB | %.1f MB | | <= 60 MB | | | VmHWM since start %.1f; %.1f | %s |\n",
-			rss, metricFloat(metrics, "rss_list_ceil_max_kb")/1024,
-			metricFloat(metrics, "rss_list_tt_hwm_kb")/1024, metricFloat(metrics, "rss_list_ceil_hwm_kb")/1024, yesNo(rss <= 60))
+	if len(metrics["sweep_off"]) > 0 {
+		writeSweepRow(w, metrics, "sweep_off", "SQLite, for comparison: ", false)
+	} else {
+		fmt.Fprintln(w, "| SQLite, for comparison: the sweep with reminders off | not run (BENCH_SWEEP_OFF=1) | | | reported | | | | |")
 	}
 	if v := metrics["startup_ms"]; len(v) > 0 {
 		ms, _ := strconv.ParseFloat(v[0], 64)
-		fmt.Fprintf(w, "| `serve` on the %s-task database until /readyz is 200 (median of %s) | %.0f ms | | | <= 500 ms | | | | %s |\n",
-			metricStr(metrics, "startup_tasks"), strings.Join(v[1:], ", ")+" ms", ms, yesNo(ms <= 500))
+		fmt.Fprintf(w, "| `serve` on the %s-task database until /readyz is 200 (median of %s) | %.0f ms | | | <= %d ms | | | | %s |\n",
+			metricStr(metrics, "startup_tasks"), strings.Join(v[1:], ", ")+" ms", ms, startupMS, yesNo(ms <= startupMS))
 	}
+	writeNotes(w, raw, metrics)
 	return nil
+}
+
+func writeLoadRow(w io.Writer, row loadRow, raw map[string]series, metrics map[string][]string) {
+	a, b := raw[row.a], raw[row.b]
+	if len(a) == 0 {
+		fmt.Fprintf(w, "| %s | not run | | | %s | | | | |\n", row.work, rowTarget(row))
+		return
+	}
+	rps := func(r wrkResult) float64 { return r.rps }
+	ma, mb := a.med(rps), b.med(rps)
+	var ratio float64
+	if row.paired {
+		var rs []float64
+		for _, r := range a.rounds() {
+			if rb, ok := b[r]; ok && rb.rps > 0 {
+				rs = append(rs, a[r].rps/rb.rps)
+			}
+		}
+		ratio = median(rs)
+	} else if mb > 0 {
+		ratio = ma / mb
+	}
+	errsA := a.sum(func(r wrkResult) int { return r.errors })
+	non2xxA := a.sum(func(r wrkResult) int { return r.non2xx })
+	errsB := b.sum(func(r wrkResult) int { return r.errors })
+	non2xxB := b.sum(func(r wrkResult) int { return r.non2xx })
+	clean := errsA == 0 && non2xxA == 0
+	met := "-"
+	switch {
+	case row.zeroErrors:
+		met = yesNo(clean)
+	case row.target > 0:
+		switch {
+		case ratio < row.target:
+			met = fmt.Sprintf("no (%.0f%% short)", 100*(row.target-ratio)/row.target)
+		case !clean:
+			met = "no (errors)"
+		default:
+			met = "yes"
+		}
+	case !clean:
+		met = "errors"
+	}
+	rounds := ""
+	if len(a) > 1 {
+		rounds = fmt.Sprintf(" (%d rounds)", len(a))
+	}
+	lat := func(s series) string {
+		if len(s) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f / %.2f", s.med(func(r wrkResult) float64 { return r.p50 }), s.med(func(r wrkResult) float64 { return r.p99 }))
+	}
+	rss := ""
+	if row.rss != "" {
+		rss = rssCell(metrics, row.rss)
+	}
+	fmt.Fprintf(w, "| %s%s | %.0f | %.0f | %.2f | %s | %s; %s | %d / %d; %d / %d | %s | %s |\n",
+		row.work, rounds, ma, mb, ratio, rowTarget(row), lat(a), lat(b), errsA, non2xxA, errsB, non2xxB, rss, met)
+}
+
+func rowTarget(row loadRow) string {
+	switch {
+	case row.zeroErrors:
+		return "0 errors, 0 non-2xx"
+	case row.target > 0:
+		return fmt.Sprintf(">= %.1fx, 0 errors", row.target)
+	}
+	return "reported"
+}
+
+// writeSweepRow writes the sweep measured under key: metrics "key <wall
+// seconds> <max rss kB> <duration_ms reported> <tasks missed> <users
+// deactivated> <reminders>", "key_tasks", "key_overdue", "key_reminders".
+func writeSweepRow(w io.Writer, metrics map[string][]string, key, prefix string, withTarget bool) {
+	target := "reported"
+	if withTarget {
+		target = fmt.Sprintf("<= %.1f s, <= %d MB", sweepSeconds, sweepMB)
+	}
+	what := ""
+	switch reminders := metricStr(metrics, key+"_reminders"); reminders {
+	case "off":
+		what = ", reminders off"
+	case "?":
+	default:
+		what = ", reminders " + reminders
+	}
+	v := metrics[key]
+	if len(v) < 3 {
+		fmt.Fprintf(w, "| %ssweep%s | not run | | | %s | | | | |\n", prefix, what, target)
+		return
+	}
+	wall, _ := strconv.ParseFloat(v[0], 64)
+	kb, _ := strconv.ParseFloat(v[1], 64)
+	extra := ""
+	if len(v) >= 5 {
+		extra = fmt.Sprintf(" (sweep itself %s ms; %s tasks missed, %s users deactivated", v[2], v[3], v[4])
+		if len(v) >= 6 {
+			extra += ", " + v[5] + " reminders"
+		}
+		extra += ")"
+	}
+	if t, s := metricStr(metrics, key+"_tasks"), metricStr(metrics, "sweep_tasks"); key != "sweep" && s != "?" && t != s {
+		extra += fmt.Sprintf("; a smaller set than SQLite's %s", s)
+	}
+	met := "-"
+	if withTarget {
+		met = yesNo(wall <= sweepSeconds && kb/1024 <= sweepMB)
+	}
+	fmt.Fprintf(w, "| %ssweep over %s tasks, %s due to be missed%s%s | %.2f s | | | %s | | | %.0f | %s |\n",
+		prefix, metricStr(metrics, key+"_tasks"), metricStr(metrics, key+"_overdue"), what, extra, wall, target, kb/1024, met)
+}
+
+func writeMemoryRows(w io.Writer, metrics map[string][]string) {
+	// users_create and users_login: <n> <ms> <failures>
+	burst := ""
+	if c, l := metrics["users_create"], metrics["users_login"]; len(c) >= 3 && len(l) >= 3 {
+		burst = fmt.Sprintf("%s users created through the API by an admin (%s ms, %s failed) and %s logins at once (%s ms, %s failed)",
+			c[0], c[1], c[2], l[0], l[1], l[2])
+	}
+	if v := metrics["rss_list_tt_max_kb"]; len(v) > 0 {
+		rss := metricFloat(metrics, "rss_list_tt_max_kb") / 1024
+		after := ""
+		if burst != "" {
+			after = ", after " + burst
+		}
+		fmt.Fprintf(w, "| SQLite: resident memory while serving the list load%s (largest VmRSS sampled every 0.2 s; ref = ceiling) | %.1f MB | %.1f MB | | <= %d MB | | | VmHWM since start %.1f; %.1f | %s |\n",
+			after, rss, metricFloat(metrics, "rss_list_ceil_max_kb")/1024, listRSSMB,
+			metricFloat(metrics, "rss_list_tt_hwm_kb")/1024, metricFloat(metrics, "rss_list_ceil_hwm_kb")/1024, yesNo(rss <= listRSSMB))
+	} else {
+		fmt.Fprintf(w, "| SQLite: resident memory while serving the list load | not run | | | <= %d MB | | | | |\n", listRSSMB)
+	}
+	if v := metrics["rss_peak_tt_kb"]; len(v) > 0 {
+		peak := metricFloat(metrics, "rss_peak_tt_kb") / 1024
+		fmt.Fprintf(w, "| SQLite: peak resident memory of the serving process over the whole run (VmHWM at its end; it served %s, then every SQLite list, status and create run above, with their emails and webhooks) | %.1f MB | | | <= %d MB | | | VmHWM when ready %.1f, after the creations %.1f, after the logins %.1f | %s |\n",
+			burst, peak, peakRSSMB, metricFloat(metrics, "rss_start_hwm_kb")/1024, metricFloat(metrics, "rss_create_hwm_kb")/1024,
+			metricFloat(metrics, "rss_login_hwm_kb")/1024, yesNo(peak <= peakRSSMB))
+	} else {
+		fmt.Fprintf(w, "| SQLite: peak resident memory over the whole run | not run | | | <= %d MB | | | | |\n", peakRSSMB)
+	}
+}
+
+// writeNotes writes, under the table, what the sinks received and the
+// PostgreSQL settings of both servers.
+func writeNotes(w io.Writer, raw map[string]series, metrics map[string][]string) {
+	created := func(keys ...string) int {
+		n := 0
+		for _, k := range keys {
+			n += raw[k].sum(func(r wrkResult) int { return r.requests - r.non2xx })
+		}
+		return n
+	}
+	var lines []string
+	for _, e := range []struct{ name, key, create, create128, ceil string }{
+		{"SQLite", "sqlite", "create.tt", "create128.tt", "create.ceil"},
+		{"PostgreSQL", "pg", "pgcreate.pg", "pgcreate128.pg", "pgcreate.pgceil"},
+	} {
+		// <emails> <posts> at the end, <emails> <posts> when the webhook was added
+		v := metrics["deliver_"+e.key]
+		if len(v) < 4 {
+			continue
+		}
+		emails, _ := strconv.Atoi(v[0])
+		posts, _ := strconv.Atoi(v[1])
+		emails0, _ := strconv.Atoi(v[2])
+		posts0, _ := strconv.Atoi(v[3])
+		line := fmt.Sprintf("- %s: wrk counted %d 2xx answers to tasktrack's creates (c32 and c128; it leaves out those still in flight when it stops); from the webhook's creation on, the SMTP sink received %d emails and the webhook sink %d posts; before it, %d emails and %d posts",
+			e.name, created(e.create, e.create128), emails-emails0, posts-posts0, emails0, posts0)
+		if d := metrics["drain_"+e.key]; len(d) > 0 {
+			line += fmt.Sprintf("; after each of those runs deliveries went on for %s s (the next run waited for them)", strings.Join(d, ", "))
+			// The c32 rounds, counting the time their deliveries went on:
+			// what tasktrack creates and delivers for as long as it lasts.
+			c32, secs := raw[e.create], 0.0
+			for i, r := range c32.rounds() {
+				if i >= len(d) {
+					break
+				}
+				ds, _ := strconv.ParseFloat(d[i], 64)
+				secs += c32[r].seconds + ds
+			}
+			if secs > 0 {
+				line += fmt.Sprintf("; counting that time, the c32 runs created and delivered %.0f tasks/s (the ceiling created %.0f/s)",
+					float64(created(e.create))/secs, raw[e.ceil].med(func(r wrkResult) float64 { return r.rps }))
+			}
+		}
+		lines = append(lines, line+".")
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Deliveries: tasktrack ran with `--smtp-url` at `benchtool smtpsink` throughout, and from just before its create rows with one webhook endpoint `{\"events\": [\"*\"], \"format\": \"standard\"}` at `benchtool httpsink` (answers 204):")
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+	}
+	if v := metrics["pg_settings"]; len(v) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "PostgreSQL: "+strings.Join(v, " ")+".")
+	}
 }
 
 func rssCell(m map[string][]string, key string) string {

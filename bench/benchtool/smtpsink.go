@@ -14,12 +14,14 @@ import (
 )
 
 // smtpSink accepts every message on addr and throws it away, counting
-// them, until SIGTERM or SIGINT; then it prints the count. bench/run.sh
-// points tasktrack's --smtp-url at it, so that creating a task is measured
-// with its email written and sent.
+// them, until SIGTERM or SIGINT; then it prints the count. With
+// -count-addr, an HTTP listener there answers every GET with the count so
+// far (for drain). bench/run.sh points tasktrack's --smtp-url at it, so that
+// creating a task is measured with its email written and sent.
 func smtpSink(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("smtpsink", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:2525", "address to listen on")
+	countAddr := fs.String("count-addr", "", "address of an HTTP listener that answers the count (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -32,6 +34,15 @@ func smtpSink(args []string, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *countAddr != "" {
+		cln, err := net.Listen("tcp", *countAddr)
+		if err != nil {
+			return err
+		}
+		cs := countServer(&received)
+		go cs.Serve(cln)
+		defer cs.Close()
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
