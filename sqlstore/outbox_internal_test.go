@@ -14,7 +14,7 @@ import (
 func TestJSONBuildObjectAsEncodingJSON(t *testing.T) {
 	values := []driver.Value{
 		nil, int64(0), int64(-42), int64(math.MaxInt64), int64(math.MinInt64),
-		1.5, 1e21, 1e-7, -0.0, 3.0,
+		1.5, 1e21, 1e-7, math.Copysign(0, -1), 3.0,
 		"", "plain words", `quote " and \ backslash`, "<b>&amp;</b>", "line\nbreak\ttab\r\b\f\x01\x1f",
 		"del \x7f", "é ü 日本", "\u2028 \u2029", "bad \xff utf-8", []byte("a blob"), []byte("<blob>\x00"),
 	}
