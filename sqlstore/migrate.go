@@ -33,18 +33,42 @@ func (db *DB) Migrate(ctx context.Context) (err error) {
 		return err
 	}
 	sort.Strings(names)
-	// Under the lock, like each migration: on PostgreSQL two replicas
-	// racing through CREATE TABLE IF NOT EXISTS can both miss the table, and
-	// the second then fails on the type the first has made.
-	err = db.dialect.migration(ctx, db, func(tx *Tx) error {
-		if err := db.dialect.lock(ctx, tx, lockMigrate); err != nil {
+	// What is applied already, read outside the migration transactions:
+	// every start of a process (a sweep from cron too) finds the schema up
+	// to date, and a migration transaction on SQLite ends with
+	// PRAGMA foreign_key_check, which reads every table (seconds on a
+	// million tasks). A version once recorded stays recorded, so only
+	// those missing here go through the lock, which asks again. Without
+	// the table (a new database), every migration does.
+	applied := map[int]bool{}
+	rows, err := db.query(ctx, "SELECT version FROM schema_migrations")
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			applied[v] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-		return err
-	})
-	if err != nil {
-		return db.mapErr(err)
+	} else {
+		// Under the lock, like each migration: on PostgreSQL two replicas
+		// racing through CREATE TABLE IF NOT EXISTS can both miss the
+		// table, and the second then fails on the type the first has made.
+		err = db.dialect.migration(ctx, db, func(tx *Tx) error {
+			if err := db.dialect.lock(ctx, tx, lockMigrate); err != nil {
+				return err
+			}
+			_, err := tx.exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+			return err
+		})
+		if err != nil {
+			return db.mapErr(err)
+		}
 	}
 	for _, name := range names {
 		base := name[strings.LastIndexByte(name, '/')+1:]
@@ -52,6 +76,9 @@ func (db *DB) Migrate(ctx context.Context) (err error) {
 		version, err := strconv.Atoi(number)
 		if err != nil {
 			return fmt.Errorf("migration %s: bad name", base)
+		}
+		if applied[version] {
+			continue
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {

@@ -72,7 +72,16 @@ func (s *SweepService) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err 
 			}
 			lap("counts")
 		}
-		r, err := tx.exec(ctx, `UPDATE tasks SET status = 'missed', missed_at = ?, updated_at = ?
+		// On SQLite, OR IGNORE: no row of this UPDATE can break a
+		// constraint (the status is valid, the times are set), and without
+		// a clause that may abort it (its triggers have none either; see
+		// 0008_sweep_without_statement_journal.sql) SQLite keeps no
+		// statement journal, a copy of every page the UPDATE changes.
+		mark := "UPDATE"
+		if s.db.dialect.keepsTaskCounts() {
+			mark = "UPDATE OR IGNORE"
+		}
+		r, err := tx.exec(ctx, mark+` tasks SET status = 'missed', missed_at = ?, updated_at = ?
 			WHERE status IN ('pending', 'in_progress') AND deadline < ?`, now, now, now)
 		if err != nil {
 			return err
