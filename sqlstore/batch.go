@@ -10,37 +10,49 @@ import (
 	"tasktrack"
 )
 
-// createQueue groups task creations that arrive together into one write
-// transaction: group commit. With one writer at a time, every creation
+// groupCommit groups writes of one kind that arrive together into one
+// write transaction: group commit. With one writer at a time, every write
 // otherwise pays a whole commit for a handful of rows; sharing it costs the
 // first one nothing and the others a wait they would have spent queueing
-// for the writer anyway. Each creation is answered only after the
-// transaction holding it has committed, so the durability promise holds.
+// for the writer anyway. Each write is answered only after the transaction
+// holding it has committed, so the durability promise holds.
 //
 // There is no goroutine of its own: the first caller to find the queue idle
 // leads, writes one batch, answers it, and hands the lead to the oldest
-// caller still waiting, whose creation is then in the next batch.
-type createQueue struct {
+// caller still waiting, whose write is then in the next batch.
+type groupCommit[R grouped] struct {
 	mu      sync.Mutex
-	pending []*createReq
+	pending []R
 	leading bool
+	// write writes a batch in tx. A member that is refused for its own
+	// sake (not found, forbidden, invalid) gets that error as its own and
+	// must have written nothing; an error returned fails the whole batch.
+	write func(ctx context.Context, tx *Tx, batch []R) error
+	// order, when set, is the order the batch is written in, so that
+	// batches on two replicas take their locks in one order.
+	order func(a, b R) int
 }
 
-// maxCreateBatch bounds a batch, so that one transaction stays short.
-const maxCreateBatch = 64
+// maxBatch bounds a batch, so that one transaction stays short.
+const maxBatch = 64
 
-type createReq struct {
-	ctx   context.Context
-	actor *tasktrack.User
-	in    tasktrack.TaskCreate
-	task  *tasktrack.Task
-	err   error
-	done  chan struct{} // closed once task or err is set
-	lead  chan struct{} // closed when this caller is to lead the next batch
+// member is what every grouped write carries.
+type member struct {
+	ctx  context.Context // the caller's: its personal access token, for the audit
+	err  error
+	done chan struct{} // closed once the write is answered
+	lead chan struct{} // closed when this caller is to lead the next batch
 }
 
-func (q *createQueue) submit(db *DB, ctx context.Context, actor *tasktrack.User, in tasktrack.TaskCreate) (*tasktrack.Task, error) {
-	r := &createReq{ctx: ctx, actor: actor, in: in, done: make(chan struct{}), lead: make(chan struct{})}
+func (m *member) base() *member { return m }
+
+type grouped interface{ base() *member }
+
+// submit queues r, leads batches while it is its turn, and returns r's
+// own error or its batch's once r is answered.
+func (q *groupCommit[R]) submit(db *DB, ctx context.Context, r R) error {
+	m := r.base()
+	m.ctx, m.done, m.lead = ctx, make(chan struct{}), make(chan struct{})
 	q.mu.Lock()
 	q.pending = append(q.pending, r)
 	lead := !q.leading
@@ -49,11 +61,11 @@ func (q *createQueue) submit(db *DB, ctx context.Context, actor *tasktrack.User,
 	if lead {
 		q.runBatch(db)
 	}
-	leadCh := r.lead
+	leadCh := m.lead
 	for {
 		select {
-		case <-r.done:
-			return r.task, r.err
+		case <-m.done:
+			return m.err
 		case <-leadCh:
 			leadCh = nil // led once; r is in that batch
 			q.runBatch(db)
@@ -61,51 +73,98 @@ func (q *createQueue) submit(db *DB, ctx context.Context, actor *tasktrack.User,
 	}
 }
 
-// runBatch writes the oldest pending creations in one transaction, answers
+// runBatch writes the oldest pending writes in one transaction, answers
 // them, and passes the lead on (or gives it up when nothing waits).
-func (q *createQueue) runBatch(db *DB) {
+func (q *groupCommit[R]) runBatch(db *DB) {
 	q.mu.Lock()
-	n := min(len(q.pending), maxCreateBatch)
+	n := min(len(q.pending), maxBatch)
 	batch := q.pending[:n:n]
 	q.pending = q.pending[n:]
 	q.mu.Unlock()
 
 	// The batch outlives any one caller's request: none of them may cancel
-	// the others' creations.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
-	// In assignee order, every batch takes the locks of the per-user tally
-	// rows its creations change (0003_stats.sql) in one order, so that
-	// batches on two replicas never deadlock on them.
-	ordered := slices.Clone(batch)
-	slices.SortStableFunc(ordered, func(a, b *createReq) int { return cmp.Compare(a.in.AssignedTo, b.in.AssignedTo) })
+	// the others' writes.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].base().ctx), 30*time.Second)
+	ordered := batch
+	if q.order != nil {
+		ordered = slices.Clone(batch)
+		slices.SortStableFunc(ordered, q.order)
+	}
 	err := db.update(ctx, func(tx *Tx) error {
 		for _, r := range ordered {
-			r.task, r.err = nil, nil
+			r.base().err = nil
 		}
-		if err := tx.insertTasks(ctx, ordered); err != nil {
-			// Not one creation's own fault (those are answered invalid
-			// before anything is written): the whole batch fails.
-			return err
-		}
-		return tx.notifyCreated(ctx, ordered)
+		return q.write(ctx, tx, ordered)
 	})
 	cancel()
 	for _, r := range batch {
-		if err != nil && tasktrack.ErrorKind(r.err) != tasktrack.KindInvalid {
-			// Rolled back with the batch; an invalid creation keeps its own
-			// answer, as it would have written nothing anyway.
-			r.task, r.err = nil, err
+		m := r.base()
+		if err != nil && m.err == nil {
+			// Rolled back with the batch; a member refused for its own
+			// sake keeps its answer, as it wrote nothing anyway.
+			m.err = err
 		}
-		close(r.done)
+		close(m.done)
 	}
 
 	q.mu.Lock()
 	if len(q.pending) > 0 {
-		close(q.pending[0].lead)
+		close(q.pending[0].base().lead)
 	} else {
 		q.leading = false
 	}
 	q.mu.Unlock()
+}
+
+// createReq is a task creation waiting for its batch.
+type createReq struct {
+	member
+	actor *tasktrack.User
+	in    tasktrack.TaskCreate
+	task  *tasktrack.Task
+}
+
+// newCreateQueue groups task creations. In assignee order, every batch
+// takes the locks of the per-user tally rows its creations change
+// (0003_stats.sql) in one order, so that batches on two replicas never
+// deadlock on them.
+func newCreateQueue() *groupCommit[*createReq] {
+	return &groupCommit[*createReq]{
+		write: func(ctx context.Context, tx *Tx, batch []*createReq) error {
+			if err := tx.insertTasks(ctx, batch); err != nil {
+				return err
+			}
+			return tx.notifyCreated(ctx, batch)
+		},
+		order: func(a, b *createReq) int { return cmp.Compare(a.in.AssignedTo, b.in.AssignedTo) },
+	}
+}
+
+// statusReq is a status change waiting for its batch.
+type statusReq struct {
+	member
+	actor  *tasktrack.User
+	id     string
+	status tasktrack.Status
+	task   *tasktrack.Task
+}
+
+// newStatusQueue groups status changes (on SQLite; see UpdateTaskStatus).
+func newStatusQueue() *groupCommit[*statusReq] {
+	return &groupCommit[*statusReq]{
+		write: func(ctx context.Context, tx *Tx, batch []*statusReq) error {
+			for _, r := range batch {
+				// Each change's audit entry names the personal access token
+				// of its own request, not of the batch's first.
+				rctx := tasktrack.NewContextWithToken(ctx, tasktrack.TokenFromContext(r.ctx))
+				r.task, r.err = tx.setStatus(rctx, r.actor, r.id, r.status)
+				if r.err != nil && tasktrack.ErrorKind(r.err) == tasktrack.KindInternal {
+					return r.err
+				}
+			}
+			return nil
+		},
+	}
 }
 
 // insertTasks writes the tasks of a batch of creations with their audit

@@ -87,8 +87,10 @@ type DB struct {
 	// signals wake event streams and outbox workers (notification.go).
 	signals signals
 
-	// creates groups concurrent task creations into one transaction.
-	creates createQueue
+	// creates groups concurrent task creations into one transaction, and
+	// statuses concurrent status changes (SQLite only, see groupsWrites).
+	creates  *groupCommit[*createReq]
+	statuses *groupCommit[*statusReq]
 
 	// alertsChanged is signalled after a local commit created alerts.
 	alertsChanged chan struct{}
@@ -127,6 +129,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		alertsChanged:   make(chan struct{}, 1),
 		Reminders:       []time.Duration{time.Hour, 24 * time.Hour},
 		signals:         newSignals(),
+		creates:         newCreateQueue(),
+		statuses:        newStatusQueue(),
 	}
 	db.Users, db.Sessions, db.Tasks = &UserService{db}, &SessionService{db}, &TaskService{db}
 	db.Alerts, db.Audit, db.Sweeper = &AlertService{db}, &AuditService{db}, &SweepService{db}

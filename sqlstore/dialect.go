@@ -50,6 +50,11 @@ type dialect interface {
 	// server (PostgreSQL), so that folding two reads into one statement
 	// saves one; SQLite's statements are calls within the process.
 	roundTrips() bool
+	// groupsWrites reports whether concurrent status changes share write
+	// transactions (SQLite: its one writer takes them in turn anyway, and
+	// each would pay a commit of its own). On PostgreSQL they run side by
+	// side on their own connections, which grouping would serialize.
+	groupsWrites() bool
 	// followIDs makes the ids the engine gives new users follow those a
 	// transaction inserted explicitly (an import), never setting them back.
 	followIDs(ctx context.Context, tx *Tx) error
@@ -80,6 +85,7 @@ type sqliteDialect struct{}
 
 func (sqliteDialect) keepsTaskCounts() bool                     { return true }
 func (sqliteDialect) roundTrips() bool                          { return false }
+func (sqliteDialect) groupsWrites() bool                        { return true }
 func (sqliteDialect) name() string                              { return "sqlite" }
 func (sqliteDialect) rebind(q string) string                    { return q }
 func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
@@ -244,6 +250,7 @@ func (postgresDialect) name() string { return "postgres" }
 
 func (postgresDialect) keepsTaskCounts() bool { return false }
 func (postgresDialect) roundTrips() bool      { return true }
+func (postgresDialect) groupsWrites() bool    { return false }
 
 func (d postgresDialect) rebind(q string) string {
 	if v, ok := d.rebound.Load(q); ok {

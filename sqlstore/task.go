@@ -294,7 +294,11 @@ func (s *TaskService) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	return s.db.creates.submit(s.db, ctx, actor, in)
+	r := &createReq{actor: actor, in: in}
+	if err := s.db.creates.submit(s.db, ctx, r); err != nil {
+		return nil, err
+	}
+	return r.task, nil
 }
 
 func (tx *Tx) saveTask(ctx context.Context, t *tasktrack.Task) error {
@@ -428,39 +432,51 @@ func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status ta
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
+	if s.db.dialect.groupsWrites() {
+		r := &statusReq{actor: actor, id: id, status: status}
+		if err := s.db.statuses.submit(s.db, ctx, r); err != nil {
+			return nil, err
+		}
+		return r.task, nil
+	}
 	var t *tasktrack.Task
-	err = s.db.update(ctx, func(tx *Tx) error {
-		old, err := findTask(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if !tasktrack.CanSeeTask(actor, old) {
-			return tasktrack.ErrNotFound
-		}
-		errs := tasktrack.FieldErrors{}
-		tasktrack.ValidateSettableStatus(errs, status)
-		if err := errs.Err(); err != nil {
-			return err
-		}
-		if err := tasktrack.AuthorizeStatusChange(actor, old, !old.Deadline.After(tx.now)); err != nil {
-			return err
-		}
-		if status == old.Status {
-			t = old
-			return nil
-		}
-		nt := *old
-		nt.SetStatus(status, tx.now)
-		nt.UpdatedAt = tx.now
-		if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
-			string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {
-			return err
-		}
-		t = &nt
-		if err := tx.taskChangeEvents(ctx, old, &nt); err != nil {
-			return err
-		}
-		return tx.audit(ctx, actor, tasktrack.ActionTaskStatus, "task", nt.ID, map[string]any{"from": old.Status, "to": nt.Status})
+	err = s.db.update(ctx, func(tx *Tx) (err error) {
+		t, err = tx.setStatus(ctx, actor, id, status)
+		return err
 	})
 	return t, err
+}
+
+// setStatus changes a task's status in tx. Its errors other than internal
+// ones come before anything is written.
+func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+	old, err := findTask(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !tasktrack.CanSeeTask(actor, old) {
+		return nil, tasktrack.ErrNotFound
+	}
+	errs := tasktrack.FieldErrors{}
+	tasktrack.ValidateSettableStatus(errs, status)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	if err := tasktrack.AuthorizeStatusChange(actor, old, !old.Deadline.After(tx.now)); err != nil {
+		return nil, err
+	}
+	if status == old.Status {
+		return old, nil
+	}
+	nt := *old
+	nt.SetStatus(status, tx.now)
+	nt.UpdatedAt = tx.now
+	if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
+		string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {
+		return nil, err
+	}
+	if err := tx.taskChangeEvents(ctx, old, &nt); err != nil {
+		return nil, err
+	}
+	return &nt, tx.audit(ctx, actor, tasktrack.ActionTaskStatus, "task", nt.ID, map[string]any{"from": old.Status, "to": nt.Status})
 }
