@@ -206,6 +206,12 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 
+// execUncached is exec without the prepared-statement cache, for
+// statements of many shapes.
+func (tx *Tx) execUncached(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
 // execRows runs a statement of n rows alike: prefix, then row n times
 // separated by commas, then suffix. Statements of more than one row are
 // not kept prepared, so that their many lengths do not fill the cache.
@@ -213,7 +219,7 @@ func (tx *Tx) execRows(ctx context.Context, prefix, row string, n int, suffix st
 	if n == 1 {
 		return tx.exec(ctx, prefix+row+suffix, args...)
 	}
-	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(rowsQuery(prefix, row, n, suffix)), args...)
+	return tx.execUncached(ctx, rowsQuery(prefix, row, n, suffix), args...)
 }
 
 // queryRows is execRows for a query.

@@ -67,10 +67,11 @@ func (tx *Tx) notify(ctx context.Context, notes []note) error {
 	if len(notes) == 0 {
 		return nil
 	}
-	before, err := tx.lockNotifications(ctx)
-	if err != nil {
+	// The lock alone: the rows' seqs come back from the insert itself.
+	if err := tx.db.dialect.lock(ctx, tx, lockNotifications); err != nil {
 		return err
 	}
+	var err error
 	counts := map[string]int{}
 	args := make([]any, 0, 7*len(notes))
 	for _, n := range notes {
@@ -88,12 +89,45 @@ func (tx *Tx) notify(ctx context.Context, notes []note) error {
 		counts[n.kind]++
 	}
 	// One statement for the batch; rows take their seq in the order given.
-	if _, err := tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(notes)), ", "), args...); err != nil {
+	rows, err := tx.queryRows(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?)", len(notes), " RETURNING seq", args...)
+	if err != nil {
 		return err
 	}
-	return tx.notified(ctx, before, counts)
+	seqs := make([]any, 0, len(notes))
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return err
+		}
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Named by their seqs, not as "after the newest before": a planner
+	// without fresh statistics of notifications (PostgreSQL, until it
+	// analyzes a growing table) guessed a third of the table for the range
+	// and joined it to every task by a hash of the whole tasks table.
+	return tx.notified(ctx, notesIn(seqs), counts)
 }
+
+// notes names the notifications whose emails notified writes: a condition
+// on the notifications n and its arguments.
+type notes struct {
+	where string
+	args  []any
+}
+
+// notesIn is the notifications of the seqs given.
+func notesIn(seqs []any) notes {
+	return notes{"n.seq IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(seqs)), ", ") + ")", seqs}
+}
+
+// notesAfter is every notification after seq before (the sweep's).
+func notesAfter(before int64) notes { return notes{"n.seq > ?", []any{before}} }
 
 // lockNotifications takes the lock that keeps notifications in commit
 // order and returns the newest seq before this transaction's: every
@@ -106,9 +140,9 @@ func (tx *Tx) lockNotifications(ctx context.Context) (int64, error) {
 }
 
 // notified finishes what notify and the sweep began: the emails of the
-// notifications after seq before, the wake-ups of streams and workers
+// notifications which, the wake-ups of streams and workers
 // everywhere, and the counts for metrics once committed.
-func (tx *Tx) notified(ctx context.Context, before int64, counts map[string]int) error {
+func (tx *Tx) notified(ctx context.Context, which notes, counts map[string]int) error {
 	total := 0
 	for _, n := range counts {
 		total += n
@@ -116,7 +150,7 @@ func (tx *Tx) notified(ctx context.Context, before int64, counts map[string]int)
 	if total == 0 {
 		return nil
 	}
-	if err := tx.emailNotifications(ctx, before); err != nil {
+	if err := tx.emailNotifications(ctx, which); err != nil {
 		return err
 	}
 	if err := tx.db.dialect.notify(ctx, tx, notificationsChannel); err != nil {

@@ -130,14 +130,18 @@ const wantsEmail = `COALESCE(CASE n.kind
 	WHEN '` + tasktrack.NotifyTaskReminder + `' THEN p.email_task_reminder WHEN '` + tasktrack.NotifyTaskMissed + `' THEN p.email_task_missed
 	WHEN '` + tasktrack.NotifyAtRisk + `' THEN p.email_at_risk WHEN '` + tasktrack.NotifyReactivated + `' THEN p.email_reactivated END, TRUE)`
 
-// emailNotifications writes the emails of the notifications after seq
-// before (all of them this transaction's; see lockNotifications), to those
-// who have an address and want them.
-func (tx *Tx) emailNotifications(ctx context.Context, before int64) error {
+// emailNotifications writes the emails of the notifications which (all of
+// them this transaction's; see lockNotifications), to those who have an
+// address and want them.
+func (tx *Tx) emailNotifications(ctx context.Context, which notes) error {
 	if !tx.db.Email {
 		return nil
 	}
-	res, err := tx.exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
+	exec := tx.exec
+	if len(which.args) > 1 {
+		exec = tx.execUncached // an IN list of many lengths
+	}
+	res, err := exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
 		SELECT tt_uuid7(?), 'email', u.email, u.id,
 			json_build_object('template', 'notification', 'name', `+greeting("u")+`, 'timezone', COALESCE(p.timezone, 'UTC'),
 				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead, `+emailTask+`),
@@ -145,8 +149,8 @@ func (tx *Tx) emailNotifications(ctx context.Context, before int64) error {
 		FROM notifications n JOIN users u ON u.id = n.user_id
 		LEFT JOIN user_preferences p ON p.user_id = n.user_id
 		LEFT JOIN tasks t ON t.id = n.task_id
-		WHERE n.seq > ? AND u.email <> '' AND `+wantsEmail+`
-		ORDER BY n.seq`, tx.now.UnixMilli(), micros(tx.now), micros(tx.now), before)
+		WHERE `+which.where+` AND u.email <> '' AND `+wantsEmail+`
+		ORDER BY n.seq`, append([]any{tx.now.UnixMilli(), micros(tx.now), micros(tx.now)}, which.args...)...)
 	if err != nil {
 		return err
 	}

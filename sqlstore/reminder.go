@@ -120,7 +120,7 @@ func (tx *Tx) sweepNotices(ctx context.Context, res *tasktrack.SweepResult, aler
 			return err
 		}
 	}
-	return tx.notified(ctx, before, counts)
+	return tx.notified(ctx, notesAfter(before), counts)
 }
 
 // remind writes the reminders due at the sweep's time T: an open task of
