@@ -106,8 +106,9 @@ func (s *Sender) Close() error {
 // server may have closed such a session while it waited; when it turns out
 // gone before any of the message's data was written, the message goes on
 // a new session, once. Once the data was written, the outcome is the
-// server's answer, as on a new session: the message is never sent twice.
-// A session that saw any failure is closed, not kept.
+// server's answer, as on a new session, and nothing is tried again: one
+// Send never hands the server the message twice. A session that saw any
+// failure is closed, not kept.
 func (s *Sender) Send(ctx context.Context, m Message) error {
 	msg, err := s.build(m)
 	if err != nil {
