@@ -2,8 +2,9 @@
 // (--smtp-url, --smtp-from), renders a notification, an alert or a daily
 // digest into a subject and plain-text and HTML parts from templates
 // embedded in the binary, and hands one message at a time to an SMTP server
-// (github.com/wneessen/go-mail), telling a permanent refusal (an SMTP 5xx
-// reply to the message) from a failure worth retrying.
+// (github.com/wneessen/go-mail) on sessions it keeps open between messages,
+// telling a permanent refusal (an SMTP 5xx reply to the message) from a
+// failure worth retrying.
 //
 // It owns no queue and no state: the outbox decides what to send and when,
 // and gives each message a Message-ID that stays the same across retries.

@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -52,10 +51,13 @@ var ownHeaders = map[string]bool{
 }
 
 // Sender sends messages through the SMTP server of a Config. It is safe
-// for concurrent use; each Send has its own connection.
+// for concurrent use. Each Send has a session (an SMTP conversation) of
+// its own: one that a Send before it left open, or a new one. Close
+// closes the sessions left open.
 type Sender struct {
-	cfg Config
-	tls *tls.Config
+	cfg  Config
+	tls  *tls.Config
+	pool pool
 }
 
 // NewSender checks cfg and fills in the default timeouts.
@@ -75,17 +77,38 @@ func NewSender(cfg Config) (*Sender, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Sender{cfg: cfg, tls: &tls.Config{
-		ServerName:         cfg.Host,
-		RootCAs:            cfg.RootCAs,
-		InsecureSkipVerify: cfg.Insecure,
-		MinVersion:         tls.VersionTLS12,
-	}}, nil
+	return &Sender{
+		cfg: cfg,
+		tls: &tls.Config{
+			ServerName:         cfg.Host,
+			RootCAs:            cfg.RootCAs,
+			InsecureSkipVerify: cfg.Insecure,
+			MinVersion:         tls.VersionTLS12,
+		},
+		pool: pool{maxIdle: DefaultMaxIdle, idleTimeout: DefaultIdleTimeout, maxMessages: DefaultMaxMessages},
+	}, nil
 }
 
-// Send delivers m in one SMTP conversation. A nil error means the server
-// accepted the message. Otherwise IsPermanent tells whether trying again
-// could help. The context and Config.Timeout bound the whole conversation.
+// Close closes the sessions waiting for a message (QUIT, bounded by a
+// couple of seconds) and keeps none from then on: a Send under way, or
+// one after Close, ends its own session. Call it once the Sends are over.
+func (s *Sender) Close() error {
+	s.pool.close()
+	return nil
+}
+
+// Send delivers m. A nil error means the server accepted the message.
+// Otherwise IsPermanent tells whether trying again could help. The
+// context and Config.Timeout bound the whole send, connecting included.
+//
+// The session is one a Send before this one left open when there is one:
+// the server has greeted it, and STARTTLS and AUTH were done on it. A
+// server may have closed such a session while it waited; when it turns out
+// gone before any of the message's data was written, the message goes on
+// a new session, once. Once the data was written, the outcome is the
+// server's answer, as on a new session, and nothing is tried again: one
+// Send never hands the server the message twice. A session that saw any
+// failure is closed, not kept.
 func (s *Sender) Send(ctx context.Context, m Message) error {
 	msg, err := s.build(m)
 	if err != nil {
@@ -93,57 +116,96 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-
-	// go-mail honours the context only while dialling; closing the
-	// connection when the context ends stops a server that stalls later.
-	// go-mail also leaves the connection open when the greeting, STARTTLS
-	// or AUTH fails, so it is closed here in any case.
-	var mu sync.Mutex
-	var conn net.Conn
-	closeConn := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if conn != nil {
-			conn.Close()
+	if ss := s.pool.get(); ss != nil {
+		retry, err := s.sendOn(ctx, ss, msg, true)
+		if !retry {
+			return err
+		}
+		// The same message, built anew: go-mail marks a Msg it has tried.
+		if msg, err = s.build(m); err != nil {
+			return fmt.Errorf("mail: %w: %v", ErrInvalidMessage, err)
 		}
 	}
-	stop := context.AfterFunc(ctx, closeConn)
+	_, err = s.sendOn(ctx, &session{}, msg, false)
+	return err
+}
+
+// sendOn sends msg on ss, a session from the pool (pooled) or a new one
+// to open, and keeps ss for the next Send if all went well. retry reports
+// that ss, from the pool, was gone before the message was sent: msg may
+// go on another session.
+func (s *Sender) sendOn(ctx context.Context, ss *session, msg *gomail.Msg, pooled bool) (retry bool, err error) {
+	// go-mail honours the context only while dialling; closing the
+	// connection when the context ends stops a server that stalls later.
+	stop := context.AfterFunc(ctx, ss.cut)
+	keep := false
 	defer func() {
-		stop()
-		closeConn()
+		switch {
+		case !stop() || !keep:
+			// Done with, or closed by the context already.
+			ss.cut()
+		case !s.pool.put(ss):
+			// The pool filled or closed since wants said yes.
+			ss.quit(time.Until(deadline(ctx)))
+		}
 	}()
+	if !pooled {
+		if err := s.open(ctx, ss); err != nil {
+			return false, err
+		}
+	}
+	sendErr := ss.client.SendWithSMTPClient(ss.smtp, msg)
+	if sendErr == nil {
+		ss.sent++
+		keep = s.pool.wants(ss)
+	}
+	if !keep {
+		// Once the server has accepted the data the message is its
+		// responsibility: a failed RSET or QUIT after that changes
+		// nothing, and reporting it would only have the message sent
+		// twice.
+		_ = ss.client.CloseWithSMTPClient(ss.smtp)
+	}
+	if sendErr != nil && !msg.IsDelivered() {
+		if pooled && ctx.Err() == nil && unsent(sendErr) {
+			return true, sendErr
+		}
+		return false, failure(ctx, "send", sendErr)
+	}
+	return false, nil
+}
+
+// open connects ss: dial, greeting, EHLO, STARTTLS and AUTH as
+// configured. go-mail leaves the connection open when the greeting,
+// STARTTLS or AUTH fails; the caller closes it in any case.
+func (s *Sender) open(ctx context.Context, ss *session) error {
 	dial := func(dctx context.Context, network, _ string) (net.Conn, error) {
 		c, err := s.dial(dctx, network)
 		if err != nil {
 			return nil, err
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if ctx.Err() != nil {
+		if !ss.setConn(c) {
+			// The context ended meanwhile.
 			c.Close()
 			return nil, ctx.Err()
 		}
-		conn = c
 		return c, nil
 	}
-
 	client, err := gomail.NewClient(s.cfg.Host, s.options(dial)...)
 	if err != nil {
 		return fmt.Errorf("mail: %v", err)
 	}
-	smtpClient, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
+	ss.client = client
+	if ss.smtp, err = client.DialToSMTPClientWithContext(ctx); err != nil {
 		return failure(ctx, "connect to "+s.cfg.String(), err)
 	}
-	sendErr := client.SendWithSMTPClient(smtpClient, msg)
-	// Once the server has accepted the data the message is its
-	// responsibility: a failed RSET or QUIT after that changes nothing, and
-	// reporting it would only have the message sent twice.
-	_ = client.CloseWithSMTPClient(smtpClient)
-	if sendErr != nil && !msg.IsDelivered() {
-		return failure(ctx, "send", sendErr)
-	}
 	return nil
+}
+
+// deadline is when ctx ends; Send's context always has a deadline.
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 func (s *Sender) dial(ctx context.Context, network string) (net.Conn, error) {

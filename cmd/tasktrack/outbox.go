@@ -16,17 +16,18 @@ import (
 
 // newOutboxWorker returns the worker that sends the outbox's webhooks
 // and, when an SMTP server is configured, its email (without one the
-// store writes no email).
-func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (*outbox.Worker, error) {
+// store writes no email), and closeMail, which closes the SMTP sessions
+// kept open between emails: call it once the worker's Run has returned.
+func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (w *outbox.Worker, closeMail func(), err error) {
 	kinds := map[string]outbox.Kind{tasktrack.DeliveryWebhook: webhookKind(c, db, logger)}
 	if c.SMTP == nil {
-		return outbox.New(db.Outbox, kinds, db.OutboxChanged(), logger), nil
+		return outbox.New(db.Outbox, kinds, db.OutboxChanged(), logger), func() {}, nil
 	}
 	cfg := *c.SMTP
 	cfg.From = c.SMTPFrom
 	sender, err := mail.NewSender(cfg)
 	if err != nil {
-		return nil, usageErrorf("bad setting --smtp-url ($TASKTRACK_SMTP_URL): %v", err)
+		return nil, nil, usageErrorf("bad setting --smtp-url ($TASKTRACK_SMTP_URL): %v", err)
 	}
 	base := c.PublicURL
 	if base == "" {
@@ -34,15 +35,15 @@ func newOutboxWorker(c *Config, db *sqlstore.DB, logger *slog.Logger) (*outbox.W
 	}
 	templates, err := mail.NewTemplates(base)
 	if err != nil {
-		return nil, usageErrorf("bad setting --public-url ($TASKTRACK_PUBLIC_URL): %v", err)
+		return nil, nil, usageErrorf("bad setting --public-url ($TASKTRACK_PUBLIC_URL): %v", err)
 	}
 	// Message-IDs are made in the sender's domain, as mail clients expect.
 	domain := cfg.From.Address[strings.LastIndexByte(cfg.From.Address, '@')+1:]
 	emailer := &outbox.Emailer{Sender: sender, Templates: templates, Domain: domain}
 	kinds[tasktrack.DeliveryEmail] = outbox.EmailKind(emailer, c.SMTPRetryBase)
-	w := outbox.New(db.Outbox, kinds, db.OutboxChanged(), logger)
+	w = outbox.New(db.Outbox, kinds, db.OutboxChanged(), logger)
 	logger.Info("sending email", "smtp", cfg.String(), "from", cfg.From.String())
-	return w, nil
+	return w, func() { _ = sender.Close() }, nil
 }
 
 // noticeMetrics count notifications and deliveries, and watch the outbox.

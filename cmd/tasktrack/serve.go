@@ -54,10 +54,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	metrics := newMetrics(db)
 	notices := metrics.watchNotices(db)
 	db.OnNotifications = notices.notification
-	worker, err := newOutboxWorker(c, db, logger)
+	worker, closeMail, err := newOutboxWorker(c, db, logger)
 	if err != nil {
 		return err
 	}
+	// After the worker has stopped (wg.Wait below): its sends are over.
+	defer closeMail()
 
 	// Notifications bring other processes' alerts at once; without them
 	// (SQLite, or PostgreSQL behind a transaction pooler with no listen

@@ -1,9 +1,10 @@
 // Package smtptest runs a real SMTP server (github.com/emersion/go-smtp)
-// inside a test, on 127.0.0.1: it records every message it accepts, offers
-// STARTTLS or implicit TLS with a certificate made for the test, requires
-// AUTH PLAIN or LOGIN when given users, and answers with a chosen SMTP
-// code for the next messages when told to, so that email code is tested
-// against a real SMTP conversation rather than a mock.
+// inside a test, on 127.0.0.1: it records every message it accepts and the
+// connection it came on, offers STARTTLS or implicit TLS with a certificate
+// made for the test, requires AUTH PLAIN or LOGIN when given users, answers
+// with a chosen SMTP code for the next messages when told to, and closes
+// its connections on demand, so that email code is tested against a real
+// SMTP conversation rather than a mock.
 package smtptest
 
 import (
@@ -59,6 +60,9 @@ type Message struct {
 	// authenticated with ("" without AUTH).
 	TLS  bool
 	User string
+	// Conn is the connection the message came on: 1 for the first the
+	// server accepted, 2 for the next, and so on.
+	Conn int
 }
 
 // Server is a running SMTP server; it stops when the test ends.
@@ -73,6 +77,10 @@ type Server struct {
 	messages []Message
 	script   map[Stage]reply
 	stalls   []stall
+	drops    int // messages to record and then hang up on
+	accepted int // connections accepted so far
+	open     map[*countedConn]bool
+	greeted  map[*smtp.Conn]bool // connections past EHLO, for CloseConnections
 	closed   chan struct{}
 }
 
@@ -87,18 +95,17 @@ func NewServer(tb testing.TB, opts Options) *Server {
 	if len(opts.Mechanisms) == 0 {
 		opts.Mechanisms = []string{sasl.Plain, sasl.Login}
 	}
-	s := &Server{Host: "127.0.0.1", opts: opts, script: map[Stage]reply{}, closed: make(chan struct{})}
-	var l net.Listener
-	var err error
-	if opts.ImplicitTLS {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", opts.TLS)
-	} else {
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
+	s := &Server{Host: "127.0.0.1", opts: opts, script: map[Stage]reply{}, closed: make(chan struct{}),
+		open: map[*countedConn]bool{}, greeted: map[*smtp.Conn]bool{}}
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("smtptest: listen: %v", err)
 	}
-	s.Port = l.Addr().(*net.TCPAddr).Port
+	s.Port = tcp.Addr().(*net.TCPAddr).Port
+	var l net.Listener = &countingListener{Listener: tcp, srv: s}
+	if opts.ImplicitTLS {
+		l = tls.NewListener(l, opts.TLS)
+	}
 
 	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
 	s.srv.Domain = "smtptest.localhost"
@@ -146,6 +153,62 @@ func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
+}
+
+// Connections returns how many connections the server has accepted so
+// far.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// Open returns how many of the connections are still open. A connection
+// the client ends is counted until the server has seen it end, a moment
+// later.
+func (s *Server) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
+// CloseConnections closes every open connection, as a server does to
+// clients idle for too long or when it restarts: with reply, it first
+// sends "421 4.4.2" (what go-smtp and most servers say on an idle
+// timeout); without, it just hangs up. It returns how many it closed.
+// Connections in the middle of a command are closed alike, so tests call
+// it while their client is idle.
+func (s *Server) CloseConnections(reply bool) int {
+	s.mu.Lock()
+	conns := map[*countedConn]net.Conn{}
+	for cc := range s.open {
+		conns[cc] = cc
+	}
+	// After STARTTLS a reply goes through the TLS connection on top of
+	// the counted one.
+	for c := range s.greeted {
+		if cc := counted(c.Conn()); cc != nil && s.open[cc] {
+			conns[cc] = c.Conn()
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		if reply {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(c, "421 4.4.2 smtptest.localhost closing the connection\r\n")
+		}
+		c.Close()
+	}
+	return len(conns)
+}
+
+// DropAfterData makes the server, for the next n messages, record the
+// message when its data has arrived and then hang up instead of
+// answering: the message is the server's, but the client cannot know.
+func (s *Server) DropAfterData(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drops = n
 }
 
 // Reply makes the server answer code at stage to the next n messages
@@ -206,6 +269,9 @@ func (s *Server) scripted(at Stage) error {
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	s.mu.Lock()
+	s.greeted[c] = true
+	s.mu.Unlock()
 	sess := &session{srv: s, conn: c}
 	if s.opts.Users != nil {
 		return &authSession{session: sess}, nil
@@ -250,12 +316,23 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	ss.srv.waitIfStalled()
 	_, isTLS := ss.conn.TLSConnectionState()
+	n := 0
+	if cc := counted(ss.conn.Conn()); cc != nil {
+		n = cc.n
+	}
 	ss.srv.mu.Lock()
-	defer ss.srv.mu.Unlock()
 	ss.srv.messages = append(ss.srv.messages, Message{
 		From: ss.from, To: append([]string(nil), ss.to...), Data: bytes.Clone(data),
-		TLS: isTLS, User: ss.user,
+		TLS: isTLS, User: ss.user, Conn: n,
 	})
+	drop := ss.srv.drops > 0
+	if drop {
+		ss.srv.drops--
+	}
+	ss.srv.mu.Unlock()
+	if drop {
+		ss.conn.Conn().Close()
+	}
 	return nil
 }
 
@@ -263,7 +340,57 @@ func (ss *session) Reset() {
 	ss.from, ss.to = "", nil
 }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	ss.srv.mu.Lock()
+	defer ss.srv.mu.Unlock()
+	delete(ss.srv.greeted, ss.conn)
+	return nil
+}
+
+// countingListener numbers the connections it accepts and keeps those
+// open.
+type countingListener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.srv.mu.Lock()
+	defer l.srv.mu.Unlock()
+	l.srv.accepted++
+	cc := &countedConn{Conn: c, srv: l.srv, n: l.srv.accepted}
+	l.srv.open[cc] = true
+	return cc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	srv  *Server
+	n    int
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		defer c.srv.mu.Unlock()
+		delete(c.srv.open, c)
+	})
+	return c.Conn.Close()
+}
+
+// counted finds the counted connection under c (under its TLS, if any).
+func counted(c net.Conn) *countedConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	cc, _ := c.(*countedConn)
+	return cc
+}
 
 // authSession is a session that offers AUTH; go-smtp advertises AUTH for
 // sessions of this interface only.
