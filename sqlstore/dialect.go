@@ -55,6 +55,12 @@ type dialect interface {
 	// each would pay a commit of its own). On PostgreSQL they run side by
 	// side on their own connections, which grouping would serialize.
 	groupsWrites() bool
+	// shortRead is the context of a read that ends in microseconds (a
+	// primary-key lookup, a person's own page of tasks): on SQLite without
+	// its cancellation, which the driver watches with a goroutine and a
+	// progress handler per statement, more than such a read costs; on
+	// PostgreSQL unchanged, since a read there can wait on the network.
+	shortRead(ctx context.Context) context.Context
 	// followIDs makes the ids the engine gives new users follow those a
 	// transaction inserted explicitly (an import), never setting them back.
 	followIDs(ctx context.Context, tx *Tx) error
@@ -83,9 +89,12 @@ const alertsChannel = "tasktrack_alerts"
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) keepsTaskCounts() bool                     { return true }
-func (sqliteDialect) roundTrips() bool                          { return false }
-func (sqliteDialect) groupsWrites() bool                        { return true }
+func (sqliteDialect) keepsTaskCounts() bool { return true }
+func (sqliteDialect) roundTrips() bool      { return false }
+func (sqliteDialect) groupsWrites() bool    { return true }
+func (sqliteDialect) shortRead(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
+}
 func (sqliteDialect) name() string                              { return "sqlite" }
 func (sqliteDialect) rebind(q string) string                    { return q }
 func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
@@ -251,6 +260,9 @@ func (postgresDialect) name() string { return "postgres" }
 func (postgresDialect) keepsTaskCounts() bool { return false }
 func (postgresDialect) roundTrips() bool      { return true }
 func (postgresDialect) groupsWrites() bool    { return false }
+func (postgresDialect) shortRead(ctx context.Context) context.Context {
+	return ctx
+}
 
 func (d postgresDialect) rebind(q string) string {
 	if v, ok := d.rebound.Load(q); ok {

@@ -21,7 +21,7 @@ var _ tasktrack.SessionStore = (*SessionService)(nil)
 // AuthUser loads a user by id for authentication, without policy.
 func (s *SessionService) AuthUser(ctx context.Context, id int64) (_ *tasktrack.User, err error) {
 	defer wrap(&err, "sqlstore.AuthUser(%d)", id)
-	u, err := findUser(ctx, s.db, id)
+	u, err := findUser(s.db.dialect.shortRead(ctx), s.db, id)
 	if err != nil {
 		return nil, s.db.mapErr(err)
 	}
