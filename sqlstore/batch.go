@@ -83,8 +83,14 @@ func (q *groupCommit[R]) runBatch(db *DB) {
 	q.mu.Unlock()
 
 	// The batch outlives any one caller's request: none of them may cancel
-	// the others' writes.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].base().ctx), 30*time.Second)
+	// the others' writes. A bound on its time stops a batch waiting on a
+	// server that stopped answering (PostgreSQL); SQLite's writer waits on
+	// nothing but its busy timeout, and a context that cannot end spares
+	// the driver a watcher per statement.
+	ctx, cancel := context.WithoutCancel(batch[0].base().ctx), context.CancelFunc(func() {})
+	if db.dialect.roundTrips() {
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	}
 	ordered := batch
 	if q.order != nil {
 		ordered = slices.Clone(batch)
