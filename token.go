@@ -156,6 +156,22 @@ type PersonalTokenStore interface {
 
 type tokenKey struct{}
 
+// ErrSessionRequired answers a personal access token used where only a
+// login session will do: the routes that declare so, and setting a
+// password.
+var ErrSessionRequired = &Error{Kind: KindForbidden,
+	Message: "This needs a login session: sign in with your password. A personal access token cannot do it.",
+	Code:    "login_session_required"}
+
+// RequireSession refuses a request made with the personal access token t
+// (nil when the request came with a login session).
+func RequireSession(t *PersonalToken) error {
+	if t != nil {
+		return ErrSessionRequired
+	}
+	return nil
+}
+
 // NewContextWithToken returns a context that records the personal access
 // token a request authenticated with; audit entries name it.
 func NewContextWithToken(ctx context.Context, t *PersonalToken) context.Context {

@@ -14,12 +14,6 @@ import (
 // Personal access tokens: the endpoints that manage them, and how a
 // request that carries one is authenticated and held to its scopes.
 
-// errNeedsSession answers a personal access token used where only a login
-// session will do.
-var errNeedsSession = &tasktrack.Error{Kind: tasktrack.KindForbidden,
-	Message: "This needs a login session: sign in with your password. A personal access token cannot do it.",
-	Code:    "login_session_required"}
-
 // authenticate checks a bearer token, a JWT or a personal access token,
 // and returns its user and, for a personal access token, the token.
 func (s *Server) authenticate(r *http.Request, token string) (*tasktrack.User, *tasktrack.PersonalToken, error) {
@@ -46,7 +40,7 @@ func requiredScope(r *http.Request, rt route) tasktrack.Scope {
 // checkToken holds a personal access token to what the route allows it.
 func checkToken(t *tasktrack.PersonalToken, r *http.Request, rt route) error {
 	if rt.session {
-		return errNeedsSession
+		return tasktrack.RequireSession(t)
 	}
 	if need := requiredScope(r, rt); !t.Has(need) {
 		return &tasktrack.Error{Kind: tasktrack.KindForbidden, Code: "insufficient_scope",
@@ -71,12 +65,12 @@ func (s *Server) credentialLife(ctx context.Context, token string) (time.Duratio
 	return c.ExpiresAt.Sub(s.Auth.Tokens.Now()), nil
 }
 
-// refuseTokenSession answers errNeedsSession when a personal access token
+// refuseTokenSession answers tasktrack.ErrSessionRequired when a personal access token
 // comes to an endpoint of login sessions (refresh, logout), in the
 // Authorization header or in place of the refresh token.
 func refuseTokenSession(r *http.Request, refresh string) error {
 	if t, ok := bearerToken(r); (ok && auth.IsPersonalToken(t)) || auth.IsPersonalToken(refresh) {
-		return errNeedsSession
+		return tasktrack.ErrSessionRequired
 	}
 	return nil
 }

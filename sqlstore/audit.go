@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
-	"strings"
 
 	"tasktrack"
 )
@@ -172,7 +171,7 @@ func (db *DB) usernames(ctx context.Context, ids []any) (map[int64]string, error
 	if len(ids) == 0 {
 		return names, nil
 	}
-	rows, err := db.query(ctx, "SELECT id, username FROM users WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", ids...)
+	rows, err := db.query(ctx, "SELECT id, username FROM users WHERE id IN ("+marks(len(ids))+")", ids...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"tasktrack"
@@ -83,7 +82,7 @@ func (s *BulkService) InsertTasks(ctx context.Context, next func() (BulkTask, bo
 	defer wrap(&err, "sqlstore.InsertTasks")
 	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	fullBatch := "INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at) VALUES " +
-		strings.TrimSuffix(strings.Repeat(row+", ", bulkBatch), ", ")
+		rowsQuery("", row, bulkBatch, "")
 	done, more := 0, true
 	for more {
 		err := s.db.update(ctx, func(tx *Tx) error {

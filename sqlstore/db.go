@@ -230,6 +230,10 @@ func (tx *Tx) queryRows(ctx context.Context, prefix, row string, n int, suffix s
 	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(rowsQuery(prefix, row, n, suffix)), args...)
 }
 
+// marks is n placeholders, "?, ?, ?", for an IN list or a row.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// rowsQuery is prefix, then row n times separated by commas, then suffix.
 func rowsQuery(prefix, row string, n int, suffix string) string {
 	var b strings.Builder
 	b.Grow(len(prefix) + n*(len(row)+2) + len(suffix))

@@ -227,7 +227,7 @@ func (tx *Tx) importUsers(ctx context.Context, users []*tasktrack.User, opt Impo
 	}
 
 	const cols = 12
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	row := "(" + marks(cols) + ")"
 	for b := 0; b < len(write); b += bulkBatch {
 		part := write[b:min(b+bulkBatch, len(write))]
 		args := make([]any, 0, cols*len(part))
@@ -241,7 +241,7 @@ func (tx *Tx) importUsers(ctx context.Context, users []*tasktrack.User, opt Impo
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO users (id, username, username_key, password, email, first_name, last_name,
 			role_id, is_active, date_joined, deactivated_at, deactivation_reason) VALUES `+
-			strings.TrimSuffix(strings.Repeat(row+", ", len(part)), ", "), args...); err != nil {
+			rowsQuery("", row, len(part), ""), args...); err != nil {
 			return nil, err
 		}
 		res.UsersImported += len(part)
@@ -265,7 +265,7 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 		write = append(write, t)
 	}
 	const cols = 11
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	row := "(" + marks(cols) + ")"
 	for b := 0; b < len(write); b += bulkBatch {
 		part := write[b:min(b+bulkBatch, len(write))]
 		args := make([]any, 0, cols*len(part))
@@ -285,7 +285,7 @@ func (tx *Tx) importTasks(ctx context.Context, tasks []*tasktrack.Task, present 
 		}
 		rows, err := tx.query(ctx, `INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by,
 			created_at, updated_at, completed_at, missed_at) VALUES `+
-			strings.TrimSuffix(strings.Repeat(row+", ", len(part)), ", ")+" ON CONFLICT (id) DO NOTHING RETURNING id", args...)
+			rowsQuery("", row, len(part), "")+" ON CONFLICT (id) DO NOTHING RETURNING id", args...)
 		if err != nil {
 			return err
 		}

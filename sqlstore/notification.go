@@ -123,7 +123,7 @@ type notes struct {
 
 // notesIn is the notifications of the seqs given.
 func notesIn(seqs []any) notes {
-	return notes{"n.seq IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(seqs)), ", ") + ")", seqs}
+	return notes{"n.seq IN (" + marks(len(seqs)) + ")", seqs}
 }
 
 // notesAfter is every notification after seq before (the sweep's).

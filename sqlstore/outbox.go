@@ -422,7 +422,7 @@ func (s *OutboxService) ClaimDeliveries(ctx context.Context, owner string, kinds
 		}
 		args = append(args, 4*limit)
 		rows, err := tx.query(ctx, `SELECT id, kind, target FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-			AND kind IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ")+`)`+skip.String()+`
+			AND kind IN (`+marks(len(kinds))+`)`+skip.String()+`
 			ORDER BY next_attempt_at LIMIT ?`, args...)
 		if err != nil {
 			return err
@@ -449,7 +449,7 @@ func (s *OutboxService) ClaimDeliveries(ctx context.Context, owner string, kinds
 			return err
 		}
 		rows, err = tx.query(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?, attempt = attempt + 1
-			WHERE id IN (SELECT id FROM deliveries WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)-3), ", ")+`)
+			WHERE id IN (SELECT id FROM deliveries WHERE id IN (`+marks(len(ids)-3)+`)
 				AND status = 'pending' AND next_attempt_at <= ?`+s.db.skipLocked()+`)
 			RETURNING `+deliveryColumns, append(ids, now)...)
 		if err != nil {
@@ -489,7 +489,7 @@ func (s *OutboxService) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack
 		}
 		_, err := tx.exec(ctx, `UPDATE deliveries SET status = 'delivered', finished_at = ?, lease_owner = NULL, lease_until = NULL,
 			next_attempt_at = ?, last_error = NULL
-			WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ds)), ", ")+`) AND status = 'pending'`, args...)
+			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending'`, args...)
 		return err
 	})
 }
@@ -506,7 +506,7 @@ func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.D
 			args = append(args, d.ID)
 		}
 		_, err := tx.exec(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, attempt = attempt - 1
-			WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ds)), ", ")+`) AND status = 'pending' AND lease_owner = ?`,
+			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending' AND lease_owner = ?`,
 			append(args, owner)...)
 		return err
 	})

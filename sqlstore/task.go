@@ -109,7 +109,7 @@ func newTaskList(actor *tasktrack.User, f tasktrack.TaskFilter) (*taskList, erro
 		w.add("t.status = 'missed'")
 	}
 	if len(f.Statuses) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")
+		ph := marks(len(f.Statuses))
 		for _, s := range f.Statuses {
 			w.args = append(w.args, string(s))
 		}
@@ -243,7 +243,7 @@ func countSQL(d dialect, w *where, f tasktrack.TaskFilter, all bool) (string, []
 			statuses = []tasktrack.Status{tasktrack.StatusMissed}
 		}
 		if len(statuses) > 0 {
-			q += " WHERE status IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + ")"
+			q += " WHERE status IN (" + marks(len(statuses)) + ")"
 			for _, st := range statuses {
 				args = append(args, string(st))
 			}

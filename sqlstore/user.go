@@ -188,6 +188,12 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, in tasktrack.Use
 	if err := tasktrack.Authorize(actor, tasktrack.CanUpdateUser); err != nil {
 		return nil, err
 	}
+	if in.Password != nil {
+		// A password is set only from a login session.
+		if err := tasktrack.RequireSession(tasktrack.TokenFromContext(ctx)); err != nil {
+			return nil, err
+		}
+	}
 	errs := tasktrack.FieldErrors{}
 	if in.Email != nil {
 		tasktrack.ValidateEmail(errs, *in.Email)
