@@ -27,6 +27,35 @@ var ErrRefreshReused = errors.New("refresh token reused")
 // revoked, or whose user may no longer sign in.
 var ErrTokenInvalid = &Error{Kind: KindUnauthenticated, Message: "Given token not valid for any token type", Code: "token_not_valid"}
 
+// A claimed actor is the user an access token names, taken from an
+// earlier request's read of that user rather than read again for this one.
+// Only a store that checks it can answer for it: the statement that
+// answers the request also confirms, in the same snapshot, that the user
+// is still active with the token's version and key and the same role and
+// username (so revocation stays exact at the next request on every
+// replica), and answers ErrActorChanged when not. The caller then reads
+// the user afresh and asks again, as for any other request. A route opts
+// in only when every store call it makes checks a claimed actor.
+type claimedKey struct{}
+
+// NewContextWithClaimedActor returns a context that carries u as a claimed
+// actor: ActorFromContext returns u, and ActorClaimed says it is unchecked.
+func NewContextWithClaimedActor(ctx context.Context, u *User) context.Context {
+	return context.WithValue(NewContextWithActor(ctx, u), claimedKey{}, true)
+}
+
+// ActorClaimed reports whether the actor of ctx is a claimed actor, which
+// a store must confirm in the statement that answers.
+func ActorClaimed(ctx context.Context) bool {
+	b, _ := ctx.Value(claimedKey{}).(bool)
+	return b
+}
+
+// ErrActorChanged answers a claimed actor whose stored user no longer
+// matches it. It is the caller's cue to authenticate afresh; should it
+// ever reach a client, it reads as an invalid token.
+var ErrActorChanged = &Error{Kind: KindUnauthenticated, Message: ErrTokenInvalid.Message, Code: ErrTokenInvalid.Code}
+
 // SessionStore keeps what authentication needs: users by name and id
 // (without policy), refresh tokens, the login record, and the passwords
 // that auth checks.

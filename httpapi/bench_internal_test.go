@@ -101,10 +101,20 @@ func BenchmarkTaskJSON(b *testing.B) {
 	b.SetBytes(int64(w.n))
 }
 
-// Whole requests through the handler on SQLite holding 10,000 tasks, of
-// which the caller owns 20: the work of bench/run.sh without the network.
+// Whole requests through the handler on each engine holding 10,000 tasks,
+// of which the caller owns 20: the work of bench/run.sh without the HTTP
+// network (PostgreSQL is over its own connection, so each round trip
+// shows).
+//
+//	go test -run '^$' -bench Request -benchmem ./httpapi/
 func BenchmarkRequest(b *testing.B) {
-	s, userToken, managerToken, ids, assignee, _ := benchServer(b)
+	for _, e := range []sqlstoretest.Engine{sqlstoretest.SQLite, sqlstoretest.Postgres} {
+		b.Run(string(e), func(b *testing.B) { benchRequests(b, e) })
+	}
+}
+
+func benchRequests(b *testing.B, e sqlstoretest.Engine) {
+	s, userToken, managerToken, ids, assignee, _ := benchServer(b, e)
 	h := s.Handler()
 	w := &discardWriter{h: http.Header{}}
 	do := func(method, path, token, body string, want int) {
@@ -154,13 +164,13 @@ func BenchmarkRequest(b *testing.B) {
 	})
 }
 
-// benchServer serves a SQLite database with 1,000 users and 10,000 tasks;
+// benchServer serves a database of engine e with 1,000 users and 10,000 tasks;
 // it returns the access tokens of the user who owns 20 of them and of a
 // manager, the user's task ids, and another user to assign tasks to.
-func benchServer(b *testing.B) (s *Server, userToken, managerToken string, ids []string, assignee int64, db *sqlstore.DB) {
+func benchServer(b *testing.B, e sqlstoretest.Engine) (s *Server, userToken, managerToken string, ids []string, assignee int64, db *sqlstore.DB) {
 	b.Helper()
 	ctx := context.Background()
-	db = sqlstoretest.Open(b, sqlstoretest.SQLite)
+	db = sqlstoretest.Open(b, e)
 	hash, err := db.Hasher.Hash("bench-password-1")
 	if err != nil {
 		b.Fatal(err)

@@ -53,6 +53,10 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, missed bool) 
 	if csv, err := csvRequested(r); err != nil {
 		return err
 	} else if csv {
+		if tasktrack.ActorClaimed(r.Context()) {
+			// The export streams as it reads: only a user read afresh.
+			return tasktrack.ErrActorChanged
+		}
 		return s.exportTasks(w, r, missed)
 	}
 	f, err := s.taskFilter(r)

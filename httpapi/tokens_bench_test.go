@@ -9,6 +9,7 @@ import (
 
 	"tasktrack"
 	"tasktrack/auth"
+	"tasktrack/sqlstore/sqlstoretest"
 )
 
 // The list endpoint with a personal access token against the same with a
@@ -18,7 +19,7 @@ import (
 //
 //	go test -run '^$' -bench ListByCredential -benchmem ./httpapi/
 func BenchmarkListByCredential(b *testing.B) {
-	s, jwt, _, _, _, db := benchServer(b)
+	s, jwt, _, _, _, db := benchServer(b, sqlstoretest.SQLite)
 	ctx := context.Background()
 	u, err := s.Auth.Authenticate(ctx, jwt)
 	if err != nil {

@@ -28,6 +28,16 @@ func (s *SessionService) AuthUser(ctx context.Context, id int64) (_ *tasktrack.U
 	return u, nil
 }
 
+// claimGuard is a condition that holds when the claimed actor u (see
+// tasktrack.NewContextWithClaimedActor) is still the user as stored: still
+// active, with the same token version and key, role and username, which
+// is all that a claimed route's answer takes of its actor. It is the check
+// of Authenticate, made in the statement that answers.
+func claimGuard(u *tasktrack.User) (string, []any) {
+	return "EXISTS (SELECT 1 FROM users WHERE id = ? AND is_active AND token_version = ? AND token_key = ? AND role_id = ? AND username = ?)",
+		[]any{u.ID, u.TokenVersion, u.TokenKey, u.Role.ID, u.Username}
+}
+
 // UserByUsername loads a user by username (by its key, so any case or
 // width variant finds the one account) for login, without policy.
 func (s *SessionService) UserByUsername(ctx context.Context, username string) (_ *tasktrack.User, err error) {

@@ -169,21 +169,41 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 	}
 	cq, cargs := countSQL(s.db.dialect, &l.w, f, l.all)
 	q, args := l.selectSQL()
+	// A claimed actor is confirmed by the statement that counts, in its
+	// snapshot: the count's row carries the guard's verdict.
+	total, confirmed, claimed := 0, true, tasktrack.ActorClaimed(ctx)
+	var guard string
+	var gargs []any
+	if claimed {
+		guard, gargs = claimGuard(l.actor)
+	}
+	counted := func() error { // the count alone, and the verdict
+		if !claimed {
+			return s.db.queryRow(ctx, cq, cargs...).Scan(&total)
+		}
+		return s.db.queryRow(ctx, "SELECT ("+cq+"), "+guard, append(slices.Clip(cargs), gargs...)...).Scan(&total, &confirmed)
+	}
 	limit, offset := pageArgs(f.Page)
 	tasks := []*tasktrack.Task{}
-	total := 0
 	var rows *sql.Rows
 	if s.db.dialect.roundTrips() {
 		// The count rides on the page as a first column, an uncorrelated
 		// subquery run once: one round trip rather than two, and the
 		// count and the page read from one snapshot.
-		rows, err = s.db.query(ctx, "SELECT ("+cq+"), "+strings.TrimPrefix(q, "SELECT ")+" LIMIT ? OFFSET ?",
-			append(append(cargs, args...), limit, offset)...)
+		head, hargs := "SELECT ("+cq+"), ", slices.Clip(cargs)
+		if claimed {
+			head, hargs = "SELECT ("+cq+"), "+guard+", ", append(hargs, gargs...)
+		}
+		rows, err = s.db.query(ctx, head+strings.TrimPrefix(q, "SELECT ")+" LIMIT ? OFFSET ?",
+			append(append(hargs, args...), limit, offset)...)
 	} else {
 		// In process, two statements cost less than a count column on
 		// every row of the page.
-		if err := s.db.queryRow(ctx, cq, cargs...).Scan(&total); err != nil {
+		if err := counted(); err != nil {
 			return nil, 0, s.db.mapErr(err)
+		}
+		if !confirmed {
+			return nil, 0, tasktrack.ErrActorChanged
 		}
 		if total == 0 || offset >= total {
 			return tasks, total, nil
@@ -197,6 +217,9 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 	var row scanner = rows
 	if s.db.dialect.roundTrips() {
 		row = &countedRow{rows: rows, total: &total}
+		if claimed {
+			row = &countedRow{rows: rows, total: &total, confirmed: &confirmed}
+		}
 	}
 	for rows.Next() {
 		t, err := scanTask(row)
@@ -208,9 +231,13 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 	if err := rows.Err(); err != nil {
 		return nil, 0, s.db.mapErr(err)
 	}
-	if len(tasks) == 0 && offset > 0 && s.db.dialect.roundTrips() {
-		// A page past the end carries no count: ask for it alone.
-		err = s.db.queryRow(ctx, cq, cargs...).Scan(&total)
+	if len(tasks) == 0 && s.db.dialect.roundTrips() && (offset > 0 || claimed) {
+		// An empty page carries no count, nor the guard's verdict: ask
+		// for them alone.
+		err = counted()
+	}
+	if err == nil && !confirmed {
+		return nil, 0, tasktrack.ErrActorChanged
 	}
 	return tasks, total, s.db.mapErr(err)
 }
@@ -220,11 +247,18 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 type countedRow struct {
 	rows  *sql.Rows
 	total *int
-	dest  []any
+	// confirmed, when not nil, takes the second column: the verdict of a
+	// claimed actor's guard.
+	confirmed *bool
+	dest      []any
 }
 
 func (r *countedRow) Scan(dest ...any) error {
-	r.dest = append(append(r.dest[:0], r.total), dest...)
+	r.dest = append(r.dest[:0], r.total)
+	if r.confirmed != nil {
+		r.dest = append(r.dest, r.confirmed)
+	}
+	r.dest = append(r.dest, dest...)
 	return r.rows.Scan(r.dest...)
 }
 
