@@ -8,9 +8,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -170,13 +172,13 @@ func (s *Server) routes() []route {
 		{method: "GET", path: "/api/user/users/{id}/standing/", h: s.handleUserStanding, action: tasktrack.CanReadUser},
 
 		{method: "GET", path: "/api/task/tasks/", h: s.handleListTasks, claimed: true},
-		{method: "POST", path: "/api/task/tasks/", h: s.handleCreateTask, action: tasktrack.CanCreateTask},
+		{method: "POST", path: "/api/task/tasks/", h: s.handleCreateTask, action: tasktrack.CanCreateTask, claimed: true},
 		{method: "GET", path: "/api/task/tasks/missed/", h: s.handleListMissed, action: tasktrack.CanListMissed, claimed: true},
 		{method: "GET", path: "/api/task/tasks/{id}/", h: s.handleGetTask},
 		{method: "PUT", path: "/api/task/tasks/{id}/", h: s.handleUpdateTask, action: tasktrack.CanUpdateTask},
 		{method: "PATCH", path: "/api/task/tasks/{id}/", h: s.handleUpdateTask, action: tasktrack.CanUpdateTask},
 		{method: "DELETE", path: "/api/task/tasks/{id}/", h: s.handleDeleteTask, action: tasktrack.CanDeleteTask},
-		{method: "PATCH", path: "/api/task/tasks/{id}/update_status/", h: s.handleUpdateStatus},
+		{method: "PATCH", path: "/api/task/tasks/{id}/update_status/", h: s.handleUpdateStatus, claimed: true},
 		{method: "GET", path: "/api/task/tasks/{id}/history/", h: s.handleTaskHistory},
 
 		{method: "GET", path: "/api/alerts/", h: s.handleListAlerts, action: tasktrack.CanListAlerts},
@@ -366,14 +368,19 @@ func (s *Server) guarded(rt route) handlerFunc {
 			return tasktrack.ErrNotAuthenticated
 		}
 		if rt.claimed && !auth.IsPersonalToken(token) {
-			// One statement reads the answer and confirms the user,
-			// where a full authentication reads the user first. An
-			// error may come of the claimed user's being out of date,
-			// so errors are not answered here but decided again below.
+			// The statement that answers confirms the user, where a
+			// full authentication reads the user first. An error may
+			// come of the claimed user's being out of date, so errors
+			// are not answered here but decided again below, on the
+			// same body.
 			if u, ok := s.Auth.Claimed(token); ok && (rt.action == "" || tasktrack.Authorize(u, rt.action) == nil) {
-				if err := h(w, r.WithContext(tasktrack.NewContextWithClaimedActor(r.Context(), u))); err == nil {
-					return nil
+				replay, whole := keepBody(r)
+				if whole {
+					if err := h(w, r.WithContext(tasktrack.NewContextWithClaimedActor(r.Context(), u))); err == nil {
+						return nil
+					}
 				}
+				replay()
 			}
 		}
 		u, pat, err := s.authenticate(r, token)
@@ -394,6 +401,34 @@ func (s *Server) guarded(rt route) handlerFunc {
 		}
 		return h(w, r.WithContext(ctx))
 	}
+}
+
+// keepBody reads r's body so that it can be read again: replay puts it
+// back, to be read as if for the first time, with the error that ended it
+// if one did (too large, or the connection lost). whole reports that the
+// body was read to its end without error. A request without a body costs
+// nothing.
+func keepBody(r *http.Request) (replay func(), whole bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return func() {}, true
+	}
+	b, err := io.ReadAll(r.Body)
+	replay = func() {
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), endReader{err}))
+	}
+	replay()
+	return replay, err == nil
+}
+
+// endReader ends a replayed body as the original ended: with its error,
+// or with io.EOF.
+type endReader struct{ err error }
+
+func (e endReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
 }
 
 func bearerToken(r *http.Request) (string, bool) {

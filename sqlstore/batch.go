@@ -126,8 +126,11 @@ func (q *groupCommit[R]) runBatch(db *DB) {
 type createReq struct {
 	member
 	actor *tasktrack.User
-	in    tasktrack.TaskCreate
-	task  *tasktrack.Task
+	// claimed: actor is claimed, to be confirmed as the assignees are
+	// read.
+	claimed bool
+	in      tasktrack.TaskCreate
+	task    *tasktrack.Task
 }
 
 // newCreateQueue groups task creations. In assignee order, every batch
@@ -149,10 +152,12 @@ func newCreateQueue() *groupCommit[*createReq] {
 // statusReq is a status change waiting for its batch.
 type statusReq struct {
 	member
-	actor  *tasktrack.User
-	id     string
-	status tasktrack.Status
-	task   *tasktrack.Task
+	actor *tasktrack.User
+	// claimed: actor is claimed, to be confirmed as the task is read.
+	claimed bool
+	id      string
+	status  tasktrack.Status
+	task    *tasktrack.Task
 }
 
 // newStatusQueue groups status changes (on SQLite; see UpdateTaskStatus).
@@ -163,7 +168,7 @@ func newStatusQueue() *groupCommit[*statusReq] {
 				// Each change's audit entry names the personal access token
 				// of its own request, not of the batch's first.
 				rctx := tasktrack.NewContextWithToken(ctx, tasktrack.TokenFromContext(r.ctx))
-				r.task, r.err = tx.setStatus(rctx, r.actor, r.id, r.status)
+				r.task, r.err = tx.setStatus(rctx, r.actor, r.claimed, r.id, r.status)
 				if r.err != nil && tasktrack.ErrorKind(r.err) == tasktrack.KindInternal {
 					return r.err
 				}
@@ -186,6 +191,10 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 	}
 	made := make([]*createReq, 0, len(reqs))
 	for _, r := range reqs {
+		if r.claimed && !assignees[r.actor.ID].confirms(r.actor) {
+			r.err = tasktrack.ErrActorChanged
+			continue
+		}
 		a, ok := assignees[r.in.AssignedTo]
 		if r.err = assigneeError(r.in.AssignedTo, a, ok); r.err == nil {
 			r.task = &tasktrack.Task{
@@ -243,23 +252,43 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 	return tx.delivered(ctx, res)
 }
 
+// assignee is a user as a batch of creations reads them: as the
+// assignee of some, and as the claimed creator of others.
 type assignee struct {
-	username string
-	active   bool
+	username     string
+	active       bool
+	tokenVersion int64
+	tokenKey     string
+	roleID       int
 }
 
-// findAssignees reads the assignees of a batch of creations, by id.
+// confirms reports whether the claimed actor u is still the user as read
+// (claimGuard's check, made on the row).
+func (a assignee) confirms(u *tasktrack.User) bool {
+	return a.active && a.tokenVersion == u.TokenVersion && a.tokenKey == u.TokenKey &&
+		a.roleID == u.Role.ID && a.username == u.Username
+}
+
+// findAssignees reads the assignees of a batch of creations, and the
+// creators of those whose creator is claimed, by id. A user absent from
+// the map does not exist.
 func (tx *Tx) findAssignees(ctx context.Context, reqs []*createReq) (map[int64]assignee, error) {
 	ids := make([]any, 0, len(reqs))
 	seen := make(map[int64]assignee, len(reqs))
+	add := func(id int64) {
+		if _, dup := seen[id]; !dup {
+			seen[id] = assignee{}
+			ids = append(ids, id)
+		}
+	}
 	for _, r := range reqs {
-		if _, dup := seen[r.in.AssignedTo]; !dup {
-			seen[r.in.AssignedTo] = assignee{}
-			ids = append(ids, r.in.AssignedTo)
+		add(r.in.AssignedTo)
+		if r.claimed {
+			add(r.actor.ID)
 		}
 	}
 	clear(seen)
-	rows, err := tx.queryRows(ctx, "SELECT id, username, is_active FROM users WHERE id IN (", "?", len(ids), ")", ids...)
+	rows, err := tx.queryRows(ctx, "SELECT id, username, is_active, token_version, token_key, role_id FROM users WHERE id IN (", "?", len(ids), ")", ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +298,7 @@ func (tx *Tx) findAssignees(ctx context.Context, reqs []*createReq) (map[int64]a
 			id int64
 			a  assignee
 		)
-		if err := rows.Scan(&id, &a.username, &a.active); err != nil {
+		if err := rows.Scan(&id, &a.username, &a.active, &a.tokenVersion, &a.tokenKey, &a.roleID); err != nil {
 			return nil, err
 		}
 		seen[id] = a

@@ -16,13 +16,15 @@ import (
 // ErrActorChanged when any of what the claim stands on has changed since:
 // whether the user is active, their token version and key, role and
 // username. It does so for a page of tasks, an empty list and a page past
-// the end alike, and lists normally while nothing changed.
+// the end alike, and lists normally while nothing changed; so do a status
+// change (confirmed as the task is read) and a creation (as the batch
+// reads its assignees), which then write nothing.
 func TestFindTasksConfirmsAClaimedActor(t *testing.T) {
 	changes := map[string]string{
 		"deactivated":         "UPDATE users SET is_active = NOT is_active WHERE id = $1",
 		"given a new version": "UPDATE users SET token_version = token_version + 1 WHERE id = $1",
 		"given a new key":     "UPDATE users SET token_key = 'another' WHERE id = $1",
-		"given a new role":    "UPDATE users SET role_id = 2 WHERE id = $1",
+		"given a new role":    "UPDATE users SET role_id = 1 WHERE id = $1",
 		"renamed":             "UPDATE users SET username = username || 'x', username_key = username_key || 'x' WHERE id = $1",
 	}
 	Engines(t, func(t *testing.T, e Engine) {
@@ -53,7 +55,19 @@ func TestFindTasksConfirmsAClaimedActor(t *testing.T) {
 					t.Fatalf("%s, unchanged: %d tasks of %d, %v", l.what, len(tasks), total, err)
 				}
 			}
-			for _, u := range []*tasktrack.User{busy, idle} {
+			mgr := MustCreateUser(t, db, "mgr"+strconv.Itoa(i), "manager")
+			own := MustCreateTask(t, db, busy, "Three", 3*time.Hour)
+			claimedBy := func(u *tasktrack.User) context.Context {
+				return tasktrack.NewContextWithClaimedActor(context.Background(), u)
+			}
+			if _, err := db.Tasks.UpdateTaskStatus(claimedBy(busy), own.ID, tasktrack.StatusInProgress); err != nil {
+				t.Fatalf("status, unchanged: %v", err)
+			}
+			in := tasktrack.TaskCreate{Title: "Made", Deadline: time.Now().Add(time.Hour), AssignedTo: idle.ID}
+			if _, err := db.Tasks.CreateTask(claimedBy(mgr), in); err != nil {
+				t.Fatalf("create, unchanged: %v", err)
+			}
+			for _, u := range []*tasktrack.User{busy, idle, mgr} {
 				if _, err := raw.Exec(change, u.ID); err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -63,6 +77,18 @@ func TestFindTasksConfirmsAClaimedActor(t *testing.T) {
 				if tasks, _, err := db.Tasks.FindTasks(ctx, l.f); !errors.Is(err, tasktrack.ErrActorChanged) {
 					t.Errorf("%s, %s: %d tasks, %v; want ErrActorChanged", l.what, name, len(tasks), err)
 				}
+			}
+			if _, err := db.Tasks.UpdateTaskStatus(claimedBy(busy), own.ID, tasktrack.StatusCompleted); !errors.Is(err, tasktrack.ErrActorChanged) {
+				t.Errorf("status, %s: %v; want ErrActorChanged", name, err)
+			}
+			if got, err := db.Tasks.FindTaskByID(As(mgr), own.ID); err != nil || got.Status != tasktrack.StatusInProgress {
+				t.Errorf("status, %s: the refused change was written: %v %v", name, got, err)
+			}
+			if _, err := db.Tasks.CreateTask(claimedBy(mgr), in); !errors.Is(err, tasktrack.ErrActorChanged) {
+				t.Errorf("create, %s: %v; want ErrActorChanged", name, err)
+			}
+			if _, n, err := db.Tasks.FindTasks(As(MustCreateUser(t, db, "admin"+strconv.Itoa(i), "admin")), tasktrack.TaskFilter{AssignedTo: &idle.ID}); err != nil || n != 1 {
+				t.Errorf("create, %s: %d tasks of the idle user, want 1 (the refused creation was written?): %v", name, n, err)
 			}
 		}
 	})

@@ -46,6 +46,45 @@ func scanTask(s scanner) (*tasktrack.Task, error) {
 // findTask is the tasks' one finder: task id through q, the reader pool
 // or a transaction, which locks the task (not its assignee) to change it.
 // An id that is not one is absent.
+// findTaskConfirming is findTask that, when actor is claimed, also
+// confirms the actor (claimGuard) in the same statement, and answers
+// ErrActorChanged when the stored user no longer matches.
+func findTaskConfirming(ctx context.Context, q querier, id string, actor *tasktrack.User, claimed bool) (*tasktrack.Task, error) {
+	if !claimed {
+		return findTask(ctx, q, id)
+	}
+	if !tasktrack.ValidID(id) {
+		return nil, tasktrack.ErrNotFound
+	}
+	guard, args := claimGuard(actor)
+	sel := "SELECT " + taskColumns + ", " + guard + taskFrom + " WHERE t.id = ?"
+	if q.forUpdate() != "" {
+		sel += " FOR UPDATE OF t"
+	}
+	var confirmed bool
+	t, err := scanTask(confirmingRow{q.queryRow(ctx, sel, append(args, strings.ToLower(id))...), &confirmed})
+	switch {
+	case err == sql.ErrNoRows:
+		return nil, tasktrack.ErrNotFound
+	case err != nil:
+		return nil, err
+	case !confirmed:
+		return nil, tasktrack.ErrActorChanged
+	}
+	return t, nil
+}
+
+// confirmingRow scans a row whose last column is a claimed actor's
+// guard (claimGuard) into confirmed.
+type confirmingRow struct {
+	row       scanner
+	confirmed *bool
+}
+
+func (r confirmingRow) Scan(dest ...any) error {
+	return r.row.Scan(append(dest, r.confirmed)...)
+}
+
 func findTask(ctx context.Context, q querier, id string) (*tasktrack.Task, error) {
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
@@ -332,7 +371,7 @@ func (s *TaskService) CreateTask(ctx context.Context, in tasktrack.TaskCreate) (
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	r := &createReq{actor: actor, in: in}
+	r := &createReq{actor: actor, claimed: tasktrack.ActorClaimed(ctx), in: in}
 	if err := s.db.creates.submit(s.db, ctx, r); err != nil {
 		return nil, err
 	}
@@ -470,8 +509,9 @@ func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status ta
 	if actor == nil {
 		return nil, tasktrack.ErrNotAuthenticated
 	}
+	claimed := tasktrack.ActorClaimed(ctx)
 	if s.db.dialect.groupsWrites() {
-		r := &statusReq{actor: actor, id: id, status: status}
+		r := &statusReq{actor: actor, claimed: claimed, id: id, status: status}
 		if err := s.db.statuses.submit(s.db, ctx, r); err != nil {
 			return nil, err
 		}
@@ -479,16 +519,17 @@ func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status ta
 	}
 	var t *tasktrack.Task
 	err = s.db.update(ctx, func(tx *Tx) (err error) {
-		t, err = tx.setStatus(ctx, actor, id, status)
+		t, err = tx.setStatus(ctx, actor, claimed, id, status)
 		return err
 	})
 	return t, err
 }
 
-// setStatus changes a task's status in tx. Its errors other than internal
-// ones come before anything is written.
-func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, id string, status tasktrack.Status) (*tasktrack.Task, error) {
-	old, err := findTask(ctx, tx, id)
+// setStatus changes a task's status in tx; a claimed actor is confirmed by
+// the statement that reads the task. Its errors other than internal ones
+// come before anything is written.
+func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, claimed bool, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+	old, err := findTaskConfirming(ctx, tx, id, actor, claimed)
 	if err != nil {
 		return nil, err
 	}
