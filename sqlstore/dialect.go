@@ -61,6 +61,16 @@ type dialect interface {
 	// progress handler per statement, more than such a read costs; on
 	// PostgreSQL unchanged, since a read there can wait on the network.
 	shortRead(ctx context.Context) context.Context
+	// lazyCommit lets tx commit without waiting for its writes to reach
+	// the disk: for the outbox's bookkeeping alone (a webhook attempt that
+	// went through, deliveries made, released or put off), whose loss in
+	// a crash of the database means only that a message goes again, as it
+	// would after a crash between a send and its record. PostgreSQL: SET
+	// LOCAL synchronous_commit TO OFF, which spares such a commit its wait
+	// for the WAL's flush (the change is still atomic and, within a
+	// moment, durable). SQLite: nothing; its WAL commits do not sync at
+	// synchronous=NORMAL anyway.
+	lazyCommit(ctx context.Context, tx *Tx) error
 	// followIDs makes the ids the engine gives new users follow those a
 	// transaction inserted explicitly (an import), never setting them back.
 	followIDs(ctx context.Context, tx *Tx) error
@@ -100,6 +110,7 @@ func (sqliteDialect) rebind(q string) string                    { return q }
 func (sqliteDialect) lock(context.Context, *Tx, int64) error    { return nil }
 func (sqliteDialect) forUpdate() string                         { return "" }
 func (sqliteDialect) notify(context.Context, *Tx, string) error { return nil }
+func (sqliteDialect) lazyCommit(context.Context, *Tx) error     { return nil }
 func (sqliteDialect) writableQuery() string                     { return "SELECT 1" }
 func (sqliteDialect) listens() bool                             { return false }
 
@@ -294,6 +305,11 @@ func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
 func (postgresDialect) writableQuery() string {
 	return "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+}
+
+func (postgresDialect) lazyCommit(ctx context.Context, tx *Tx) error {
+	_, err := tx.tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF")
+	return err
 }
 
 func (postgresDialect) notify(ctx context.Context, tx *Tx, channel string) error {

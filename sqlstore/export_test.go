@@ -32,3 +32,26 @@ func (s *TaskService) CreateQueue() (pending int, leading bool) {
 	defer s.db.creates.mu.Unlock()
 	return len(s.db.creates.pending), s.db.creates.leading
 }
+
+// SynchronousCommit reports PostgreSQL's synchronous_commit inside a write
+// transaction, made lazy (lazyCommit) or not, and after it on the same
+// connection.
+func (db *DB) SynchronousCommit(ctx context.Context, lazy bool) (inside, after string, err error) {
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	defer conn.Close()
+	err = db.updateOn(ctx, conn.BeginTx, func(tx *Tx) error {
+		if lazy {
+			if err := db.dialect.lazyCommit(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return tx.queryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&inside)
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return inside, after, conn.QueryRowContext(ctx, "SELECT current_setting('synchronous_commit')").Scan(&after)
+}

@@ -483,6 +483,9 @@ func (s *OutboxService) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack
 		return nil
 	}
 	return s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
+			return err
+		}
 		args := []any{micros(tx.now), micros(tx.now)}
 		for _, d := range ds {
 			args = append(args, d.ID)
@@ -501,6 +504,9 @@ func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.D
 		return nil
 	}
 	return s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
+			return err
+		}
 		args := []any{micros(tx.now)}
 		for _, d := range ds {
 			args = append(args, d.ID)
@@ -516,6 +522,9 @@ func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.D
 func (s *OutboxService) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) (err error) {
 	defer wrap(&err, "sqlstore.RetryDelivery")
 	return s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ?
 			WHERE id = ? AND status = 'pending' AND lease_owner = ?`, micros(tx.now.Add(delay)), reason, d.ID, owner)
 		return err

@@ -474,6 +474,14 @@ const (
 func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.WebhookAttemptRecord) (err error) {
 	defer wrap(&err, "sqlstore.RecordWebhookAttempt(%s)", r.WebhookID)
 	return s.db.update(ctx, func(tx *Tx) error {
+		if r.OK {
+			// A record of a success only: one that may turn the
+			// endpoint off, with its alert and audit entry, waits for
+			// the disk.
+			if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var code, msg any
 		if r.ResponseStatus != 0 {
 			code = r.ResponseStatus
