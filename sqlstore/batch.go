@@ -217,7 +217,7 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 			nullInt(t.CreatedBy), micros(tx.now), micros(tx.now))
 	}
 	if _, err := tx.execRows(ctx, `INSERT INTO tasks (id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at)
-		VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?)", n, "", args...); err != nil {
+		VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?)", n, "", 0, args...); err != nil {
 		return err
 	}
 	args = args[:0]
@@ -230,7 +230,7 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 			return err
 		}
 	}
-	if _, err := tx.execRows(ctx, auditInsert, auditRow, n, "", args...); err != nil {
+	if _, err := tx.execRows(ctx, auditInsert, auditRow, n, "", 0, args...); err != nil {
 		return err
 	}
 	// The task.created events: every endpoint subscribed gets each
@@ -245,7 +245,7 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 	}
 	res, err := tx.execRows(ctx, `INSERT INTO deliveries (id, kind, target, payload, created_at, next_attempt_at)
 		SELECT tt_uuid7(?), 'webhook', w.id, e.column1, ?, ?
-		FROM (VALUES `, "(?)", n, `) AS e JOIN webhooks w ON w.is_active AND `+subscribed(tasktrack.EventTaskCreated), args...)
+		FROM (VALUES `, "(?)", n, `) AS e JOIN webhooks w ON w.is_active AND `+subscribed(tasktrack.EventTaskCreated), 3, args...)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,8 @@ func (tx *Tx) findAssignees(ctx context.Context, reqs []*createReq) (map[int64]a
 		}
 	}
 	clear(seen)
-	rows, err := tx.queryRows(ctx, "SELECT id, username, is_active, token_version, token_key, role_id FROM users WHERE id IN (", "?", len(ids), ")", ids...)
+	ids = padded(ids)
+	rows, err := tx.query(ctx, "SELECT id, username, is_active, token_version, token_key, role_id FROM users WHERE id IN ("+marks(len(ids))+")", ids...)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -206,28 +207,98 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return tx.tx.ExecContext(ctx, q, args...)
 }
 
-// execUncached is exec without the prepared-statement cache, for
-// statements of many shapes.
-func (tx *Tx) execUncached(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(q), args...)
+// execRows runs a statement of n rows alike: prefix, whose arguments are
+// the first lead of args, then row n times separated by commas, then
+// suffix; the rest of args are the rows'. On SQLite it runs as statements
+// of 64, 32, ..., 2 and 1 rows, the binary digits of n, in order: each
+// kept prepared, seven texts a statement rather than one for every n
+// (preparing a statement of many rows cost as much as running it). On
+// PostgreSQL, where each statement is a round trip, it is one statement,
+// which pgx keeps prepared by its text.
+func (tx *Tx) execRows(ctx context.Context, prefix, row string, n int, suffix string, lead int, args ...any) (sql.Result, error) {
+	var affected rowsAffected
+	err := tx.eachChunk(n, lead, args, func(k int, args []any) error {
+		res, err := tx.exec(ctx, rowsQuery(prefix, row, k, suffix), args...)
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		affected += rowsAffected(m)
+		return err
+	})
+	return affected, err
 }
 
-// execRows runs a statement of n rows alike: prefix, then row n times
-// separated by commas, then suffix. Statements of more than one row are
-// not kept prepared, so that their many lengths do not fill the cache.
-func (tx *Tx) execRows(ctx context.Context, prefix, row string, n int, suffix string, args ...any) (sql.Result, error) {
-	if n == 1 {
-		return tx.exec(ctx, prefix+row+suffix, args...)
-	}
-	return tx.execUncached(ctx, rowsQuery(prefix, row, n, suffix), args...)
+// queryRows is execRows for a statement that returns rows, each passed to
+// scan.
+func (tx *Tx) queryRows(ctx context.Context, prefix, row string, n int, suffix string, lead int, scan func(*sql.Rows) error, args ...any) error {
+	return tx.eachChunk(n, lead, args, func(k int, args []any) error {
+		rows, err := tx.query(ctx, rowsQuery(prefix, row, k, suffix), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
 }
 
-// queryRows is execRows for a query.
-func (tx *Tx) queryRows(ctx context.Context, prefix, row string, n int, suffix string, args ...any) (*sql.Rows, error) {
-	if n == 1 {
-		return tx.query(ctx, prefix+row+suffix, args...)
+// eachChunk calls f with the arguments of each statement of execRows: k
+// rows, and the lead arguments followed by those of the k rows.
+func (tx *Tx) eachChunk(n, lead int, args []any, f func(k int, args []any) error) error {
+	if n <= 0 {
+		return nil
 	}
-	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(rowsQuery(prefix, row, n, suffix)), args...)
+	per := (len(args) - lead) / n
+	for done := 0; done < n; {
+		k := n - done
+		if !tx.db.dialect.roundTrips() {
+			k = chunkRows(k)
+		}
+		a := args[lead+done*per : lead+(done+k)*per]
+		if lead > 0 {
+			a = append(args[:lead:lead], a...)
+		}
+		if err := f(k, a); err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
+}
+
+// chunkRows is the rows of the next statement for n rows left: the
+// largest power of two not over n.
+func chunkRows(n int) int { return 1 << (bits.Len(uint(n)) - 1) }
+
+// padded is the length of an IN list of n values given the next power of
+// two's (at least n), so that its statement has one of a few texts and
+// stays prepared; the padding repeats the last value, which an IN list
+// does not count twice.
+func padded(vals []any) []any {
+	n := len(vals)
+	if n <= 1 || n&(n-1) == 0 {
+		return vals
+	}
+	p := 1 << bits.Len(uint(n))
+	out := make([]any, p)
+	copy(out, vals)
+	for i := n; i < p; i++ {
+		out[i] = vals[n-1]
+	}
+	return out
+}
+
+// rowsAffected is the sql.Result of execRows.
+type rowsAffected int64
+
+func (r rowsAffected) RowsAffected() (int64, error) { return int64(r), nil }
+func (rowsAffected) LastInsertId() (int64, error) {
+	return 0, errors.New("no last insert id across statements")
 }
 
 // marks is n placeholders, "?, ?, ?", for an IN list or a row.

@@ -89,22 +89,15 @@ func (tx *Tx) notify(ctx context.Context, notes []note) error {
 		counts[n.kind]++
 	}
 	// One statement for the batch; rows take their seq in the order given.
-	rows, err := tx.queryRows(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at) VALUES `,
-		"(?, ?, ?, ?, ?, ?, ?)", len(notes), " RETURNING seq", args...)
-	if err != nil {
-		return err
-	}
 	seqs := make([]any, 0, len(notes))
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
+	err = tx.queryRows(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?)", len(notes), " RETURNING seq", 0, func(rows *sql.Rows) error {
+			var seq int64
+			err := rows.Scan(&seq)
+			seqs = append(seqs, seq)
 			return err
-		}
-		seqs = append(seqs, seq)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		}, args...)
+	if err != nil {
 		return err
 	}
 	// Named by their seqs, not as "after the newest before": a planner
@@ -123,6 +116,7 @@ type notes struct {
 
 // notesIn is the notifications of the seqs given.
 func notesIn(seqs []any) notes {
+	seqs = padded(seqs)
 	return notes{"n.seq IN (" + marks(len(seqs)) + ")", seqs}
 }
 

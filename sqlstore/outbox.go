@@ -137,11 +137,7 @@ func (tx *Tx) emailNotifications(ctx context.Context, which notes) error {
 	if !tx.db.Email {
 		return nil
 	}
-	exec := tx.exec
-	if len(which.args) > 1 {
-		exec = tx.execUncached // an IN list of many lengths
-	}
-	res, err := exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
+	res, err := tx.exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
 		SELECT tt_uuid7(?), 'email', u.email, u.id,
 			json_build_object('template', 'notification', 'name', `+greeting("u")+`, 'timezone', COALESCE(p.timezone, 'UTC'),
 				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead, `+emailTask+`),
