@@ -29,6 +29,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/bits"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,6 +198,22 @@ type Tx struct {
 	now time.Time
 	// committed are called once the transaction has committed.
 	committed []func()
+	// channels are those notifyOnce was asked for.
+	channels []string
+}
+
+// notifyOnce sends a notification on channel at commit (dialect.notify), once
+// per transaction: PostgreSQL delivers one anyway, and each statement is a
+// round trip.
+func (tx *Tx) notifyOnce(ctx context.Context, channel string) error {
+	if slices.Contains(tx.channels, channel) {
+		return nil
+	}
+	if err := tx.db.dialect.notify(ctx, tx, channel); err != nil {
+		return err
+	}
+	tx.channels = append(tx.channels, channel)
+	return nil
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -147,7 +147,7 @@ func (tx *Tx) notified(ctx context.Context, which notes, counts map[string]int) 
 	if err := tx.emailNotifications(ctx, which); err != nil {
 		return err
 	}
-	if err := tx.db.dialect.notify(ctx, tx, notificationsChannel); err != nil {
+	if err := tx.notifyOnce(ctx, notificationsChannel); err != nil {
 		return err
 	}
 	db := tx.db

@@ -198,7 +198,7 @@ func (tx *Tx) delivered(ctx context.Context, res sql.Result) error {
 	if err != nil || n == 0 {
 		return err
 	}
-	if err := tx.db.dialect.notify(ctx, tx, outboxChannel); err != nil {
+	if err := tx.notifyOnce(ctx, outboxChannel); err != nil {
 		return err
 	}
 	db := tx.db

@@ -152,7 +152,7 @@ func (s *SweepService) Sweep(ctx context.Context) (_ tasktrack.SweepResult, err 
 		}
 		lap("notices")
 		if res.TasksMissed > 0 || res.UsersDeactivated > 0 || res.UsersAtRisk > 0 {
-			return s.db.dialect.notify(ctx, tx, alertsChannel)
+			return tx.notifyOnce(ctx, alertsChannel)
 		}
 		return nil
 	})

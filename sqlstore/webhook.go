@@ -528,7 +528,7 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 			uuidV7At(tx.now.UnixMilli()).String(), micros(tx.now), r.WebhookID); err != nil {
 			return err
 		}
-		if err := tx.db.dialect.notify(ctx, tx, alertsChannel); err != nil {
+		if err := tx.notifyOnce(ctx, alertsChannel); err != nil {
 			return err
 		}
 		db := tx.db
