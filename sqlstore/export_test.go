@@ -1,6 +1,10 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+
+	"tasktrack"
+)
 
 // TokenByHash is the query that authenticates a personal access token.
 const TokenByHash = tokenByHash
@@ -31,4 +35,16 @@ func (s *TaskService) CreateQueue() (pending int, leading bool) {
 	s.db.creates.mu.Lock()
 	defer s.db.creates.mu.Unlock()
 	return len(s.db.creates.pending), s.db.creates.leading
+}
+
+// UpdateTaskStatusLocked changes a task's status the way UpdateTaskStatus
+// does when its tries without a lock keep losing (on PostgreSQL), or
+// where status changes are neither grouped nor chained: in a transaction
+// of its own that reads the task under its lock.
+func (s *TaskService) UpdateTaskStatusLocked(ctx context.Context, id string, status tasktrack.Status) (t *tasktrack.Task, err error) {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		t, err = tx.setStatus(ctx, tasktrack.ActorFromContext(ctx), id, status)
+		return err
+	})
+	return t, err
 }
