@@ -291,7 +291,8 @@ func webhookData(shape any) map[string]any {
 }
 
 // webhookCapture is an event the sweep wrote in SQL, one statement for
-// all its rows: the object's columns as they were, flat (SQLite's
+// all its rows (or a status change on PostgreSQL, one statement for all
+// its writes): the object's columns as they were, flat (SQLite's
 // json_build_object does not nest), which WebhookEventBody renders into
 // the standard body the same way on every attempt.
 type webhookCapture struct {
@@ -334,7 +335,7 @@ func microsPtr(us *int64) *time.Time {
 
 // WebhookEventBody returns the standard body of an outbox row's payload:
 // the payload itself when it was rendered as the change was made, or the
-// rendering of what the sweep captured.
+// rendering of what was captured in SQL.
 func WebhookEventBody(payload []byte) ([]byte, WebhookBody, error) {
 	var c webhookCapture
 	if err := json.Unmarshal(payload, &c); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"tasktrack"
 )
@@ -19,7 +20,7 @@ func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 // audit writes one audit entry in the transaction of the change it records.
 // A nil actor is the system.
 func (tx *Tx) audit(ctx context.Context, actor *tasktrack.User, action, targetType, targetID string, details any) error {
-	args, err := tx.auditArgs(ctx, nil, actor, action, targetType, targetID, details)
+	args, err := auditArgs(ctx, nil, tx.now, actor, action, targetType, targetID, details)
 	if err != nil {
 		return err
 	}
@@ -28,14 +29,16 @@ func (tx *Tx) audit(ctx context.Context, actor *tasktrack.User, action, targetTy
 }
 
 const (
-	auditInsert = "INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details) VALUES "
-	auditRow    = "(?, ?, ?, ?, ?, ?, ?)"
+	auditInto    = "INSERT INTO audit_log (at, actor_id, actor_username, action, target_type, target_id, details)"
+	auditColumns = 7
+	auditInsert  = auditInto + " VALUES "
+	auditRow     = "(?, ?, ?, ?, ?, ?, ?)"
 )
 
-// auditArgs appends to args the values of one audit entry's row: its
-// details as JSON, with the id of the request's personal access token
-// (from ctx) when there is one.
-func (tx *Tx) auditArgs(ctx context.Context, args []any, actor *tasktrack.User, action, targetType, targetID string, details any) ([]any, error) {
+// auditArgs appends to args the values of one audit entry's row, at the
+// time at: its details as JSON, with the id of the request's personal
+// access token (from ctx) when there is one.
+func auditArgs(ctx context.Context, args []any, at time.Time, actor *tasktrack.User, action, targetType, targetID string, details any) ([]any, error) {
 	b, err := json.Marshal(details)
 	if err != nil {
 		return nil, err
@@ -49,7 +52,7 @@ func (tx *Tx) auditArgs(ctx context.Context, args []any, actor *tasktrack.User, 
 	if actor != nil {
 		id, name = actor.ID, actor.Username
 	}
-	return append(args, micros(tx.now), id, name, action, targetType, targetID, string(b)), nil
+	return append(args, micros(at), id, name, action, targetType, targetID, string(b)), nil
 }
 
 // auditSelect reads audit entries for scanAuditEntry.

@@ -225,7 +225,7 @@ func (tx *Tx) insertTasks(ctx context.Context, reqs []*createReq) error {
 		t := r.task
 		// Each entry names the personal access token of its own request,
 		// not of the batch's first.
-		if args, err = tx.auditArgs(r.ctx, args, r.actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
+		if args, err = auditArgs(r.ctx, args, tx.now, r.actor, tasktrack.ActionTaskCreate, "task", t.ID, map[string]any{
 			"title": t.Title, "assigned_to": t.AssignedTo, "deadline": t.Deadline}); err != nil {
 			return err
 		}

@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,6 +201,31 @@ func BenchmarkUpdateTaskStatus(b *testing.B) {
 				b.Fatalf("status %v, %v", t, err)
 			}
 		}
+	})
+}
+
+// The same from 32 goroutines at once, as bench/run.sh's status load
+// (wrk, 32 connections): changes of the same 20 tasks race each other, and
+// those of one assignee meet on its tallies.
+func BenchmarkUpdateTaskStatusParallel(b *testing.B) {
+	statuses := []tasktrack.Status{tasktrack.StatusInProgress, tasktrack.StatusCompleted, tasktrack.StatusPending}
+	benchEngines(b, 10_000, func(b *testing.B, s *benchSet) {
+		ctx := As(s.caller)
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+		b.ResetTimer() // not the fill
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n := next.Add(1)
+				want := statuses[n%3]
+				t, err := s.db.Tasks.UpdateTaskStatus(ctx, s.ids[n%int64(len(s.ids))], want)
+				if err != nil || t.Status != want {
+					b.Errorf("status %v, %v", t, err)
+					return
+				}
+			}
+		})
 	})
 }
 

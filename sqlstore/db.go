@@ -93,6 +93,9 @@ type DB struct {
 	// statuses concurrent status changes (SQLite only, see groupsWrites).
 	creates  *groupCommit[*createReq]
 	statuses *groupCommit[*statusReq]
+	// changing lets one status change of a task at a time run in this
+	// process where writes chain (see changeStatus).
+	changing keyLocks
 
 	// alertsChanged is signalled after a local commit created alerts.
 	alertsChanged chan struct{}

@@ -55,6 +55,11 @@ type dialect interface {
 	// each would pay a commit of its own). On PostgreSQL they run side by
 	// side on their own connections, which grouping would serialize.
 	groupsWrites() bool
+	// chainsWrites reports whether writes that follow from one another
+	// can be one statement of data-modifying WITH clauses, which commits
+	// by itself and may notify (PostgreSQL): a round trip for all of them,
+	// and none for BEGIN and COMMIT. SQLite has no such statements.
+	chainsWrites() bool
 	// shortRead is the context of a read that ends in microseconds (a
 	// primary-key lookup, a person's own page of tasks): on SQLite without
 	// its cancellation, which the driver watches with a goroutine and a
@@ -102,6 +107,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) keepsTaskCounts() bool { return true }
 func (sqliteDialect) roundTrips() bool      { return false }
 func (sqliteDialect) groupsWrites() bool    { return true }
+func (sqliteDialect) chainsWrites() bool    { return false }
 func (sqliteDialect) shortRead(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
@@ -271,6 +277,7 @@ func (postgresDialect) name() string { return "postgres" }
 func (postgresDialect) keepsTaskCounts() bool { return false }
 func (postgresDialect) roundTrips() bool      { return true }
 func (postgresDialect) groupsWrites() bool    { return false }
+func (postgresDialect) chainsWrites() bool    { return true }
 func (postgresDialect) shortRead(ctx context.Context) context.Context {
 	return ctx
 }

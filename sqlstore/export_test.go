@@ -1,6 +1,10 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+
+	"tasktrack"
+)
 
 // TokenByHash is the query that authenticates a personal access token.
 const TokenByHash = tokenByHash
@@ -54,4 +58,16 @@ func (db *DB) SynchronousCommit(ctx context.Context, lazy bool) (inside, after s
 		return "", "", err
 	}
 	return inside, after, conn.QueryRowContext(ctx, "SELECT current_setting('synchronous_commit')").Scan(&after)
+}
+
+// UpdateTaskStatusLocked changes a task's status the way UpdateTaskStatus
+// does when its tries without a lock keep losing (on PostgreSQL), or
+// where status changes are neither grouped nor chained: in a transaction
+// of its own that reads the task under its lock.
+func (s *TaskService) UpdateTaskStatusLocked(ctx context.Context, id string, status tasktrack.Status) (t *tasktrack.Task, err error) {
+	err = s.db.update(ctx, func(tx *Tx) error {
+		t, err = tx.setStatus(ctx, tasktrack.ActorFromContext(ctx), tasktrack.ActorClaimed(ctx), id, status)
+		return err
+	})
+	return t, err
 }

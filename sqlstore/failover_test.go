@@ -183,7 +183,8 @@ func TestPostgresReadOnlyServer(t *testing.T) {
 // A connection lost while its COMMIT is on the way leaves the outcome
 // unknown: the caller is told unavailable, and the store does not try the
 // write again, which could apply it twice. Here the server did commit:
-// each change is there exactly once.
+// each change is there exactly once. (A status change is one statement
+// that commits by itself: the cut is at that statement.)
 func TestPostgresCommitOutcomeUnknown(t *testing.T) {
 	dsn := DSN(t, Postgres)
 	proxy := NewProxy(t, dsn)

@@ -201,10 +201,13 @@ func (tx *Tx) delivered(ctx context.Context, res sql.Result) error {
 	if err := tx.notifyOnce(ctx, outboxChannel); err != nil {
 		return err
 	}
-	db := tx.db
-	tx.committed = append(tx.committed, func() { signal(db.signals.outbox) })
+	tx.committed = append(tx.committed, tx.db.signalOutbox)
 	return nil
 }
+
+// signalOutbox wakes this process's outbox worker: deliveries were
+// committed.
+func (db *DB) signalOutbox() { signal(db.signals.outbox) }
 
 // maxDigestAlerts bounds the alerts one digest lists.
 const maxDigestAlerts = 200

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tasktrack"
@@ -517,6 +519,9 @@ func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status ta
 		}
 		return r.task, nil
 	}
+	if s.db.dialect.chainsWrites() {
+		return s.db.changeStatus(ctx, actor, claimed, id, status)
+	}
 	var t *tasktrack.Task
 	err = s.db.update(ctx, func(tx *Tx) (err error) {
 		t, err = tx.setStatus(ctx, actor, claimed, id, status)
@@ -525,37 +530,232 @@ func (s *TaskService) UpdateTaskStatus(ctx context.Context, id string, status ta
 	return t, err
 }
 
-// setStatus changes a task's status in tx; a claimed actor is confirmed by
-// the statement that reads the task. Its errors other than internal ones
-// come before anything is written.
-func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, claimed bool, id string, status tasktrack.Status) (*tasktrack.Task, error) {
-	old, err := findTaskConfirming(ctx, tx, id, actor, claimed)
+// statusChange reads task id through q and decides actor's change of its
+// status at now: the task as it is (old) and as it is to be (nt; old
+// itself when it already has that status). A claimed actor is confirmed
+// by the statement that reads the task. Its errors come before anything
+// is written.
+func statusChange(ctx context.Context, q querier, actor *tasktrack.User, claimed bool, id string, status tasktrack.Status, now time.Time) (old, nt *tasktrack.Task, err error) {
+	old, err = findTaskConfirming(ctx, q, id, actor, claimed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !tasktrack.CanSeeTask(actor, old) {
-		return nil, tasktrack.ErrNotFound
+		return nil, nil, tasktrack.ErrNotFound
 	}
 	errs := tasktrack.FieldErrors{}
 	tasktrack.ValidateSettableStatus(errs, status)
 	if err := errs.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := tasktrack.AuthorizeStatusChange(actor, old, !old.Deadline.After(tx.now)); err != nil {
-		return nil, err
+	if err := tasktrack.AuthorizeStatusChange(actor, old, !old.Deadline.After(now)); err != nil {
+		return nil, nil, err
 	}
 	if status == old.Status {
-		return old, nil
+		return old, old, nil
 	}
-	nt := *old
-	nt.SetStatus(status, tx.now)
-	nt.UpdatedAt = tx.now
+	n := *old
+	n.SetStatus(status, now)
+	n.UpdatedAt = now
+	return old, &n, nil
+}
+
+// setStatus changes a task's status in tx, where the task cannot change
+// between its read and its write (the read locks it; SQLite has one
+// writer). Its errors other than internal ones come before anything is
+// written.
+func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, claimed bool, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+	old, nt, err := statusChange(ctx, tx, actor, claimed, id, status, tx.now)
+	if err != nil || nt == old {
+		return nt, err
+	}
+	if tx.db.dialect.chainsWrites() {
+		// The task is locked: the statement's guard holds.
+		q, args, err := statusWrite(ctx, actor, old, nt, tx.now)
+		if err != nil {
+			return nil, err
+		}
+		_, delivered, err := scanStatusWrite(tx.queryRow(ctx, q, args...))
+		if err != nil {
+			return nil, err
+		}
+		if delivered {
+			tx.committed = append(tx.committed, tx.db.signalOutbox)
+		}
+		return nt, nil
+	}
 	if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
 		string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {
 		return nil, err
 	}
-	if err := tx.taskChangeEvents(ctx, old, &nt); err != nil {
+	if err := tx.taskChangeEvents(ctx, old, nt); err != nil {
 		return nil, err
 	}
-	return &nt, tx.audit(ctx, actor, tasktrack.ActionTaskStatus, "task", nt.ID, map[string]any{"from": old.Status, "to": nt.Status})
+	return nt, tx.audit(ctx, actor, tasktrack.ActionTaskStatus, "task", nt.ID, statusAudit(old, nt))
+}
+
+func statusAudit(old, nt *tasktrack.Task) map[string]any {
+	return map[string]any{"from": old.Status, "to": nt.Status}
+}
+
+// statusTries bounds the tries of changeStatus without the task's row
+// lock.
+const statusTries = 3
+
+// keyLocks are locks by key, made as they are needed and dropped once
+// nobody holds or waits for them.
+type keyLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	ch   chan struct{} // holds a value while the lock is held
+	refs int           // its holder and waiters
+}
+
+// lock takes the lock of key, or gives up when ctx ends; unlock lets it
+// go.
+func (k *keyLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
+	k.mu.Lock()
+	l := k.locks[key]
+	if l == nil {
+		if k.locks == nil {
+			k.locks = map[string]*keyLock{}
+		}
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// changeStatus changes a task's status where writes chain (PostgreSQL):
+// it reads the task without a lock, decides, and writes the change as one
+// statement that commits by itself and applies only if the task is still
+// as it was read (statusWrite). That is two round trips rather than
+// BEGIN, a locking read, three writes and COMMIT, and the rows it changes
+// (the task's, the assignee's tallies) stay locked only for the statement
+// and its commit, not across round trips.
+//
+// Changes of one task in this process take turns (db.changing) from
+// before their read, holding no connection while they wait, rather than
+// read alike and all but one find their write refused. One that loses a
+// race all the same (to another process, or another use case) reads and
+// decides again, as if it had come after; after statusTries it reads
+// under the task's row lock (setStatus), so that it cannot lose forever.
+func (db *DB) changeStatus(ctx context.Context, actor *tasktrack.User, claimed bool, id string, status tasktrack.Status) (*tasktrack.Task, error) {
+	unlock, err := db.changing.lock(ctx, strings.ToLower(id))
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	defer unlock()
+	for range statusTries {
+		now := db.now()
+		old, nt, err := statusChange(ctx, db, actor, claimed, id, status, now)
+		if err != nil || nt == old {
+			return nt, db.mapErr(err)
+		}
+		q, args, err := statusWrite(ctx, actor, old, nt, now)
+		if err != nil {
+			return nil, err
+		}
+		changed, delivered, err := scanStatusWrite(db.writer.QueryRowContext(ctx, db.dialect.rebind(q), args...))
+		if err != nil {
+			return nil, db.mapErr(err)
+		}
+		if delivered {
+			db.signalOutbox()
+		}
+		if changed {
+			return nt, nil
+		}
+	}
+	var t *tasktrack.Task
+	err = db.update(ctx, func(tx *Tx) (err error) {
+		t, err = tx.setStatus(ctx, actor, claimed, id, status)
+		return err
+	})
+	return t, err
+}
+
+// statusWrite is the one statement, where writes chain (see chainsWrites),
+// of the change of a task's status from old to nt at now, and its
+// arguments: the task's UPDATE, guarded by the task being still as old in
+// every column, and what follows from it only if it happened (WITH clauses
+// that select from it): its webhook events, captured from the task as
+// updated (taskEventCapture), and its audit entry. Its one row
+// (scanStatusWrite) says whether the task changed, and whether the events
+// had endpoints, whose workers it then notifies as the outbox's writes do
+// (Tx.delivered).
+func statusWrite(ctx context.Context, actor *tasktrack.User, old, nt *tasktrack.Task, now time.Time) (string, []any, error) {
+	args := make([]any, 0, 32)
+	args = append(args, string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(now),
+		old.ID, old.Title, old.Description, micros(old.Deadline), string(old.Status), old.AssignedTo,
+		nullInt(old.CreatedBy), micros(old.CreatedAt), micros(old.UpdatedAt), nullMicros(old.CompletedAt), nullMicros(old.MissedAt))
+	events := changeEvents(old, nt)
+	for _, event := range events {
+		args = append(args, taskEventCaptureArgs(event, now, nt)...)
+	}
+	args, err := auditArgs(ctx, args, now, actor, tasktrack.ActionTaskStatus, "task", nt.ID, statusAudit(old, nt))
+	if err != nil {
+		return "", nil, err
+	}
+	return statusWriteSQL(events), args, nil
+}
+
+// statusWriteSQLs are the texts of statusWrite by their events, joined by
+// spaces.
+var statusWriteSQLs sync.Map
+
+func statusWriteSQL(events []string) string {
+	key := strings.Join(events, " ")
+	if q, ok := statusWriteSQLs.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(`WITH t AS (UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ?
+		WHERE id = ? AND title = ? AND description = ? AND deadline = ? AND status = ? AND assigned_to = ?
+		AND created_by IS NOT DISTINCT FROM ? AND created_at = ? AND updated_at = ?
+		AND completed_at IS NOT DISTINCT FROM ? AND missed_at IS NOT DISTINCT FROM ?
+		RETURNING id, title, description, deadline, status, assigned_to, created_by, created_at, updated_at, completed_at, missed_at)`)
+	for i, event := range events {
+		b.WriteString(",\n\te" + strconv.Itoa(i) + " AS (" + taskEventCapture(event) + " RETURNING 1)")
+	}
+	b.WriteString(",\n\ta AS (" + auditInto + " SELECT " + marks(auditColumns) + " FROM t)\n\tSELECT (SELECT count(*) FROM t), ")
+	if len(events) == 0 {
+		b.WriteString("0")
+	} else {
+		b.WriteString("(SELECT count(*) FROM (SELECT pg_notify('" + outboxChannel + "', '') FROM (")
+		for i := range events {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			b.WriteString("SELECT 1 FROM e" + strconv.Itoa(i))
+		}
+		b.WriteString(") e LIMIT 1) n)")
+	}
+	q, _ := statusWriteSQLs.LoadOrStore(key, b.String())
+	return q.(string)
+}
+
+// scanStatusWrite reads the row of a statusWrite.
+func scanStatusWrite(row *sql.Row) (changed, delivered bool, err error) {
+	var c, d int64
+	err = row.Scan(&c, &d)
+	return c > 0, d > 0, err
 }

@@ -24,7 +24,9 @@ var (
 // attempts the sender records. An event is a row of deliveries per
 // subscribed endpoint, written in the transaction of its change: its id is
 // the event's webhook-id, its payload the standard body, rendered in Go
-// when the change is made (by the sweep's set-based statements, in SQL).
+// when the change is made (captured in SQL by the sweep's set-based
+// statements, and by a status change's one statement on PostgreSQL, and
+// rendered by the sender).
 
 const webhookColumns = "w.id, w.url, w.events, w.format, w.description, w.is_active, w.created_at, w.disabled_reason"
 
@@ -325,6 +327,25 @@ func (tx *Tx) webhookEvent(ctx context.Context, event string, data map[string]an
 	return tx.delivered(ctx, res)
 }
 
+// taskEventCapture is the statement that writes event about the task of
+// t, a row source of at most one row with the tasks' columns (none: no
+// event), to every active endpoint subscribed to it. The task is captured
+// as the sweep captures it (captureTask), in SQL: nothing is rendered
+// unless an endpoint takes the event, and the sender renders the same
+// standard body (tasktrack.WebhookEventBody). Its arguments are
+// taskEventCaptureArgs.
+func taskEventCapture(event string) string {
+	return `INSERT INTO deliveries (id, kind, target, payload, created_at, next_attempt_at)
+		SELECT tt_uuid7(?), 'webhook', w.id, json_build_object('type', CAST(? AS TEXT), 'at_us', CAST(? AS BIGINT), ` + captureTask + `), ?, ?
+		FROM t, (VALUES (CAST(? AS TEXT))) AS u (username), webhooks w WHERE w.is_active AND ` + subscribed(event)
+}
+
+// taskEventCaptureArgs are the arguments of taskEventCapture for event at
+// time at about task nt (its assignee's name, as read with it).
+func taskEventCaptureArgs(event string, at time.Time, nt *tasktrack.Task) []any {
+	return []any{at.UnixMilli(), event, micros(at), micros(at), micros(at), nt.AssignedToUsername}
+}
+
 // taskEvent writes a task event with the task as it now is.
 func (tx *Tx) taskEvent(ctx context.Context, event string, t *tasktrack.Task) error {
 	return tx.webhookEvent(ctx, event, tasktrack.WebhookTaskData(t))
@@ -537,24 +558,34 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 	})
 }
 
-// taskChangeEvents writes the events of a task's change from old to nt:
-// task.status_changed for its status, task.updated for anything else.
+// taskChangeEvents writes the events of a task's change from old to nt.
 func (tx *Tx) taskChangeEvents(ctx context.Context, old, nt *tasktrack.Task) error {
-	if nt.Status != old.Status {
-		if err := tx.taskEvent(ctx, tasktrack.EventTaskStatusChanged, nt); err != nil {
+	for _, event := range changeEvents(old, nt) {
+		if err := tx.taskEvent(ctx, event, nt); err != nil {
 			return err
 		}
 	}
-	o, n := *old, *nt
-	o.Status, o.CompletedAt, o.MissedAt, o.UpdatedAt = n.Status, n.CompletedAt, n.MissedAt, n.UpdatedAt
-	if o == n {
-		return nil
-	}
-	return tx.taskEvent(ctx, tasktrack.EventTaskUpdated, nt)
+	return nil
 }
 
-// Captured columns of the sweep's events (see tasktrack.WebhookEventBody):
-// of the task t and its assignee u, and of the user u.
+// changeEvents are the events of a task's change from old to nt:
+// task.status_changed for its status, task.updated for anything else.
+func changeEvents(old, nt *tasktrack.Task) []string {
+	var events []string
+	if nt.Status != old.Status {
+		events = append(events, tasktrack.EventTaskStatusChanged)
+	}
+	o, n := *old, *nt
+	o.Status, o.CompletedAt, o.MissedAt, o.UpdatedAt = n.Status, n.CompletedAt, n.MissedAt, n.UpdatedAt
+	if o != n {
+		events = append(events, tasktrack.EventTaskUpdated)
+	}
+	return events
+}
+
+// Captured columns of the sweep's events, and of a status change's
+// (taskEventCapture; see tasktrack.WebhookEventBody): of the task t and
+// its assignee u, and of the user u.
 const (
 	captureTask = `'id', t.id, 'title', t.title, 'description', t.description, 'deadline_us', t.deadline, 'status', t.status,
 		'assigned_to', t.assigned_to, 'assigned_to_username', u.username, 'created_by', t.created_by, 'created_us', t.created_at,
