@@ -28,7 +28,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	logger := newLogger(c, stderr)
-	db, err := openStore(ctx, c, logger)
+	db, err := openStore(ctx, c, logger, false)
 	if err != nil {
 		return err
 	}
