@@ -232,8 +232,10 @@ func BenchmarkUpdateTaskStatusParallel(b *testing.B) {
 // One sweep over TASKTRACK_BENCH_TASKS tasks (default 100,000), of which a
 // tenth are overdue and become missed, on SQLite: without email, and with
 // it (the notifications' emails written to the outbox, as when SMTP is
-// configured). Each iteration sweeps a fresh copy of the same database;
-// only the sweep is timed.
+// configured); with the writer's page cache of the sweep command
+// (Options.BulkWrites, "bulk") and of a serving process ("serve"). Each
+// iteration sweeps a fresh copy of the same database; only the sweep is
+// timed.
 func BenchmarkSweep(b *testing.B) {
 	n := benchTasks(b, 100_000)
 	overdue := n / 10
@@ -246,16 +248,21 @@ func BenchmarkSweep(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, email := range []bool{false, true} {
-			name := "no_email"
-			if email {
-				name = "email"
+			for _, bulk := range []bool{true, false} {
+				name := "no_email"
+				if email {
+					name = "email"
+				}
+				name += map[bool]string{true: "/bulk", false: "/serve"}[bulk]
+				b.Run(name, func(b *testing.B) {
+					benchSweep(b, dir, template, overdue, email, sqlstore.Options{BulkWrites: bulk})
+				})
 			}
-			b.Run(name, func(b *testing.B) { benchSweep(b, dir, template, overdue, email) })
 		}
 	})
 }
 
-func benchSweep(b *testing.B, dir, template string, overdue int, email bool) {
+func benchSweep(b *testing.B, dir, template string, overdue int, email bool, opt sqlstore.Options) {
 	ctx := context.Background()
 	run := 0
 	b.ReportAllocs()
@@ -266,7 +273,7 @@ func benchSweep(b *testing.B, dir, template string, overdue int, email bool) {
 		for _, suffix := range []string{"", "-wal"} {
 			copyFile(b, template+suffix, path+suffix)
 		}
-		sdb := OpenDSN(b, path)
+		sdb := OpenDSNOptions(b, path, opt)
 		sdb.Now = func() time.Time { return t0 }
 		sdb.Email = email
 		b.StartTimer()

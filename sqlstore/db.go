@@ -120,6 +120,11 @@ type Options struct {
 	// transaction pooler. Empty: the main URL, unless that asks for a
 	// pooler's query mode (then alert streams poll).
 	ListenURL string
+	// BulkWrites gives SQLite's writer the page cache of a process that
+	// changes many pages in one transaction and exits (the sweep command,
+	// migrate, an import, demo data): 32 MiB instead of a server's 1 MiB
+	// (see writerCacheKiB).
+	BulkWrites bool
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL

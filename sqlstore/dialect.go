@@ -191,24 +191,59 @@ func sqliteCode(err error, codes ...int) bool {
 }
 
 // sqliteDSN builds the DSN of a SQLite file: the pragmas are in the DSN so
-// that every pooled connection has them.
-func sqliteDSN(path string, writer bool, synchronous string) string {
+// that every pooled connection has them. cacheKiB is a writer's page cache.
+func sqliteDSN(path string, writer bool, synchronous string, cacheKiB int) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+synchronous+")")
 	if writer {
-		// The writer caches more: a sweep changes many pages in one
-		// transaction, and spilling them mid-way is slow.
-		q.Add("_pragma", "cache_size(-32768)")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 		q.Add("_txlock", "immediate")
 	} else {
-		q.Add("_pragma", "cache_size(-8192)")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")
 		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
+
+// The SQLite connections' page caches, in KiB (cache_size(-N)).
+//
+// A cached page costs about twice its size: modernc's allocator gives each
+// page with its header (4 KiB and some 300 bytes) an 8 KiB slot, seven to a
+// 64 KiB region, so a page holds about 9.4 KB resident, outside the Go
+// heap, where neither GOGC nor serve's memory limit sees it. A connection
+// keeps what it has read or written until its cache is full, and a serving
+// process's writer touches every page its writes add: with the 32 MiB it
+// used to have (about 7,600 pages) it held some 70 MB after the load
+// run's creations, the most of the process's 110 MB peak.
+const (
+	// writerCacheKiB is the writer's cache in a serving process. Its
+	// writes keep coming back to a few hundred pages (the last leaves of
+	// each table's and index's b-tree and their parents, the outbox's
+	// head); any other page it reads again from the system's cache, WAL
+	// or file, as readers do (a 2 MiB writer missed about 300 times over
+	// 8,000 creations, each with its email and webhook). Measured on the
+	// load run's rows (bench/README.md, A B alternating): creations and
+	// status changes as fast as with 32 MiB, the peak resident memory
+	// 110 -> under 80 MB (a burst of sign-ins' now), the list load's 3 MB less
+	// than with 4 MiB; a sweep of 10,000 of 100,000 tasks no slower than
+	// with 32 MiB (BenchmarkSweep, serve and bulk).
+	writerCacheKiB = 1024
+	// bulkWriterCacheKiB is the writer's cache in a process that changes
+	// many pages in one transaction and exits (Options.BulkWrites): the
+	// sweep command, migrate, an import, demo data. Those pages stay
+	// dirty, pinned in the cache, until the commit; a cache too small for
+	// them spills them to the WAL mid-way. Their memory ends with the
+	// process.
+	bulkWriterCacheKiB = 32768
+	// readerCacheKiB is each reader connection's cache. A reader starts
+	// afresh after every commit of another connection, so it holds what
+	// reads since the last write have touched; a list of one's own tasks
+	// keeps it under 200 KiB.
+	readerCacheKiB = 8192
+)
 
 func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 	path = strings.TrimPrefix(path, "sqlite://")
@@ -223,7 +258,11 @@ func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 	if sync != "normal" && sync != "full" {
 		return fmt.Errorf("SQLite synchronous must be normal or full, not %q", opt.Synchronous)
 	}
-	w, err := sql.Open("sqlite", sqliteDSN(path, true, sync))
+	cache := writerCacheKiB
+	if opt.BulkWrites {
+		cache = bulkWriterCacheKiB
+	}
+	w, err := sql.Open("sqlite", sqliteDSN(path, true, sync, cache))
 	if err != nil {
 		return err
 	}
@@ -244,7 +283,7 @@ func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 		w.Close()
 		return err
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, false, sync))
+	r, err := sql.Open("sqlite", sqliteDSN(path, false, sync, 0))
 	if err != nil {
 		w.Close()
 		return err

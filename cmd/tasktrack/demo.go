@@ -52,7 +52,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if *benchTasks < 0 || *overdue+*benchTasks > *nTasks {
 		return usageErrorf("demo: --overdue plus --bench-tasks cannot exceed --tasks")
 	}
-	db, err := openStore(ctx, c, newLogger(c, stderr))
+	db, err := openStore(ctx, c, newLogger(c, stderr), true)
 	if err != nil {
 		return err
 	}

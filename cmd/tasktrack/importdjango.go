@@ -115,7 +115,7 @@ func importDjangoCmd(ctx context.Context, args []string, getenv func(string) str
 			}
 		}
 	}
-	db, err := openStore(ctx, c, logger)
+	db, err := openStore(ctx, c, logger, true)
 	if err != nil {
 		return err
 	}

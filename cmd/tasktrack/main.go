@@ -100,9 +100,12 @@ func newLogger(c *Config, w io.Writer) *slog.Logger {
 }
 
 // openStore opens and migrates the configured database. A database that
-// cannot be opened is a bad setting.
-func openStore(ctx context.Context, c *Config, logger *slog.Logger) (*sqlstore.DB, error) {
-	db, err := sqlstore.Open(ctx, c.Database, sqlstore.Options{MaxConns: c.DBMaxConns, Synchronous: c.SQLiteSync, ListenURL: c.ListenURL})
+// cannot be opened is a bad setting. bulk is for a command that may change
+// many pages in one transaction and exits (sqlstore.Options.BulkWrites);
+// serve and createuser keep the writer's page cache small.
+func openStore(ctx context.Context, c *Config, logger *slog.Logger, bulk bool) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, c.Database, sqlstore.Options{MaxConns: c.DBMaxConns, Synchronous: c.SQLiteSync,
+		ListenURL: c.ListenURL, BulkWrites: bulk})
 	if err != nil {
 		return nil, usageErrorf("bad setting --database ($TASKTRACK_DATABASE): cannot open %s: %v", redactDSN(c.Database), err)
 	}
@@ -141,7 +144,7 @@ func sweepCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c, newLogger(c, stderr))
+	db, err := openStore(ctx, c, newLogger(c, stderr), true)
 	if err != nil {
 		return err
 	}
@@ -165,7 +168,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c, newLogger(c, stderr))
+	db, err := openStore(ctx, c, newLogger(c, stderr), true)
 	if err != nil {
 		return err
 	}
@@ -194,7 +197,7 @@ func createUserCmd(ctx context.Context, args []string, getenv func(string) strin
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	db, err := openStore(ctx, c, newLogger(c, stderr))
+	db, err := openStore(ctx, c, newLogger(c, stderr), false)
 	if err != nil {
 		return err
 	}

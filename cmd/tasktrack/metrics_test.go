@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,6 +259,12 @@ func TestMetrics(t *testing.T) {
 	// The runtime's own metrics are there too.
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
 		one(t, m, name)
+	}
+	// The collector runs at serve's own GOGC when the environment sets none.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		if v := one(t, m, "go_gc_gogc_percent"); v != serveGCPercent {
+			t.Errorf("go_gc_gogc_percent = %v, want %d", v, serveGCPercent)
+		}
 	}
 
 	// Neither the API's listener nor another path of the metrics one

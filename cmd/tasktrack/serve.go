@@ -28,7 +28,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	logger := newLogger(c, stderr)
-	db, err := openStore(ctx, c, logger)
+	db, err := openStore(ctx, c, logger, false)
 	if err != nil {
 		return err
 	}
@@ -45,6 +45,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if limit, ok := defaultMemoryLimit(hasher); ok {
 		debug.SetMemoryLimit(limit)
 		logger.Debug("memory limit", "bytes", limit)
+	}
+	if pct, ok := defaultGCPercent(); ok {
+		debug.SetGCPercent(pct)
 	}
 	if err := bootstrapAdmin(ctx, db, hasher, c.AdminPassword, c.LogFormat == "json", stderr); err != nil {
 		return err
@@ -254,4 +257,22 @@ func defaultMemoryLimit(h *auth.Hasher) (int64, bool) {
 		return 0, false
 	}
 	return serveMemory + h.MemoryBound(), true
+}
+
+// serveGCPercent is GOGC for `serve` when the environment does not set
+// one. A serving process's live heap is about 2 MB, under GOGC=100's floor
+// of a 4 MB heap goal, so the collector would run after every 2 MB
+// allocated: 16 times per 1,000 requests listing one's 20 tasks, 21 per
+// 1,000 creations with their email and webhook. 150 raises the floor to
+// 6 MB, which halves that for 2 MB of heap. Measured on the load run's
+// rows (two servers, A B B A ...): 6 to 8% less CPU per request than at
+// 100, and 2 MB more resident memory under the list load.
+const serveGCPercent = 150
+
+// defaultGCPercent is serveGCPercent unless GOGC is set.
+func defaultGCPercent() (int, bool) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return 0, false
+	}
+	return serveGCPercent, true
 }

@@ -1,8 +1,10 @@
 package staticfile
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -57,5 +59,61 @@ func TestServe(t *testing.T) {
 		if got := set.Known(name); got != want {
 			t.Errorf("Known(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// countingFS counts the opens of each file and hides everything of its
+// files but Read, Stat and Close, as a tree that cannot seek would.
+type countingFS struct {
+	fs.FS
+	opens map[string]int
+}
+
+func (c countingFS) Open(name string) (fs.File, error) {
+	f, err := c.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && !st.IsDir() {
+		c.opens[name]++
+		return plainFile{f}, nil
+	}
+	return f, nil
+}
+
+type plainFile struct{ f fs.File }
+
+func (p plainFile) Read(b []byte) (int, error) { return p.f.Read(b) }
+func (p plainFile) Stat() (fs.FileInfo, error) { return p.f.Stat() }
+func (p plainFile) Close() error               { return p.f.Close() }
+
+// TestLoadReadsNothing: Load lists the tree and reads no file, so that
+// files nobody asks for cost no memory; a file is read when it is served
+// (and hashed for its ETag the first time), even from a tree whose files
+// cannot seek.
+func TestLoadReadsNothing(t *testing.T) {
+	fsys := countingFS{FS: fstest.MapFS{
+		"index.html":    {Data: []byte("<!doctype html>")},
+		"big/bundle.js": {Data: []byte(strings.Repeat("x", 1<<20))},
+	}, opens: map[string]int{}}
+	set, err := Load(fsys, map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fsys.opens) != 0 {
+		t.Fatalf("Load opened %v", fsys.opens)
+	}
+	for range 2 {
+		rec := httptest.NewRecorder()
+		if !set.Serve(rec, httptest.NewRequest("GET", "/index.html", nil), "index.html", "no-cache") {
+			t.Fatal("index.html: not served")
+		}
+		if rec.Code != http.StatusOK || rec.Body.String() != "<!doctype html>" || rec.Header().Get("ETag") == "" {
+			t.Fatalf("index.html: %d %q %v", rec.Code, rec.Body, rec.Header())
+		}
+	}
+	// Twice served: opened for its ETag once and for each body.
+	if fsys.opens["index.html"] != 3 || fsys.opens["big/bundle.js"] != 0 {
+		t.Errorf("opens %v, want index.html 3 times and big/bundle.js never", fsys.opens)
 	}
 }

@@ -180,8 +180,14 @@ func Open(tb testing.TB, e Engine) *sqlstore.DB {
 // OpenDSN opens and migrates the database at dsn, closed when the test ends.
 func OpenDSN(tb testing.TB, dsn string) *sqlstore.DB {
 	tb.Helper()
+	return OpenDSNOptions(tb, dsn, sqlstore.Options{})
+}
+
+// OpenDSNOptions is OpenDSN with options.
+func OpenDSNOptions(tb testing.TB, dsn string, opt sqlstore.Options) *sqlstore.DB {
+	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	db, err := sqlstore.Open(ctx, dsn, opt)
 	if err != nil {
 		tb.Fatalf("open %s: %v", dsn, err)
 	}
