@@ -52,19 +52,24 @@ func scanTask(s scanner) (*tasktrack.Task, error) {
 // confirms the actor (claimGuard) in the same statement, and answers
 // ErrActorChanged when the stored user no longer matches.
 func findTaskConfirming(ctx context.Context, q querier, id string, actor *tasktrack.User, claimed bool) (*tasktrack.Task, error) {
-	if !claimed {
-		return findTask(ctx, q, id)
-	}
 	if !tasktrack.ValidID(id) {
 		return nil, tasktrack.ErrNotFound
 	}
-	guard, args := claimGuard(actor)
-	sel := "SELECT " + taskColumns + ", " + guard + taskFrom + " WHERE t.id = ?"
+	cols, args, confirmed := taskColumns, []any{}, true
+	var row scanner
+	if claimed {
+		guard, gargs := claimGuard(actor)
+		cols, args = taskColumns+", "+guard, gargs
+	}
+	sel := "SELECT " + cols + taskFrom + " WHERE t.id = ?"
 	if q.forUpdate() != "" {
 		sel += " FOR UPDATE OF t"
 	}
-	var confirmed bool
-	t, err := scanTask(confirmingRow{q.queryRow(ctx, sel, append(args, strings.ToLower(id))...), &confirmed})
+	row = q.queryRow(ctx, sel, append(args, strings.ToLower(id))...)
+	if claimed {
+		row = confirmingRow{row, &confirmed}
+	}
+	t, err := scanTask(row)
 	switch {
 	case err == sql.ErrNoRows:
 		return nil, tasktrack.ErrNotFound
@@ -88,18 +93,7 @@ func (r confirmingRow) Scan(dest ...any) error {
 }
 
 func findTask(ctx context.Context, q querier, id string) (*tasktrack.Task, error) {
-	if !tasktrack.ValidID(id) {
-		return nil, tasktrack.ErrNotFound
-	}
-	sel := "SELECT " + taskColumns + taskFrom + " WHERE t.id = ?"
-	if q.forUpdate() != "" {
-		sel += " FOR UPDATE OF t"
-	}
-	t, err := scanTask(q.queryRow(ctx, sel, strings.ToLower(id)))
-	if err == sql.ErrNoRows {
-		return nil, tasktrack.ErrNotFound
-	}
-	return t, err
+	return findTaskConfirming(ctx, q, id, nil, false)
 }
 
 // FindTaskByID returns a task the caller may see.
