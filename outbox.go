@@ -75,6 +75,9 @@ type OutboxStore interface {
 	// ReleaseDeliveries hands back those of ds that owner holds, not
 	// attempted: due at once, their attempt not counted.
 	ReleaseDeliveries(ctx context.Context, ds []*Delivery, owner string) error
+	// RenewDeliveries extends, to lease from now, owner's leases on those
+	// of ds it still holds (pending, and not taken by another since).
+	RenewDeliveries(ctx context.Context, ds []*Delivery, owner string, lease time.Duration) error
 	// DeliveriesSucceeded records that ds were delivered; they are never
 	// sent again.
 	DeliveriesSucceeded(ctx context.Context, ds []*Delivery) error

@@ -1,7 +1,8 @@
 // Package outbox delivers the outbox: the rows of outside effects (emails
 // and webhook calls) that the store writes in the transaction of the
 // change that caused them. A Worker runs in every serve process: it claims
-// due rows under a lease (replicas never hold the same row at once),
+// due rows under a lease, renewed while it holds them (replicas never hold
+// the same row at once),
 // delivers each outside any transaction through the Handler of its kind,
 // and records the outcome: delivered, due again after a backoff with full
 // jitter, or given up with an audit entry.
@@ -92,7 +93,7 @@ const holdPerSlot = 4
 // Defaults of a Worker's settings left zero.
 const (
 	DefaultPoll        = time.Second
-	DefaultLease       = 2 * time.Minute
+	DefaultLease       = 15 * time.Second
 	DefaultBatch       = 16
 	DefaultConcurrency = 4
 	// DefaultKeep is how long finished deliveries are kept.
@@ -111,10 +112,12 @@ type Worker struct {
 	// looks anyway, for retries coming due and for rows written elsewhere.
 	Wake <-chan struct{}
 	Poll time.Duration
-	// Lease is how long a claimed row is this worker's: longer than its
-	// wait for a slot and its attempt (a few of the longest attempts:
-	// holdPerSlot, or Batch/Concurrency), since at its end another worker
-	// may take the row.
+	// Lease is how long a claimed row is this worker's unless renewed:
+	// Run renews the leases of the rows it holds every Lease/3, for as
+	// long as it holds them (waiting for a slot, being made, or made and
+	// not yet recorded), so an attempt may take longer than Lease. A
+	// process that dies holding rows lets them become due again within
+	// Lease, when another worker (or its own restart) takes them.
 	Lease time.Duration
 	// Concurrency deliveries are made at once, and at most Batch held
 	// (claimed and not yet ended).
@@ -137,6 +140,9 @@ type Worker struct {
 	nHeld     int
 	nBusy     int
 	succeeded []*tasktrack.Delivery // made, not yet recorded
+	// leased are the rows whose leases this worker keeps renewing: from
+	// their claim until their outcome is recorded or they are handed back.
+	leased map[string]*tasktrack.Delivery
 }
 
 // New returns a worker with the defaults and an owner name of its own.
@@ -164,6 +170,11 @@ func (w *Worker) Run(ctx context.Context) {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	ended := w.endedChan()
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		w.renewLoop(ctx)
+	}()
 	for ctx.Err() == nil {
 		w.recordSucceeded(ctx)
 		n, asked, err := w.claim(ctx)
@@ -186,12 +197,14 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 		}
 	}
+	<-renewing
 	w.mu.Lock()
 	w.stopped = true
 	unstarted := w.waiting
 	w.waiting = nil
 	for _, d := range unstarted {
 		w.unhold(d)
+		delete(w.leased, d.ID)
 	}
 	w.mu.Unlock()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -207,9 +220,39 @@ func (w *Worker) Run(ctx context.Context) {
 	w.mu.Unlock()
 }
 
+// renewLoop renews the leases held, every Lease/3, until ctx ends. The
+// deliveries still being made then are recorded within seconds (their
+// handlers see ctx end), well inside the leases last renewed.
+func (w *Worker) renewLoop(ctx context.Context) {
+	tick := time.NewTicker(max(w.Lease/3, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		w.mu.Lock()
+		ds := make([]*tasktrack.Delivery, 0, len(w.leased))
+		for _, d := range w.leased {
+			ds = append(ds, d)
+		}
+		w.mu.Unlock()
+		if len(ds) == 0 {
+			continue
+		}
+		// A row recorded meanwhile is no longer this owner's, and the
+		// renewal passes over it.
+		if err := w.Store.RenewDeliveries(ctx, ds, w.Owner, w.Lease); err != nil && ctx.Err() == nil {
+			w.Logger.Warn("outbox: could not renew leases", "n", len(ds), "err", err)
+		}
+	}
+}
+
 // RunOnce claims what it can hold now, makes those deliveries (and waits
 // for any others being made), and records the outcomes; it returns how
-// many it claimed.
+// many it claimed. It does not renew leases: its attempts must end within
+// Lease.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	n, _, err := w.claim(ctx)
 	w.wg.Wait()
@@ -257,10 +300,12 @@ func (w *Worker) claim(ctx context.Context) (n, asked int, err error) {
 	defer w.mu.Unlock()
 	if w.held == nil {
 		w.held, w.busy = map[tasktrack.DeliveryTarget]int{}, map[tasktrack.DeliveryTarget]int{}
+		w.leased = map[string]*tasktrack.Delivery{}
 	}
 	for _, d := range batch {
 		w.held[target(d)]++
 		w.nHeld++
+		w.leased[d.ID] = d
 	}
 	w.waiting = append(w.waiting, batch...)
 	w.start(ctx)
@@ -302,6 +347,8 @@ func (w *Worker) end(ctx context.Context, d *tasktrack.Delivery, ok bool) {
 	w.unhold(d)
 	if ok {
 		w.succeeded = append(w.succeeded, d)
+	} else {
+		delete(w.leased, d.ID) // its outcome is recorded
 	}
 	w.start(ctx)
 	per := w.Kinds[d.Kind].PerTarget
@@ -350,6 +397,11 @@ func (w *Worker) recordSucceeded(ctx context.Context) {
 		// sent again.
 		w.Logger.Error("outbox: could not record deliveries made", "n", len(delivered), "err", err)
 	}
+	w.mu.Lock()
+	for _, d := range delivered {
+		delete(w.leased, d.ID)
+	}
+	w.mu.Unlock()
 	if w.OnOutcome != nil {
 		for _, d := range delivered {
 			w.OnOutcome(d.Kind, Delivered)

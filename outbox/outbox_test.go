@@ -343,6 +343,97 @@ func TestEmailLeaseEnds(t *testing.T) {
 	})
 }
 
+// heldHandler holds each attempt until released, and counts them.
+type heldHandler struct {
+	entered chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	n       int
+}
+
+func (h *heldHandler) Deliver(ctx context.Context, d *tasktrack.Delivery) error {
+	h.mu.Lock()
+	h.n++
+	h.mu.Unlock()
+	h.entered <- struct{}{}
+	select {
+	case <-h.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// renewals is the real store, telling each renewal that has committed.
+type renewals struct {
+	tasktrack.OutboxStore
+	done chan struct{}
+}
+
+func (r *renewals) RenewDeliveries(ctx context.Context, ds []*tasktrack.Delivery, owner string, lease time.Duration) error {
+	err := r.OutboxStore.RenewDeliveries(ctx, ds, owner, lease)
+	if err == nil {
+		select {
+		case r.done <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+// An attempt that outlasts its lease keeps its row: the worker renews the
+// lease while it holds the row, so another replica's worker does not take
+// it, however long the attempt runs; it is made once.
+func TestLeaseRenewedWhileHeld(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newWorld(t, e, smtptest.Options{}, "")
+		sam := w.user(t, "sam", "user")
+		MustCreateTask(t, w.db, sam, "Report", 30*time.Hour)
+		h := &heldHandler{entered: make(chan struct{}, 4), release: make(chan struct{})}
+		const lease = 300 * time.Millisecond
+		store := &renewals{OutboxStore: w.db.Outbox, done: make(chan struct{})}
+		holder := outbox.New(store, map[string]outbox.Kind{tasktrack.DeliveryEmail: {Handler: h, Base: base, Cap: time.Hour}}, nil,
+			slog.New(slog.DiscardHandler))
+		holder.Lease, holder.Now, holder.Poll = lease, w.clock.Now, time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			holder.Run(ctx)
+		}()
+		t.Cleanup(func() { cancel(); <-stopped })
+		select {
+		case <-h.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the attempt did not start")
+		}
+		// Three leases' worth of time passes on the store's clock, in steps
+		// of two thirds of a lease, each followed by a renewal; another
+		// worker looks after each.
+		for i := range 5 {
+			w.clock.Add(2 * lease / 3)
+			select {
+			case <-store.done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("step %d: no renewal", i)
+			}
+			if n := w.run(t); n != 0 {
+				t.Fatalf("step %d: another worker took a row held and renewed", i)
+			}
+		}
+		close(h.release)
+		waitFor(t, "the delivery recorded", func() bool {
+			pending, _, err := w.db.Outbox.OutboxStats(context.Background())
+			return err == nil && pending[tasktrack.DeliveryEmail] == 0
+		})
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.n != 1 || len(w.smtp.Messages()) != 0 {
+			t.Fatalf("attempts %d, messages by the other worker %d", h.n, len(w.smtp.Messages()))
+		}
+	})
+}
+
 // Workers of many replicas, racing, send each email once.
 func TestEmailOnceAcrossWorkers(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {

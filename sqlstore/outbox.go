@@ -517,6 +517,31 @@ func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.D
 	})
 }
 
+// RenewDeliveries extends owner's leases on those of ds it still holds.
+// Like the other bookkeeping it commits without waiting for the disk on
+// PostgreSQL: a renewal lost in a crash only shortens a lease whose
+// holder is gone with it.
+func (s *OutboxService) RenewDeliveries(ctx context.Context, ds []*tasktrack.Delivery, owner string, lease time.Duration) (err error) {
+	defer wrap(&err, "sqlstore.RenewDeliveries")
+	if len(ds) == 0 {
+		return nil
+	}
+	return s.db.update(ctx, func(tx *Tx) error {
+		if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
+			return err
+		}
+		until := micros(tx.now.Add(lease))
+		args := []any{until, until}
+		for _, d := range ds {
+			args = append(args, d.ID)
+		}
+		_, err := tx.exec(ctx, `UPDATE deliveries SET lease_until = ?, next_attempt_at = ?
+			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending' AND lease_owner = ?`,
+			append(args, owner)...)
+		return err
+	})
+}
+
 // RetryDelivery makes a delivery due again after delay.
 func (s *OutboxService) RetryDelivery(ctx context.Context, d *tasktrack.Delivery, owner string, delay time.Duration, reason string) (err error) {
 	defer wrap(&err, "sqlstore.RetryDelivery")

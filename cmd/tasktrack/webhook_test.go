@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -50,7 +51,10 @@ func (rc *hookReceiver) received() map[string]int {
 
 // Events committed while their receiver is down survive a SIGKILL: after
 // the restart each arrives once, with the webhook-id its failed attempts
-// had.
+// had. The kill comes once every first attempt's failure is recorded, and
+// the retry base puts the second attempts 5 to 10 s later, so that no row
+// is leased at the kill: a row a killed process held waits out its lease
+// (two minutes) before another process takes it.
 func TestWebhooksSurviveKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills the binary")
@@ -58,7 +62,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	t.Parallel()
 	rc := newHookReceiver(t)
 	db := sqliteFile(t)
-	flags := []string{"--sweep-interval", "0", "--webhook-allow-private", "--webhook-retry-base", "100ms"}
+	flags := []string{"--sweep-interval", "0", "--webhook-allow-private", "--webhook-retry-base", "10s"}
 	s := startServe(t, db, adminEnv, flags...)
 	admin := s.login(t, "admin", adminPassword)
 	r := admin.Want("POST", "/api/webhooks/", map[string]any{"url": rc.srv.URL + "/hook", "events": []string{"task.created"}}, 201)
@@ -81,7 +85,8 @@ func TestWebhooksSurviveKill(t *testing.T) {
 				attempted = append(attempted, a.EventID)
 			}
 		}
-		return len(attempted) == events
+		return len(attempted) == events &&
+			metric(t, s, `tasktrack_outbox_deliveries_total{kind="webhook",outcome="retrying"}`) == events
 	})
 	s.kill()
 
@@ -103,6 +108,69 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	for _, id := range attempted {
 		if got[id] != 1 {
 			t.Errorf("event %s received %d times", id, got[id])
+		}
+	}
+}
+
+// A process killed in the middle of webhook attempts (the receiver not
+// answering) held those rows and a few claimed to follow them. Its
+// restart takes them once their leases, no longer renewed, end: each
+// event arrives once, within seconds rather than minutes.
+func TestWebhooksHeldByKilledProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills the binary")
+	}
+	t.Parallel()
+	var (
+		hanging atomic.Bool
+		seen    atomic.Int32
+		mu      sync.Mutex
+		got     = map[string]int{}
+	)
+	hanging.Store(true)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hanging.Load() {
+			seen.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body) // so that the server sees the connection close
+			select {
+			case <-r.Context().Done():
+			case <-done:
+			}
+			return
+		}
+		mu.Lock()
+		got[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(done) })
+	db := sqliteFile(t)
+	flags := []string{"--sweep-interval", "0", "--webhook-allow-private"}
+	s := startServe(t, db, adminEnv, flags...)
+	admin := s.login(t, "admin", adminPassword)
+	admin.Want("POST", "/api/webhooks/", map[string]any{"url": srv.URL + "/hook", "events": []string{"task.created"}}, 201)
+	samID := admin.CreateUser("sam", "user", "sam@example.com")
+	const events = 5
+	for i := range events {
+		admin.CreateTask(samID, fmt.Sprintf("Task %d", i), time.Now().Add(time.Hour))
+	}
+	waitFor(t, 20*time.Second, "an attempt under way", func() bool { return seen.Load() > 0 })
+	s.kill()
+
+	hanging.Store(false)
+	s = startServe(t, db, adminEnv, flags...)
+	waitFor(t, 45*time.Second, "the outbox emptied", func() bool {
+		return metric(t, s, `tasktrack_outbox_pending{kind="webhook"}`) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != events {
+		t.Fatalf("received %v", got)
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s received %d times", id, n)
 		}
 	}
 }
