@@ -120,6 +120,15 @@ func (sqliteDialect) each(ctx context.Context, db *DB, q string, args []any, fn 
 		return err
 	}
 	defer rows.Close()
+	return eachRow(rows, fn)
+}
+
+// eachRow hands each row of rows (database/sql's or pgx's) to fn.
+func eachRow[R interface {
+	scanner
+	Next() bool
+	Err() error
+}](rows R, fn func(scanner) error) error {
 	for rows.Next() {
 		if err := fn(rows); err != nil {
 			return err
@@ -351,12 +360,7 @@ func (d postgresDialect) each(ctx context.Context, db *DB, q string, args []any,
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, fn)
 	})
 }
 
