@@ -220,18 +220,18 @@ func sqliteCode(err error, codes ...int) bool {
 }
 
 // sqliteDSN builds the DSN of a SQLite file: the pragmas are in the DSN so
-// that every pooled connection has them. cacheKiB is a writer's page cache.
+// that every pooled connection has them. cacheKiB is the page cache of
+// each of its connections.
 func sqliteDSN(path string, writer bool, synchronous string, cacheKiB int) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+synchronous+")")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 	if writer {
-		q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 		q.Add("_txlock", "immediate")
 	} else {
-		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")
 		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -312,7 +312,7 @@ func (db *DB) openSQLite(ctx context.Context, path string, opt Options) error {
 		w.Close()
 		return err
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, false, sync, 0))
+	r, err := sql.Open("sqlite", sqliteDSN(path, false, sync, readerCacheKiB))
 	if err != nil {
 		w.Close()
 		return err

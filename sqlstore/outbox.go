@@ -499,22 +499,8 @@ func (s *OutboxService) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack
 // ReleaseDeliveries hands back deliveries claimed and not attempted.
 func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.Delivery, owner string) (err error) {
 	defer wrap(&err, "sqlstore.ReleaseDeliveries")
-	if len(ds) == 0 {
-		return nil
-	}
-	return s.db.update(ctx, func(tx *Tx) error {
-		if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
-			return err
-		}
-		args := []any{micros(tx.now)}
-		for _, d := range ds {
-			args = append(args, d.ID)
-		}
-		_, err := tx.exec(ctx, `UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, attempt = attempt - 1
-			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending' AND lease_owner = ?`,
-			append(args, owner)...)
-		return err
-	})
+	return s.updateHeld(ctx, ds, owner, "lease_owner = NULL, lease_until = NULL, next_attempt_at = ?, attempt = attempt - 1",
+		func(now time.Time) []any { return []any{micros(now)} })
 }
 
 // RenewDeliveries extends owner's leases on those of ds it still holds.
@@ -523,6 +509,16 @@ func (s *OutboxService) ReleaseDeliveries(ctx context.Context, ds []*tasktrack.D
 // holder is gone with it.
 func (s *OutboxService) RenewDeliveries(ctx context.Context, ds []*tasktrack.Delivery, owner string, lease time.Duration) (err error) {
 	defer wrap(&err, "sqlstore.RenewDeliveries")
+	return s.updateHeld(ctx, ds, owner, "lease_until = ?, next_attempt_at = ?", func(now time.Time) []any {
+		until := micros(now.Add(lease))
+		return []any{until, until}
+	})
+}
+
+// updateHeld sets, in one lazily committed transaction, the columns of set
+// (with the arguments setArgs gives at the transaction's time) on those
+// of ds that owner still holds.
+func (s *OutboxService) updateHeld(ctx context.Context, ds []*tasktrack.Delivery, owner, set string, setArgs func(now time.Time) []any) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -530,12 +526,11 @@ func (s *OutboxService) RenewDeliveries(ctx context.Context, ds []*tasktrack.Del
 		if err := s.db.dialect.lazyCommit(ctx, tx); err != nil {
 			return err
 		}
-		until := micros(tx.now.Add(lease))
-		args := []any{until, until}
+		args := setArgs(tx.now)
 		for _, d := range ds {
 			args = append(args, d.ID)
 		}
-		_, err := tx.exec(ctx, `UPDATE deliveries SET lease_until = ?, next_attempt_at = ?
+		_, err := tx.exec(ctx, `UPDATE deliveries SET `+set+`
 			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending' AND lease_owner = ?`,
 			append(args, owner)...)
 		return err

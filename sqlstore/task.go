@@ -239,7 +239,7 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 	}
 	limit, offset := pageArgs(f.Page)
 	tasks := []*tasktrack.Task{}
-	var page func(scanner) scanner // the row of the page's task, from the row read
+	var withCount *countedRow // the page's rows carry the count (and the verdict)
 	if s.db.dialect.roundTrips() {
 		// The count rides on the page as a first column, an uncorrelated
 		// subquery run once: one round trip rather than two, and the
@@ -250,8 +250,7 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 			head, hargs, verdict = "SELECT ("+cq+"), "+guard+", ", append(hargs, gargs...), &confirmed
 		}
 		q, args = head+strings.TrimPrefix(q, "SELECT "), append(hargs, args...)
-		counted := &countedRow{total: &total, confirmed: verdict}
-		page = func(r scanner) scanner { counted.rows = r; return counted }
+		withCount = &countedRow{total: &total, confirmed: verdict}
 	} else {
 		// In process, two statements cost less than a count column on
 		// every row of the page.
@@ -264,10 +263,12 @@ func (s *TaskService) FindTasks(ctx context.Context, f tasktrack.TaskFilter) (_ 
 		if total == 0 || offset >= total {
 			return tasks, total, nil
 		}
-		page = func(r scanner) scanner { return r }
 	}
 	err = s.db.dialect.each(ctx, s.db, q+" LIMIT ? OFFSET ?", append(args, limit, offset), func(r scanner) error {
-		t, err := scanTask(page(r))
+		if withCount != nil {
+			withCount.rows, r = r, withCount
+		}
+		t, err := scanTask(r)
 		if err == nil {
 			tasks = append(tasks, t)
 		}
@@ -575,18 +576,11 @@ func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, claimed bool
 	}
 	if tx.db.dialect.chainsWrites() {
 		// The task is locked: the statement's guard holds.
-		q, args, err := statusWrite(ctx, actor, old, nt, tx.now)
-		if err != nil {
-			return nil, err
-		}
-		_, delivered, err := scanStatusWrite(tx.queryRow(ctx, q, args...))
-		if err != nil {
-			return nil, err
-		}
+		_, delivered, err := runStatusWrite(ctx, tx.queryRow, actor, old, nt, tx.now)
 		if delivered {
 			tx.committed = append(tx.committed, tx.db.signalOutbox)
 		}
-		return nt, nil
+		return nt, err
 	}
 	if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
 		string(nt.Status), nullMicros(nt.CompletedAt), nullMicros(nt.MissedAt), micros(tx.now), nt.ID); err != nil {
@@ -674,11 +668,9 @@ func (db *DB) changeStatus(ctx context.Context, actor *tasktrack.User, claimed b
 		if err != nil || nt == old {
 			return nt, db.mapErr(err)
 		}
-		q, args, err := statusWrite(ctx, actor, old, nt, now)
-		if err != nil {
-			return nil, err
-		}
-		changed, delivered, err := scanStatusWrite(db.writer.QueryRowContext(ctx, db.dialect.rebind(q), args...))
+		changed, delivered, err := runStatusWrite(ctx, func(ctx context.Context, q string, args ...any) *sql.Row {
+			return db.writer.QueryRowContext(ctx, db.dialect.rebind(q), args...)
+		}, actor, old, nt, now)
 		if err != nil {
 			return nil, db.mapErr(err)
 		}
@@ -757,9 +749,18 @@ func statusWriteSQL(events []string) string {
 	return q.(string)
 }
 
-// scanStatusWrite reads the row of a statusWrite.
-func scanStatusWrite(row *sql.Row) (changed, delivered bool, err error) {
+// runStatusWrite runs the statusWrite of a change from old to nt at now
+// through queryRow, and reads its row: whether the task changed, and
+// whether deliveries were written (delivered is false on an error).
+func runStatusWrite(ctx context.Context, queryRow func(context.Context, string, ...any) *sql.Row,
+	actor *tasktrack.User, old, nt *tasktrack.Task, now time.Time) (changed, delivered bool, err error) {
+	q, args, err := statusWrite(ctx, actor, old, nt, now)
+	if err != nil {
+		return false, false, err
+	}
 	var c, d int64
-	err = row.Scan(&c, &d)
-	return c > 0, d > 0, err
+	if err := queryRow(ctx, q, args...).Scan(&c, &d); err != nil {
+		return false, false, err
+	}
+	return c > 0, d > 0, nil
 }
