@@ -22,6 +22,11 @@ type Delivery struct {
 	Payload   json.RawMessage
 	Attempt   int // this attempt's number, from 1
 	CreatedAt time.Time
+	// WebhookAttempt is the record of a webhook's attempt that succeeded,
+	// which DeliveriesSucceeded writes in the transaction that marks the
+	// delivery delivered: a success costs no write of its own, and its
+	// record is exactly as durable as the mark.
+	WebhookAttempt *WebhookAttemptRecord
 }
 
 // DeliveryTarget is where deliveries of a kind go: an email address, a
@@ -78,8 +83,9 @@ type OutboxStore interface {
 	// RenewDeliveries extends, to lease from now, owner's leases on those
 	// of ds it still holds (pending, and not taken by another since).
 	RenewDeliveries(ctx context.Context, ds []*Delivery, owner string, lease time.Duration) error
-	// DeliveriesSucceeded records that ds were delivered; they are never
-	// sent again.
+	// DeliveriesSucceeded records that ds were delivered, with the
+	// WebhookAttempt of those that carry one (unless its endpoint is gone
+	// meanwhile); they are never sent again.
 	DeliveriesSucceeded(ctx context.Context, ds []*Delivery) error
 	// RetryDelivery makes d due again after delay, if owner still holds
 	// it, recording why this attempt failed.

@@ -130,6 +130,8 @@ type WebhookAttemptRecord struct {
 	ResponseBody   string
 	Error          string
 	Duration       time.Duration
+	// At is when the attempt ended (zero: when it is recorded).
+	At time.Time
 }
 
 // WebhookTarget is what the sender needs of an endpoint: where to send,
@@ -170,7 +172,9 @@ type WebhookStore interface {
 	// WebhookTarget loads an endpoint; ErrNotFound when it is gone.
 	WebhookTarget(ctx context.Context, id string) (*WebhookTarget, error)
 	// RecordWebhookAttempt records an attempt, and disables the endpoint
-	// (with an alert) when its deliveries have all failed long enough.
+	// (with an alert) when its deliveries have all failed long enough. A
+	// success is recorded instead with its delivery's (see
+	// Delivery.WebhookAttempt).
 	RecordWebhookAttempt(ctx context.Context, a WebhookAttemptRecord) error
 }
 

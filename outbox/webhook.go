@@ -78,7 +78,8 @@ func NewWebhookClient(timeout time.Duration, allowPrivate bool) *http.Client {
 }
 
 // Webhooks delivers webhook rows: it signs the captured body (or a line
-// made from it, for Slack and Discord), posts it, and records the attempt.
+// made from it, for Slack and Discord), posts it, and records a failed
+// attempt; one that went through is recorded with its delivery's success.
 type Webhooks struct {
 	Store  tasktrack.WebhookStore
 	Client *http.Client
@@ -136,16 +137,19 @@ func (h *Webhooks) Deliver(ctx context.Context, d *tasktrack.Delivery) error {
 	}
 	start := h.Now()
 	status, answer, err := h.post(ctx, t, d.ID, start.Unix(), body)
+	end := h.Now()
 	rec := tasktrack.WebhookAttemptRecord{WebhookID: t.ID, DeliveryID: d.ID, EventType: ev.Type, Attempt: d.Attempt,
-		OK: err == nil, ResponseStatus: status, ResponseBody: answer, Duration: h.Now().Sub(start)}
-	if err != nil {
-		rec.Error = err.Error()
-	}
+		OK: err == nil, ResponseStatus: status, ResponseBody: answer, Duration: end.Sub(start), At: end}
 	log := h.Logger.With("webhook", t.ID, "event", d.ID, "type", ev.Type, "attempt", d.Attempt)
 	log.Debug("webhook: attempt", "status", status, "duration", rec.Duration)
-	if err != nil {
-		log.Warn("webhook: attempt failed", "status", status, "err", err)
+	if err == nil {
+		// Recorded with the success, by the worker, in one write for
+		// several deliveries.
+		d.WebhookAttempt = &rec
+		return nil
 	}
+	rec.Error = err.Error()
+	log.Warn("webhook: attempt failed", "status", status, "err", err)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if rerr := h.Store.RecordWebhookAttempt(rctx, rec); rerr != nil {

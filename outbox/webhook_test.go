@@ -603,6 +603,75 @@ func TestWebhookDisabled(t *testing.T) {
 	})
 }
 
+// A success's attempt is recorded with its delivery's success: it is
+// listed, at the time the attempt ended, and it ends the endpoint's run of
+// failures, so the failure after it starts a new run. An endpoint deleted
+// between an attempt and its record leaves the record out, and the rest
+// of the record is still written.
+func TestWebhookSuccessRecordedWithDelivery(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newHookWorld(t, e, true)
+		h, _ := w.endpoint(t, w.rc.srv.URL+"/", tasktrack.FormatStandard, "*")
+		fail := func(attempt int) {
+			t.Helper()
+			rec := tasktrack.WebhookAttemptRecord{WebhookID: h.ID, DeliveryID: "0193c2d4-5e6f-7a81-9b2c-3d4e5f607182",
+				EventType: tasktrack.EventPing, Attempt: attempt, ResponseStatus: 500, Error: "answered 500 Internal Server Error"}
+			if err := w.db.Webhooks.RecordWebhookAttempt(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 1; i <= 9; i++ {
+			fail(i)
+			w.clock.Add(3 * time.Hour)
+		}
+		if err := w.db.Webhooks.PingWebhook(System, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := w.run(t); n != 1 {
+			t.Fatalf("claimed %d, want the ping", n)
+		}
+		got := w.attempts(t, h.ID)
+		if len(got) != 10 || got[0].Status != "delivered" || got[0].Error != nil || !got[0].CreatedAt.Equal(w.clock.Now()) {
+			t.Fatalf("%d attempts, the newest %+v at %v", len(got), got[0], w.clock.Now())
+		}
+		// Ten failures over more than a day would turn the endpoint off,
+		// were the success not between them.
+		w.clock.Add(time.Hour)
+		fail(10)
+		if hook, err := w.db.Webhooks.FindWebhook(System, h.ID); err != nil || !hook.IsActive {
+			t.Fatalf("endpoint after a success and a failure: %+v %v", hook, err)
+		}
+
+		other, _ := w.endpoint(t, w.rc.srv.URL+"/other", tasktrack.FormatStandard, "*")
+		for _, id := range []string{h.ID, other.ID} {
+			if err := w.db.Webhooks.PingWebhook(System, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, err := w.db.Outbox.ClaimDeliveries(context.Background(), "me", []string{tasktrack.DeliveryWebhook}, 10, time.Minute,
+			tasktrack.DeliveryRoom{})
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("claimed %d %v, want the two pings", len(ds), err)
+		}
+		for _, d := range ds {
+			d.WebhookAttempt = &tasktrack.WebhookAttemptRecord{WebhookID: d.Target, DeliveryID: d.ID, EventType: tasktrack.EventPing,
+				Attempt: d.Attempt, OK: true, ResponseStatus: 204, At: w.clock.Now()}
+		}
+		if err := w.db.Webhooks.DeleteWebhook(System, h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.db.Outbox.DeliveriesSucceeded(context.Background(), ds); err != nil {
+			t.Fatalf("recording a success of a deleted endpoint: %v", err)
+		}
+		if got := w.attempts(t, other.ID); len(got) != 1 || got[0].Status != "delivered" {
+			t.Fatalf("the other endpoint's attempts: %d", len(got))
+		}
+		if pending, _, err := w.db.Outbox.OutboxStats(context.Background()); err != nil || pending[tasktrack.DeliveryWebhook] != 0 {
+			t.Fatalf("pending %v %v", pending, err)
+		}
+	})
+}
+
 // gate is a receiver that holds every request until released (or until
 // the client gives up), and records how many it held at once and whether
 // it was ever sent one event while already holding it.

@@ -489,10 +489,12 @@ func (s *OutboxService) DeliveriesSucceeded(ctx context.Context, ds []*tasktrack
 		for _, d := range ds {
 			args = append(args, d.ID)
 		}
-		_, err := tx.exec(ctx, `UPDATE deliveries SET status = 'delivered', finished_at = ?, lease_owner = NULL, lease_until = NULL,
+		if _, err := tx.exec(ctx, `UPDATE deliveries SET status = 'delivered', finished_at = ?, lease_owner = NULL, lease_until = NULL,
 			next_attempt_at = ?, last_error = NULL
-			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending'`, args...)
-		return err
+			WHERE id IN (`+marks(len(ds))+`) AND status = 'pending'`, args...); err != nil {
+			return err
+		}
+		return tx.recordWebhookSuccesses(ctx, ds)
 	})
 }
 

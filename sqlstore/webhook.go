@@ -510,11 +510,15 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 		if r.Error != "" {
 			msg = r.Error
 		}
+		at := r.At
+		if at.IsZero() {
+			at = tx.now
+		}
 		res, err := tx.exec(ctx, `INSERT INTO webhook_attempts (id, webhook_id, delivery_id, event_type, attempt, ok, response_status,
 			response_body, error, duration_ms, created_at)
 			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM webhooks WHERE id = ?`,
-			uuidV7At(tx.now.UnixMilli()).String(), r.DeliveryID, r.EventType, r.Attempt, r.OK, code, r.ResponseBody, msg,
-			r.Duration.Milliseconds(), micros(tx.now), r.WebhookID)
+			uuidV7At(at.UnixMilli()).String(), r.DeliveryID, r.EventType, r.Attempt, r.OK, code, r.ResponseBody, msg,
+			r.Duration.Milliseconds(), micros(at), r.WebhookID)
 		if err != nil {
 			return err
 		}
@@ -556,6 +560,70 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 		tx.committed = append(tx.committed, db.signalAlerts)
 		return tx.audit(ctx, nil, tasktrack.ActionWebhookDisabled, "webhook", r.WebhookID, map[string]any{"reason": reason})
 	})
+}
+
+// recordWebhookSuccesses writes the attempt records ds carry, in the
+// transaction that marks them delivered (DeliveriesSucceeded): one insert
+// for all of them, and the failure runs of their endpoints ended. It
+// locks their endpoints after the deliveries, in DeleteWebhook's order, so
+// that an endpoint deleted meanwhile either waits for this transaction or
+// is already gone, and its attempts are left out.
+func (tx *Tx) recordWebhookSuccesses(ctx context.Context, ds []*tasktrack.Delivery) error {
+	var ids []any
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if r := d.WebhookAttempt; r != nil && !seen[r.WebhookID] {
+			seen[r.WebhookID] = true
+			ids = append(ids, r.WebhookID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.query(ctx, "SELECT id FROM webhooks WHERE id IN ("+marks(len(ids))+")"+tx.db.dialect.forUpdate(), ids...)
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	var liveIDs []any
+	err = eachRow(rows, func(r scanner) error {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		live[id] = true
+		liveIDs = append(liveIDs, id)
+		return nil
+	})
+	rows.Close()
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	var args []any
+	n := 0
+	for _, d := range ds {
+		r := d.WebhookAttempt
+		if r == nil || !live[r.WebhookID] {
+			continue
+		}
+		at := r.At
+		if at.IsZero() {
+			at = tx.now
+		}
+		var code any
+		if r.ResponseStatus != 0 {
+			code = r.ResponseStatus
+		}
+		args = append(args, uuidV7At(at.UnixMilli()).String(), r.WebhookID, r.DeliveryID, r.EventType, r.Attempt, true, code,
+			r.ResponseBody, nil, r.Duration.Milliseconds(), micros(at))
+		n++
+	}
+	if _, err := tx.execRows(ctx, `INSERT INTO webhook_attempts (id, webhook_id, delivery_id, event_type, attempt, ok, response_status,
+		response_body, error, duration_ms, created_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n, "", 0, args...); err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, "UPDATE webhooks SET failing_since = NULL, failures = 0 WHERE id IN ("+marks(len(liveIDs))+") AND failures > 0", liveIDs...)
+	return err
 }
 
 // taskChangeEvents writes the events of a task's change from old to nt.
