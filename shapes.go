@@ -18,7 +18,7 @@ type JSONTime time.Time
 
 // MarshalText writes the time as the contract does.
 func (t JSONTime) MarshalText() ([]byte, error) {
-	return time.Time(t).UTC().AppendFormat(make([]byte, 0, 27), contractTime), nil
+	return appendContractTime(make([]byte, 0, 27), time.Time(t)), nil
 }
 
 // OptJSONTime is t as a JSONTime, nil (null) when t is.

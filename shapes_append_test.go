@@ -62,3 +62,24 @@ func FuzzTaskJSONAppend(f *testing.F) {
 			Status: StatusPending, AssignedTo: assignee, AssignedToUsername: description, CreatedAt: at, UpdatedAt: at}))
 	})
 }
+
+// The contract's time, digit by digit, is AppendFormat's: over the years
+// 0-9999 at every kind of fraction, and beyond them (AppendFormat's way).
+func TestAppendContractTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	zone := time.FixedZone("east", 5*3600+30*60)
+	check := func(at time.Time) {
+		t.Helper()
+		if got, want := appendContractTime(nil, at), at.UTC().AppendFormat(nil, contractTime); !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %s, want %s", at, got, want)
+		}
+	}
+	for _, at := range []time.Time{{}, time.Unix(0, 0), time.Unix(0, 999), time.Unix(-1, 0),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, zone), time.Date(7, 2, 3, 4, 5, 6, 7000, zone)} {
+		check(at)
+	}
+	for range 100000 {
+		check(time.Unix(rng.Int64N(400000000000)-62135596800-1000, rng.Int64N(1e9)).In(zone))
+	}
+}
