@@ -40,7 +40,21 @@ type Tokens struct {
 
 	parserOnce sync.Once
 	parser     *jwt.Parser
+
+	// verified holds the claims of access tokens verified lately, by the
+	// exact token: a client sends the same one with each request until it
+	// expires, and parsing it again (two base64 decodes, two JSON
+	// documents, an HMAC) was most of authenticating one. Whether a token
+	// is good is a function of its text, the key and the time alone, so a
+	// remembered verdict is the one a parse would give, once its expiry
+	// and issue time are checked against now again; revocation is checked
+	// apart, against the stored user, on every request.
+	mu       sync.Mutex
+	verified map[string]*Claims
 }
+
+// maxVerified bounds Tokens.verified: a few hundred bytes an entry.
+const maxVerified = 1024
 
 func (t *Tokens) key(*jwt.Token) (any, error) { return t.secret, nil }
 
@@ -76,6 +90,18 @@ func (t *Tokens) Issue(u *tasktrack.User, typ string) (string, time.Time, error)
 // Verify parses a token, checks its HS256 signature, expiry and type, and
 // returns its claims. Any other algorithm, "none" included, is refused.
 func (t *Tokens) Verify(token, typ string) (*Claims, error) {
+	if typ == TypeAccess {
+		t.mu.Lock()
+		c, ok := t.verified[token]
+		t.mu.Unlock()
+		if ok {
+			if now := t.Now(); !now.Before(c.ExpiresAt.Time) || now.Before(c.IssuedAt.Time) {
+				return nil, tasktrack.ErrTokenInvalid
+			}
+			cc := *c
+			return &cc, nil
+		}
+	}
 	var c Claims
 	t.parserOnce.Do(func() {
 		t.parser = jwt.NewParser(
@@ -93,7 +119,29 @@ func (t *Tokens) Verify(token, typ string) (*Claims, error) {
 	if c.TokenType != typ || c.UserID <= 0 || c.ID == "" {
 		return nil, tasktrack.ErrTokenInvalid
 	}
+	// The parser required an expiry and checked the issue time; a token
+	// without one, or with a not-before time, is verified each time.
+	if typ == TypeAccess && c.IssuedAt != nil && c.NotBefore == nil {
+		t.remember(token, c)
+	}
 	return &c, nil
+}
+
+// remember keeps the claims of a verified access token, making room by
+// forgetting one at random when full.
+func (t *Tokens) remember(token string, c Claims) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.verified == nil {
+		t.verified = make(map[string]*Claims)
+	}
+	if len(t.verified) >= maxVerified {
+		for k := range t.verified {
+			delete(t.verified, k)
+			break
+		}
+	}
+	t.verified[token] = &c
 }
 
 // HashToken is what is stored of a refresh token.

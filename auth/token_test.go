@@ -208,6 +208,76 @@ func TestVerifyRefusesForgedTokens(t *testing.T) {
 	}
 }
 
+// An access token verified before is answered from memory exactly as a
+// parse would answer it: refused from its expiry on and before its issue
+// time, refused as another type, its claims a copy the caller may change;
+// and the memory stays bounded while every token it forgot still verifies.
+func TestVerifyRemembersAsAParseWould(t *testing.T) {
+	tokens := auth.NewTokens(tokenSecret, 5*time.Minute, 24*time.Hour)
+	now := tokenT0
+	tokens.Now = func() time.Time { return now }
+	access, _, err := tokens.Issue(&tasktrack.User{ID: 7}, auth.TypeAccess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		at    time.Time
+		typ   string
+		valid bool
+	}{
+		{"first", tokenT0, auth.TypeAccess, true},
+		{"again", tokenT0.Add(time.Minute), auth.TypeAccess, true},
+		{"as a refresh token", tokenT0.Add(time.Minute), auth.TypeRefresh, false},
+		{"a moment before its expiry", tokenT0.Add(5*time.Minute - time.Nanosecond), auth.TypeAccess, true},
+		{"at its expiry", tokenT0.Add(5 * time.Minute), auth.TypeAccess, false},
+		{"after it", tokenT0.Add(time.Hour), auth.TypeAccess, false},
+		{"before its issue", tokenT0.Add(-time.Second), auth.TypeAccess, false},
+		{"back in its life", tokenT0.Add(2 * time.Minute), auth.TypeAccess, true},
+	} {
+		now = c.at
+		claims, err := tokens.Verify(access, c.typ)
+		if c.valid != (err == nil) || (err != nil && !errors.Is(err, tasktrack.ErrTokenInvalid)) {
+			t.Fatalf("%s: %+v, %v", c.name, claims, err)
+		}
+		if err == nil {
+			if claims.UserID != 7 {
+				t.Fatalf("%s: claims %+v", c.name, claims)
+			}
+			claims.UserID = 8
+		}
+	}
+	if tokens.Remembered() != 1 {
+		t.Fatalf("remembers %d tokens, want the one access token", tokens.Remembered())
+	}
+	now = tokenT0
+	var many []string
+	for i := range 1500 {
+		tok, _, err := tokens.Issue(&tasktrack.User{ID: int64(i + 1)}, auth.TypeAccess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		many = append(many, tok)
+	}
+	for round := range 2 {
+		for i, tok := range many {
+			if c, err := tokens.Verify(tok, auth.TypeAccess); err != nil || c.UserID != int64(i+1) {
+				t.Fatalf("round %d, token %d: %+v, %v", round, i, c, err)
+			}
+		}
+	}
+	if n := tokens.Remembered(); n > 1024 {
+		t.Fatalf("remembers %d tokens, more than its bound", n)
+	}
+	refresh, _, err := tokens.Issue(&tasktrack.User{ID: 7}, auth.TypeRefresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.Verify(refresh, auth.TypeAccess); err == nil {
+		t.Fatal("a refresh token verified as an access token")
+	}
+}
+
 // Issued tokens carry what the API documents, and a new jti each time.
 func TestIssueClaims(t *testing.T) {
 	tokens := auth.NewTokens(tokenSecret, 5*time.Minute, 24*time.Hour)
