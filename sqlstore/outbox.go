@@ -137,20 +137,31 @@ func (tx *Tx) emailNotifications(ctx context.Context, which notes) error {
 	if !tx.db.Email {
 		return nil
 	}
-	res, err := tx.exec(ctx, `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
-		SELECT tt_uuid7(?), 'email', u.email, u.id,
-			json_build_object('template', 'notification', 'name', `+greeting("u")+`, 'timezone', COALESCE(p.timezone, 'UTC'),
-				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead, `+emailTask+`),
-			?, ?
-		FROM notifications n JOIN users u ON u.id = n.user_id
-		LEFT JOIN user_preferences p ON p.user_id = n.user_id
-		LEFT JOIN tasks t ON t.id = n.task_id
-		WHERE `+which.where+` AND u.email <> '' AND `+wantsEmail+`
-		ORDER BY n.seq`, append([]any{tx.now.UnixMilli(), micros(tx.now), micros(tx.now)}, which.args...)...)
+	res, err := tx.exec(ctx, emailNotificationsSQL("notifications", which.where), append(tx.emailNotificationsArgs(), which.args...)...)
 	if err != nil {
 		return err
 	}
 	return tx.delivered(ctx, res)
+}
+
+// emailNotificationsSQL is the statement of emailNotifications over the
+// notifications of from (a table, or a statement's own rows) that meet
+// where; its arguments begin with emailNotificationsArgs.
+func emailNotificationsSQL(from, where string) string {
+	return `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
+		SELECT tt_uuid7(?), 'email', u.email, u.id,
+			json_build_object('template', 'notification', 'name', ` + greeting("u") + `, 'timezone', COALESCE(p.timezone, 'UTC'),
+				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead, ` + emailTask + `),
+			?, ?
+		FROM ` + from + ` n JOIN users u ON u.id = n.user_id
+		LEFT JOIN user_preferences p ON p.user_id = n.user_id
+		LEFT JOIN tasks t ON t.id = n.task_id
+		WHERE ` + where + ` AND u.email <> '' AND ` + wantsEmail + `
+		ORDER BY n.seq`
+}
+
+func (tx *Tx) emailNotificationsArgs() []any {
+	return []any{tx.now.UnixMilli(), micros(tx.now), micros(tx.now)}
 }
 
 // alertBurst is how many alerts one sweep may raise and still be emailed
