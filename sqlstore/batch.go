@@ -279,12 +279,7 @@ func (tx *Tx) insertTasksChained(ctx context.Context, n int, taskArgs, auditRows
 	if err := tx.queryRow(ctx, createsSQL(n), args...).Scan(&delivered); err != nil {
 		return err
 	}
-	if delivered > 0 {
-		if !slices.Contains(tx.channels, outboxChannel) {
-			tx.channels = append(tx.channels, outboxChannel)
-		}
-		tx.committed = append(tx.committed, tx.db.signalOutbox)
-	}
+	tx.wroteDeliveries(delivered > 0)
 	return nil
 }
 

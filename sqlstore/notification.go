@@ -129,14 +129,10 @@ func (tx *Tx) notifyChained(ctx context.Context, args []any, n int, counts map[s
 	if err := tx.queryRow(ctx, q, args...).Scan(&delivered, &notified); err != nil {
 		return err
 	}
-	for _, ch := range []string{notificationsChannel, outboxChannel} {
-		if (ch == notificationsChannel || delivered > 0) && !slices.Contains(tx.channels, ch) {
-			tx.channels = append(tx.channels, ch)
-		}
+	if !slices.Contains(tx.channels, notificationsChannel) {
+		tx.channels = append(tx.channels, notificationsChannel)
 	}
-	if delivered > 0 {
-		tx.committed = append(tx.committed, tx.db.signalOutbox)
-	}
+	tx.wroteDeliveries(delivered > 0)
 	tx.afterNotified(counts)
 	return nil
 }

@@ -216,6 +216,18 @@ func (tx *Tx) delivered(ctx context.Context, res sql.Result) error {
 	return nil
 }
 
+// wroteDeliveries is delivered for a statement that, when it wrote any
+// deliveries, sent the outbox's NOTIFY itself (chained writes).
+func (tx *Tx) wroteDeliveries(wrote bool) {
+	if !wrote {
+		return
+	}
+	if !slices.Contains(tx.channels, outboxChannel) {
+		tx.channels = append(tx.channels, outboxChannel)
+	}
+	tx.committed = append(tx.committed, tx.db.signalOutbox)
+}
+
 // signalOutbox wakes this process's outbox worker: deliveries were
 // committed.
 func (db *DB) signalOutbox() { signal(db.signals.outbox) }

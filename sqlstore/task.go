@@ -577,9 +577,7 @@ func (tx *Tx) setStatus(ctx context.Context, actor *tasktrack.User, claimed bool
 	if tx.db.dialect.chainsWrites() {
 		// The task is locked: the statement's guard holds.
 		_, delivered, err := runStatusWrite(ctx, tx.queryRow, actor, old, nt, tx.now)
-		if delivered {
-			tx.committed = append(tx.committed, tx.db.signalOutbox)
-		}
+		tx.wroteDeliveries(delivered)
 		return nt, err
 	}
 	if _, err := tx.exec(ctx, "UPDATE tasks SET status = ?, completed_at = ?, missed_at = ?, updated_at = ? WHERE id = ?",
