@@ -102,9 +102,26 @@ func ChangedMessage(title, by string, fields []string) string {
 	return by + " changed the " + strings.Join(fields, " and ") + ` of "` + title + `"`
 }
 
-// ReminderMessage is the message of task_reminder.
+// ReminderMessage is the message of task_reminder as a lead passes: the
+// task is due in about lead.
 func ReminderMessage(title string, lead time.Duration) string {
 	return `"` + title + `" is due in ` + LeadWords(lead)
+}
+
+// ReminderWithinMessage is the message of task_reminder for a task that
+// was created or changed when its deadline was already less than lead
+// away (ReminderWithin): it is due sooner than lead, not in it.
+func ReminderWithinMessage(title string, lead time.Duration) string {
+	return `"` + title + `" is due within ` + LeadWords(lead)
+}
+
+// ReminderWithin reports whether a reminder at lead of a task last
+// changed at updated and due at deadline says "within" rather than "in":
+// whether the task was already inside the lead when it was last changed,
+// so that the reminder does not come as the lead passes. It depends on the
+// task alone, not on when the sweep runs.
+func ReminderWithin(updated, deadline time.Time, lead time.Duration) bool {
+	return updated.After(deadline.Add(-lead))
 }
 
 // MissedMessage is the message of task_missed.

@@ -48,8 +48,10 @@ type Notification struct {
 	Message string
 	// Task is required for the task_ kinds.
 	Task *Task
-	// Lead is the reminder's lead, for task_reminder.
-	Lead time.Duration
+	// Lead is the reminder's lead, for task_reminder; Within, that the
+	// task is due sooner than it (the subject says "within", not "in").
+	Lead   time.Duration
+	Within bool
 }
 
 // Alert is one alert of API.md, to render for a manager or admin.
@@ -124,6 +126,7 @@ func NewTemplates(publicURL string) (*Templates, error) {
 // links the email shows.
 type view struct {
 	Kind, Name, Subject, Message, Lead string
+	Within                             bool
 	Task                               *taskView
 	User                               *personView
 	WebhookURL                         string
@@ -152,7 +155,7 @@ func (t *Templates) Notification(to Recipient, n Notification) (Content, error) 
 	}
 	v := t.view(to, n.Kind)
 	v.Message = n.Message
-	v.Lead = formatLead(n.Lead)
+	v.Lead, v.Within = formatLead(n.Lead), n.Within
 	if n.Task != nil {
 		v.Task = t.task(to, n.Task)
 	}

@@ -86,7 +86,7 @@ func (e *Emailer) Message(d *tasktrack.Delivery) (mail.Message, error) {
 	switch p.Template {
 	case tasktrack.EmailNotification:
 		c, err = e.Templates.Notification(to, mail.Notification{Kind: p.Kind, Message: p.Message, Task: emailTask(p),
-			Lead: time.Duration(p.LeadMicros) * time.Microsecond})
+			Lead: time.Duration(p.LeadMicros) * time.Microsecond, Within: p.Within == 1})
 	case tasktrack.EmailAlert:
 		c, err = e.Templates.Alert(to, emailAlert(p))
 	case tasktrack.EmailDigest:

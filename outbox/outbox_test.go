@@ -181,6 +181,53 @@ func wantSubjects(t *testing.T, srv *smtptest.Server, want ...string) {
 	}
 }
 
+// A reminder's email says what its notification says: "in" the lead for a
+// task reminded as the lead passes, "within" it for one made inside it.
+func TestReminderEmailWithin(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		w := newWorld(t, e, smtptest.Options{}, "")
+		w.db.Reminders = []time.Duration{time.Hour, 24 * time.Hour}
+		maria := w.user(t, "maria", "manager")
+		sam := w.user(t, "sam", "user")
+		for _, c := range []struct {
+			title string
+			due   time.Duration
+		}{{"Early", 30 * time.Hour}, {"Late", 20 * time.Hour}} {
+			if _, err := w.db.Tasks.CreateTask(As(maria), tasktrack.TaskCreate{Title: c.title, Deadline: t0.Add(c.due), AssignedTo: sam.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.clock.Add(6 * time.Hour) // Early is due in 24 hours, Late was made inside them
+		if res, err := w.db.Sweeper.Sweep(context.Background()); err != nil || res.Reminders != 2 {
+			t.Fatalf("sweep: %+v %v", res, err)
+		}
+		for w.run(t) > 0 {
+		}
+		var reminded []string
+		for _, s := range subjects(t, w.smtp) {
+			if strings.Contains(s, " Reminder: ") {
+				reminded = append(reminded, s)
+			}
+		}
+		if want := []string{`sam@example.com Reminder: "Early" is due in 24 hours`,
+			`sam@example.com Reminder: "Late" is due within 24 hours`}; !slices.Equal(reminded, want) {
+			t.Errorf("reminders sent %q, want %q", reminded, want)
+		}
+		notes, _, _, err := w.db.Notifications.FindNotifications(As(sam), tasktrack.NotificationFilter{Kind: tasktrack.NotifyTaskReminder, Page: tasktrack.Page{Limit: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var messages []string
+		for _, n := range notes {
+			messages = append(messages, n.Message)
+		}
+		slices.Sort(messages)
+		if want := []string{`"Early" is due in 24 hours`, `"Late" is due within 24 hours`}; !slices.Equal(messages, want) {
+			t.Errorf("messages %q, want %q", messages, want)
+		}
+	})
+}
+
 // A notification's email: written with it, sent once, with both parts,
 // the task's link, the preferences footer and a Message-ID made of the
 // delivery's id.

@@ -242,8 +242,9 @@ func TestReminders(t *testing.T) {
 			t.Fatalf("first sweep: %+v, want 1 missed and 1 reminder", res)
 		}
 		// Soon, created 30 minutes before its deadline: the 1-hour
-		// reminder only, never the 24-hour one.
-		want := []string{`"Soon" is due in 1 hour {"lead":"1h"}`}
+		// reminder only, never the 24-hour one, and due within the hour,
+		// not in it.
+		want := []string{`"Soon" is due within 1 hour {"lead":"1h"}`}
 		check := func(when string) {
 			t.Helper()
 			if got := remindersOf(t, db, sam); !slices.Equal(got, want) {

@@ -151,7 +151,8 @@ func emailNotificationsSQL(from, where string) string {
 	return `INSERT INTO deliveries (id, kind, target, user_id, payload, created_at, next_attempt_at)
 		SELECT tt_uuid7(?), 'email', u.email, u.id,
 			json_build_object('template', 'notification', 'name', ` + greeting("u") + `, 'timezone', COALESCE(p.timezone, 'UTC'),
-				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead, ` + emailTask + `),
+				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead,
+				'within', CASE WHEN ` + reminderWithinSQL("n.remind_lead") + ` THEN 1 ELSE 0 END, ` + emailTask + `),
 			?, ?
 		FROM ` + from + ` n JOIN users u ON u.id = n.user_id
 		LEFT JOIN user_preferences p ON p.user_id = n.user_id

@@ -130,8 +130,10 @@ func (tx *Tx) sweepNotices(ctx context.Context, res *tasktrack.SweepResult, aler
 // window (T + L(i-1), T + Li], so one statement joins the open tasks due
 // soon (a range of their partial index) to the windows. A task created
 // 30 minutes before its deadline thus gets the 1-hour reminder and never
-// the 24-hour one; a moved deadline is a new key, with reminders of its
-// own.
+// the 24-hour one, and it says "due within 1 hour" (ReminderWithin: the
+// task was already inside the lead when it was last changed), where a task
+// reminded as the lead passes is "due in 1 hour"; a moved deadline is a
+// new key, with reminders of its own.
 func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 	leads := tx.db.Reminders
 	if len(leads) == 0 {
@@ -144,13 +146,15 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 	for _, lead := range leads {
 		high := now + lead.Microseconds()
 		pre, post := around(func(title string) string { return tasktrack.ReminderMessage(title, lead) })
+		wpre, wpost := around(func(title string) string { return tasktrack.ReminderWithinMessage(title, lead) })
 		details, err := json.Marshal(map[string]string{"lead": tasktrack.LeadLabel(lead)})
 		if err != nil {
 			return nil, err
 		}
 		windows = append(windows, `SELECT CAST(? AS BIGINT) AS lo, CAST(? AS BIGINT) AS hi, CAST(? AS BIGINT) AS lead,
-			CAST(? AS TEXT) AS pre, CAST(? AS TEXT) AS post, CAST(? AS TEXT) AS details`)
-		args = append(args, low, high, lead.Microseconds(), pre, post, string(details))
+			CAST(? AS TEXT) AS pre, CAST(? AS TEXT) AS post, CAST(? AS TEXT) AS wpre, CAST(? AS TEXT) AS wpost,
+			CAST(? AS TEXT) AS details`)
+		args = append(args, low, high, lead.Microseconds(), pre, post, wpre, wpost, string(details))
 		low = high
 	}
 	args = append(args, now, low)
@@ -158,7 +162,9 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 	// planners match a partial index (notifications_reminder_once) only
 	// against a predicate they can read.
 	return tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at, remind_lead, remind_deadline)
-		SELECT tt_uuid7(?), t.assigned_to, ?, t.id, l.pre || t.title || l.post, l.details, ?, l.lead, t.deadline
+		SELECT tt_uuid7(?), t.assigned_to, ?, t.id,
+			CASE WHEN `+reminderWithin+` THEN l.wpre || t.title || l.wpost ELSE l.pre || t.title || l.post END,
+			l.details, ?, l.lead, t.deadline
 		FROM tasks t
 		JOIN (`+strings.Join(windows, " UNION ALL ")+`) l ON t.deadline > l.lo AND t.deadline <= l.hi
 		JOIN users u ON u.id = t.assigned_to
@@ -168,6 +174,12 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 		ORDER BY t.id
 		ON CONFLICT DO NOTHING`, args...)
 }
+
+// reminderWithin is tasktrack.ReminderWithin in SQL, for the task t and the
+// lead of a reminder: lead (a window's) or n.remind_lead (a notification's).
+func reminderWithinSQL(lead string) string { return "t.updated_at > t.deadline - " + lead }
+
+var reminderWithin = reminderWithinSQL("l.lead")
 
 // around splits a message made from a title into the words before and
 // after it, for SQL to put each task's title between: the words live
