@@ -109,19 +109,13 @@ func ReminderMessage(title string, lead time.Duration) string {
 }
 
 // ReminderWithinMessage is the message of task_reminder for a task that
-// was created or changed when its deadline was already less than lead
-// away (ReminderWithin): it is due sooner than lead, not in it.
+// was created or last changed when its deadline was already less than
+// lead away, so that the reminder does not come as the lead passes: it is
+// due sooner than lead, not in it. Which of the two a reminder says
+// depends on the task alone, not on when the sweep runs (the sweep's SQL
+// decides it: sqlstore's reminderWithin).
 func ReminderWithinMessage(title string, lead time.Duration) string {
 	return `"` + title + `" is due within ` + LeadWords(lead)
-}
-
-// ReminderWithin reports whether a reminder at lead of a task last
-// changed at updated and due at deadline says "within" rather than "in":
-// whether the task was already inside the lead when it was last changed,
-// so that the reminder does not come as the lead passes. It depends on the
-// task alone, not on when the sweep runs.
-func ReminderWithin(updated, deadline time.Time, lead time.Duration) bool {
-	return updated.After(deadline.Add(-lead))
 }
 
 // MissedMessage is the message of task_missed.

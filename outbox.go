@@ -119,8 +119,8 @@ type EmailPayload struct {
 	// Kind is the notification's or alert's kind.
 	Kind    string `json:"kind,omitempty"`
 	Message string `json:"message,omitempty"`
-	// LeadMicros is a reminder's lead; Within is 1 when the task was due
-	// sooner than it (ReminderWithin), a number because SQLite has no
+	// LeadMicros is a reminder's lead; Within is 1 when the reminder says
+	// "due within" it (ReminderWithinMessage), a number because SQLite has no
 	// boolean to build the JSON from.
 	LeadMicros int64 `json:"lead_us,omitempty"`
 	Within     int   `json:"within,omitempty"`

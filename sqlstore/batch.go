@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tasktrack"
@@ -270,38 +269,18 @@ var eventsJoin = `) AS e JOIN webhooks w ON w.is_active AND ` + subscribed(taskt
 // insertTasksChained writes the n tasks of a batch, their audit entries
 // and their events as one statement where writes chain (PostgreSQL): one
 // round trip instead of four, the last of them the NOTIFY of the outbox
-// when an event was written. Its texts, one per batch size, are kept
-// (createsSQLs).
+// when an event was written.
 func (tx *Tx) insertTasksChained(ctx context.Context, n int, taskArgs, auditRows, eventArgs []any) error {
 	args := make([]any, 0, len(taskArgs)+len(auditRows)+len(eventArgs))
 	args = append(append(append(args, taskArgs...), auditRows...), eventArgs...)
 	var delivered int64
-	if err := tx.queryRow(ctx, createsSQL(n), args...).Scan(&delivered); err != nil {
+	q := "WITH t AS (" + rowsQuery(tasksInsert, tasksRow, n, "") + "),\n\ta AS (" + rowsQuery(auditInsert, auditRow, n, "") +
+		"),\n\te AS (" + rowsQuery(eventsInsert, "(?)", n, eventsJoin+" RETURNING 1") + ")\n\tSELECT " + notifyIfAny(outboxChannel, "e")
+	if err := tx.queryRow(ctx, q, args...).Scan(&delivered); err != nil {
 		return err
 	}
 	tx.wroteDeliveries(delivered > 0)
 	return nil
-}
-
-// createsSQLs are the texts of insertTasksChained by batch size.
-var createsSQLs [maxBatch + 1]atomic.Pointer[string]
-
-func createsSQL(n int) string {
-	if n >= len(createsSQLs) {
-		return buildCreatesSQL(n)
-	}
-	if q := createsSQLs[n].Load(); q != nil {
-		return *q
-	}
-	q := buildCreatesSQL(n)
-	createsSQLs[n].Store(&q)
-	return q
-}
-
-func buildCreatesSQL(n int) string {
-	return "WITH t AS (" + rowsQuery(tasksInsert, tasksRow, n, "") + "),\n\ta AS (" + rowsQuery(auditInsert, auditRow, n, "") +
-		"),\n\te AS (" + rowsQuery(eventsInsert, "(?)", n, eventsJoin+" RETURNING 1") +
-		")\n\tSELECT count(*) FROM (SELECT pg_notify('" + outboxChannel + "', '') FROM e LIMIT 1) n"
 }
 
 // assignee is a user as a batch of creations reads them: as the

@@ -220,8 +220,23 @@ func (tx *Tx) notifyOnce(ctx context.Context, channel string) error {
 	if err := tx.db.dialect.notify(ctx, tx, channel); err != nil {
 		return err
 	}
-	tx.channels = append(tx.channels, channel)
+	tx.sentNotify(channel)
 	return nil
+}
+
+// sentNotify records that a statement of tx sent NOTIFY on channel, so
+// that notifyOnce sends no other.
+func (tx *Tx) sentNotify(channel string) {
+	if !slices.Contains(tx.channels, channel) {
+		tx.channels = append(tx.channels, channel)
+	}
+}
+
+// notifyIfAny is SQL for a column that sends NOTIFY on channel when the
+// rows of from (a CTE's, or a subquery with its alias) are any, and counts
+// 1 then, 0 otherwise: a chained statement's own NOTIFY.
+func notifyIfAny(channel, from string) string {
+	return "(SELECT count(*) FROM (SELECT pg_notify('" + channel + "', '') FROM " + from + " LIMIT 1) n)"
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"slices"
 	"strings"
 
 	"tasktrack"
@@ -121,17 +120,16 @@ func (tx *Tx) notifyChained(ctx context.Context, args []any, n int, counts map[s
 	mailed := "0"
 	if tx.db.Email {
 		q += ",\n\te AS (" + emailNotificationsSQL("nn", "TRUE") + " RETURNING 1)"
-		mailed = "(SELECT count(*) FROM (SELECT pg_notify('" + outboxChannel + "', '') FROM e LIMIT 1) m)"
+		mailed = notifyIfAny(outboxChannel, "e")
 		args = append(args, tx.emailNotificationsArgs()...)
 	}
-	q += "\n\tSELECT " + mailed + ", (SELECT count(*) FROM (SELECT pg_notify('" + notificationsChannel + "', '')) s)"
-	var delivered, notified int64
-	if err := tx.queryRow(ctx, q, args...).Scan(&delivered, &notified); err != nil {
+	// The streams' NOTIFY: nn has rows.
+	q += "\n\tSELECT " + mailed + " FROM (SELECT pg_notify('" + notificationsChannel + "', '')) s"
+	var delivered int64
+	if err := tx.queryRow(ctx, q, args...).Scan(&delivered); err != nil {
 		return err
 	}
-	if !slices.Contains(tx.channels, notificationsChannel) {
-		tx.channels = append(tx.channels, notificationsChannel)
-	}
+	tx.sentNotify(notificationsChannel)
 	tx.wroteDeliveries(delivered > 0)
 	tx.afterNotified(counts)
 	return nil

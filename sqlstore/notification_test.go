@@ -287,6 +287,46 @@ func TestReminders(t *testing.T) {
 	})
 }
 
+// A reminder says "due within" its lead for a task last changed when its
+// deadline was already less than the lead away, and "due in" it for one
+// that was not, to the microsecond, whenever the sweep runs.
+func TestReminderWordsAtTheLead(t *testing.T) {
+	Engines(t, func(t *testing.T, e Engine) {
+		db, clock := sweepDB(t, e, 5, 7*24*time.Hour)
+		sam := MustCreateUser(t, db, "sam", "user")
+		for _, c := range []struct {
+			title string
+			in    time.Duration // the deadline, from the task's creation
+		}{
+			{"Edge", 24 * time.Hour},                    // made exactly 24 hours before
+			{"Inside", 24*time.Hour - time.Microsecond}, // made a microsecond inside them
+			{"Later", 2 * time.Hour},
+			{"Hour", 64 * time.Minute}, // made before the hour's lead
+			{"Soon", 30 * time.Minute},
+		} {
+			MustCreateTask(t, db, sam, c.title, c.in)
+		}
+		// Four minutes later: Hour is due in exactly an hour, the others
+		// inside their leads.
+		clock.Add(4 * time.Minute)
+		if res := mustSweep(t, db); res.Reminders != 5 {
+			t.Fatalf("sweep: %+v, want 5 reminders", res)
+		}
+		got := remindersOf(t, db, sam)
+		slices.Sort(got)
+		want := []string{
+			`"Edge" is due in 24 hours {"lead":"24h"}`,
+			`"Hour" is due in 1 hour {"lead":"1h"}`,
+			`"Inside" is due within 24 hours {"lead":"24h"}`,
+			`"Later" is due within 24 hours {"lead":"24h"}`,
+			`"Soon" is due within 1 hour {"lead":"1h"}`,
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("reminders:\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
 // Reminders off (an empty --reminders): none at all.
 func TestRemindersOff(t *testing.T) {
 	Engines(t, func(t *testing.T, e Engine) {

@@ -152,7 +152,7 @@ func emailNotificationsSQL(from, where string) string {
 		SELECT tt_uuid7(?), 'email', u.email, u.id,
 			json_build_object('template', 'notification', 'name', ` + greeting("u") + `, 'timezone', COALESCE(p.timezone, 'UTC'),
 				'kind', n.kind, 'message', n.message, 'lead_us', n.remind_lead,
-				'within', CASE WHEN ` + reminderWithinSQL("n.remind_lead") + ` THEN 1 ELSE 0 END, ` + emailTask + `),
+				'within', CASE WHEN ` + reminderWithin("n.remind_lead") + ` THEN 1 ELSE 0 END, ` + emailTask + `),
 			?, ?
 		FROM ` + from + ` n JOIN users u ON u.id = n.user_id
 		LEFT JOIN user_preferences p ON p.user_id = n.user_id
@@ -223,9 +223,7 @@ func (tx *Tx) wroteDeliveries(wrote bool) {
 	if !wrote {
 		return
 	}
-	if !slices.Contains(tx.channels, outboxChannel) {
-		tx.channels = append(tx.channels, outboxChannel)
-	}
+	tx.sentNotify(outboxChannel)
 	tx.committed = append(tx.committed, tx.db.signalOutbox)
 }
 

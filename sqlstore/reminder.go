@@ -130,7 +130,7 @@ func (tx *Tx) sweepNotices(ctx context.Context, res *tasktrack.SweepResult, aler
 // window (T + L(i-1), T + Li], so one statement joins the open tasks due
 // soon (a range of their partial index) to the windows. A task created
 // 30 minutes before its deadline thus gets the 1-hour reminder and never
-// the 24-hour one, and it says "due within 1 hour" (ReminderWithin: the
+// the 24-hour one, and it says "due within 1 hour" (reminderWithin: the
 // task was already inside the lead when it was last changed), where a task
 // reminded as the lead passes is "due in 1 hour"; a moved deadline is a
 // new key, with reminders of its own.
@@ -163,7 +163,7 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 	// against a predicate they can read.
 	return tx.exec(ctx, `INSERT INTO notifications (id, user_id, kind, task_id, message, details, created_at, remind_lead, remind_deadline)
 		SELECT tt_uuid7(?), t.assigned_to, ?, t.id,
-			CASE WHEN `+reminderWithin+` THEN l.wpre || t.title || l.wpost ELSE l.pre || t.title || l.post END,
+			CASE WHEN `+reminderWithin("l.lead")+` THEN l.wpre || t.title || l.wpost ELSE l.pre || t.title || l.post END,
 			l.details, ?, l.lead, t.deadline
 		FROM tasks t
 		JOIN (`+strings.Join(windows, " UNION ALL ")+`) l ON t.deadline > l.lo AND t.deadline <= l.hi
@@ -175,11 +175,11 @@ func (tx *Tx) remind(ctx context.Context) (sql.Result, error) {
 		ON CONFLICT DO NOTHING`, args...)
 }
 
-// reminderWithin is tasktrack.ReminderWithin in SQL, for the task t and the
-// lead of a reminder: lead (a window's) or n.remind_lead (a notification's).
-func reminderWithinSQL(lead string) string { return "t.updated_at > t.deadline - " + lead }
-
-var reminderWithin = reminderWithinSQL("l.lead")
+// reminderWithin is whether a reminder of the task t at lead (a window's
+// l.lead, or a notification's n.remind_lead) says "due within" rather than
+// "due in" (tasktrack.ReminderWithinMessage): the task was last changed
+// when its deadline was already less than lead away.
+func reminderWithin(lead string) string { return "t.updated_at > t.deadline - " + lead }
 
 // around splits a message made from a title into the words before and
 // after it, for SQL to put each task's title between: the words live

@@ -734,14 +734,11 @@ func statusWriteSQL(events []string) string {
 	if len(events) == 0 {
 		b.WriteString("0")
 	} else {
-		b.WriteString("(SELECT count(*) FROM (SELECT pg_notify('" + outboxChannel + "', '') FROM (")
+		sel := make([]string, len(events))
 		for i := range events {
-			if i > 0 {
-				b.WriteString(" UNION ALL ")
-			}
-			b.WriteString("SELECT 1 FROM e" + strconv.Itoa(i))
+			sel[i] = "SELECT 1 FROM e" + strconv.Itoa(i)
 		}
-		b.WriteString(") e LIMIT 1) n)")
+		b.WriteString(notifyIfAny(outboxChannel, "("+strings.Join(sel, " UNION ALL ")+") e"))
 	}
 	q, _ := statusWriteSQLs.LoadOrStore(key, b.String())
 	return q.(string)

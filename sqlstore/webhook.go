@@ -503,22 +503,8 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 				return err
 			}
 		}
-		var code, msg any
-		if r.ResponseStatus != 0 {
-			code = r.ResponseStatus
-		}
-		if r.Error != "" {
-			msg = r.Error
-		}
-		at := r.At
-		if at.IsZero() {
-			at = tx.now
-		}
-		res, err := tx.exec(ctx, `INSERT INTO webhook_attempts (id, webhook_id, delivery_id, event_type, attempt, ok, response_status,
-			response_body, error, duration_ms, created_at)
-			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM webhooks WHERE id = ?`,
-			uuidV7At(at.UnixMilli()).String(), r.DeliveryID, r.EventType, r.Attempt, r.OK, code, r.ResponseBody, msg,
-			r.Duration.Milliseconds(), micros(at), r.WebhookID)
+		res, err := tx.exec(ctx, attemptsInsert+" SELECT "+marks(attemptColumns)+" FROM webhooks WHERE id = ?",
+			append(attemptArgs(nil, r, tx.now), r.WebhookID)...)
 		if err != nil {
 			return err
 		}
@@ -526,8 +512,7 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 			return err
 		}
 		if r.OK {
-			_, err := tx.exec(ctx, "UPDATE webhooks SET failing_since = NULL, failures = 0 WHERE id = ? AND failures > 0", r.WebhookID)
-			return err
+			return tx.endFailureRuns(ctx, []any{r.WebhookID})
 		}
 		if _, err := tx.exec(ctx, `UPDATE webhooks SET failing_since = COALESCE(failing_since, ?), failures = failures + 1 WHERE id = ?`,
 			micros(tx.now), r.WebhookID); err != nil {
@@ -569,11 +554,9 @@ func (s *WebhookService) RecordWebhookAttempt(ctx context.Context, r tasktrack.W
 // that an endpoint deleted meanwhile either waits for this transaction or
 // is already gone, and its attempts are left out.
 func (tx *Tx) recordWebhookSuccesses(ctx context.Context, ds []*tasktrack.Delivery) error {
-	var ids []any
-	seen := map[string]bool{}
+	var ids []any // of the endpoints, once each
 	for _, d := range ds {
-		if r := d.WebhookAttempt; r != nil && !seen[r.WebhookID] {
-			seen[r.WebhookID] = true
+		if r := d.WebhookAttempt; r != nil && !slices.Contains(ids, any(r.WebhookID)) {
 			ids = append(ids, r.WebhookID)
 		}
 	}
@@ -584,16 +567,12 @@ func (tx *Tx) recordWebhookSuccesses(ctx context.Context, ds []*tasktrack.Delive
 	if err != nil {
 		return err
 	}
-	live := map[string]bool{}
-	var liveIDs []any
+	var live []any
 	err = eachRow(rows, func(r scanner) error {
 		var id string
-		if err := r.Scan(&id); err != nil {
-			return err
-		}
-		live[id] = true
-		liveIDs = append(liveIDs, id)
-		return nil
+		err := r.Scan(&id)
+		live = append(live, id)
+		return err
 	})
 	rows.Close()
 	if err != nil || len(live) == 0 {
@@ -602,27 +581,47 @@ func (tx *Tx) recordWebhookSuccesses(ctx context.Context, ds []*tasktrack.Delive
 	var args []any
 	n := 0
 	for _, d := range ds {
-		r := d.WebhookAttempt
-		if r == nil || !live[r.WebhookID] {
-			continue
+		if r := d.WebhookAttempt; r != nil && slices.Contains(live, any(r.WebhookID)) {
+			args = attemptArgs(args, *r, tx.now)
+			n++
 		}
-		at := r.At
-		if at.IsZero() {
-			at = tx.now
-		}
-		var code any
-		if r.ResponseStatus != 0 {
-			code = r.ResponseStatus
-		}
-		args = append(args, uuidV7At(at.UnixMilli()).String(), r.WebhookID, r.DeliveryID, r.EventType, r.Attempt, true, code,
-			r.ResponseBody, nil, r.Duration.Milliseconds(), micros(at))
-		n++
 	}
-	if _, err := tx.execRows(ctx, `INSERT INTO webhook_attempts (id, webhook_id, delivery_id, event_type, attempt, ok, response_status,
-		response_body, error, duration_ms, created_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n, "", 0, args...); err != nil {
+	if _, err := tx.execRows(ctx, attemptsInsert+" VALUES ", attemptRow, n, "", 0, args...); err != nil {
 		return err
 	}
-	_, err = tx.exec(ctx, "UPDATE webhooks SET failing_since = NULL, failures = 0 WHERE id IN ("+marks(len(liveIDs))+") AND failures > 0", liveIDs...)
+	return tx.endFailureRuns(ctx, live)
+}
+
+// The insert of webhook attempts, rows of attemptArgs.
+const (
+	attemptsInsert = `INSERT INTO webhook_attempts (id, webhook_id, delivery_id, event_type, attempt, ok, response_status,
+		response_body, error, duration_ms, created_at)`
+	attemptColumns = 11
+	attemptRow     = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+// attemptArgs appends to args the values of r's row in webhook_attempts:
+// at its own time, or now when it has none.
+func attemptArgs(args []any, r tasktrack.WebhookAttemptRecord, now time.Time) []any {
+	at := r.At
+	if at.IsZero() {
+		at = now
+	}
+	var code, msg any
+	if r.ResponseStatus != 0 {
+		code = r.ResponseStatus
+	}
+	if r.Error != "" {
+		msg = r.Error
+	}
+	return append(args, uuidV7At(at.UnixMilli()).String(), r.WebhookID, r.DeliveryID, r.EventType, r.Attempt, r.OK, code,
+		r.ResponseBody, msg, r.Duration.Milliseconds(), micros(at))
+}
+
+// endFailureRuns ends the runs of failures of the endpoints ids: an
+// attempt of each went through.
+func (tx *Tx) endFailureRuns(ctx context.Context, ids []any) error {
+	_, err := tx.exec(ctx, "UPDATE webhooks SET failing_since = NULL, failures = 0 WHERE id IN ("+marks(len(ids))+") AND failures > 0", ids...)
 	return err
 }
 
